@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// Deployment (a plan): EP or AFD, which hardware on each side, TP sizes, instance counts,
+// micro-batches and batch. Accelerators are referenced, not owned, so the search can build
+// millions of plans without copying strings.
+#pragma once
+#include "ridgeline/comm.hpp"
+#include "ridgeline/hardware.hpp"
+
+namespace ridgeline {
+
+enum class Strategy { ep, afd };
+
+inline const char* strategy_name(Strategy s) { return s == Strategy::ep ? "ep" : "afd"; }
+
+struct Side {
+  const Accelerator* hw = nullptr;
+  int gpus = 0;  ///< GPUs on this side (EP: all GPUs, shared by both sides)
+  int tp = 1;    ///< attention: TP per DP instance; FFN: expert-TP (each expert split tp ways)
+};
+
+struct Deployment {
+  Strategy strategy = Strategy::ep;
+  int micro_batches = 1;  ///< EP: 1 (NBO) or 2 (TBO); AFD: >= 3 for a bubble-free ping-pong
+  Side attention;         ///< EP: attention = ffn = all GPUs (DP attention, EP experts)
+  Side ffn;
+  /// EP: sequences per GPU (all micro-batches). AFD: derived from global_batch.
+  double batch_per_gpu = 0;
+  /// AFD: sequences in flight over all attention instances (all micro-batches).
+  double global_batch = 0;
+  DispatchStyle dispatch_style = DispatchStyle::low_latency;
+  /// AFD: shared experts on the FFN side (default: attention side, as the paper assumes).
+  bool shared_experts_on_ffn = false;
+  /// EPLB: extra expert replicas over the whole EP group (they cost memory, cut imbalance).
+  int redundant_experts = 0;
+
+  int total_gpus() const {
+    return strategy == Strategy::ep ? attention.gpus : attention.gpus + ffn.gpus;
+  }
+  /// Sequences in flight over the whole deployment.
+  double sequences() const {
+    return strategy == Strategy::ep ? batch_per_gpu * attention.gpus : global_batch;
+  }
+};
+
+}  // namespace ridgeline

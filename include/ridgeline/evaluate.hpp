@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: Apache-2.0
+// L3 schedules and the evaluation of one deployment for decode.
+//
+// EP (DeepSeek / SGLang): attention data-parallel on every GPU, experts over all GPUs.
+//   m = 1 (NBO): slot = t_a + t_dispatch + t_f + t_combine.
+//   m = 2 (TBO): compute of one micro-batch overlaps the all-to-all of the other, so per
+//   micro-batch slot = max(t_a + t_f, t_dispatch + t_combine).
+// AFD (MegaScale-Infer / Step-3): A instances (DP x TP_a), F GPUs (EP x expert-TP), m
+//   micro-batches ping-pong. One layer round trip R = t_a + t_dispatch + t_f + t_combine;
+//   the per-micro-batch slot is max(t_a, t_f, t_dispatch, t_combine, R / m) and the iteration
+//   T_total = R + slot x (m L - 1)   (MegaScale-Infer Eq. 5; equal to it when bubble-free).
+// Both: + dense layers, LM head and the iteration gap t_g; TPOT = iteration / L_accept.
+#pragma once
+#include <algorithm>
+#include <cmath>
+
+#include "ridgeline/comm.hpp"
+#include "ridgeline/deployment.hpp"
+#include "ridgeline/efficiency.hpp"
+#include "ridgeline/model.hpp"
+#include "ridgeline/ops.hpp"
+#include "ridgeline/workload.hpp"
+
+namespace ridgeline {
+
+enum class Infeasible { none, bad_shape, weights_exceed_hbm, kv_exceeds_hbm, slo_violated };
+
+inline const char* infeasible_name(Infeasible r) {
+  switch (r) {
+    case Infeasible::none: return "none";
+    case Infeasible::bad_shape: return "bad_shape";
+    case Infeasible::weights_exceed_hbm: return "weights_exceed_hbm";
+    case Infeasible::kv_exceeds_hbm: return "kv_exceeds_hbm";
+    case Infeasible::slo_violated: return "slo_violated";
+  }
+  return "?";
+}
+
+/// What limits a plan: the roof the slowest stage sits under, or the violated constraint.
+enum class Binding {
+  attention_compute,
+  attention_kv_read,
+  attention_weight_read,
+  ffn_compute,
+  ffn_weight_read,
+  scale_out_network,
+  scale_up_network,
+  pipeline_bubble,
+  fixed_overhead,
+  weights_exceed_hbm,
+  kv_exceeds_hbm,
+  slo,
+  bad_shape,
+};
+
+inline const char* binding_name(Binding b) {
+  switch (b) {
+    case Binding::attention_compute: return "attention_compute";
+    case Binding::attention_kv_read: return "attention_kv_read";
+    case Binding::attention_weight_read: return "attention_weight_read";
+    case Binding::ffn_compute: return "ffn_compute";
+    case Binding::ffn_weight_read: return "ffn_weight_read";
+    case Binding::scale_out_network: return "scale_out_network";
+    case Binding::scale_up_network: return "scale_up_network";
+    case Binding::pipeline_bubble: return "pipeline_bubble";
+    case Binding::fixed_overhead: return "fixed_overhead";
+    case Binding::weights_exceed_hbm: return "weights_exceed_hbm";
+    case Binding::kv_exceeds_hbm: return "kv_exceeds_hbm";
+    case Binding::slo: return "slo";
+    case Binding::bad_shape: return "bad_shape";
+  }
+  return "?";
+}
+
+struct MemoryUse {
+  double weights_bytes = 0;   ///< per GPU
+  double kv_bytes = 0;        ///< per GPU
+  double capacity_bytes = 0;  ///< usable HBM per GPU
+};
+
+struct Evaluation {
+  bool feasible = false;
+  Infeasible reason = Infeasible::none;
+  Binding binding = Binding::bad_shape;
+  const char* shape_problem = "";  ///< set when reason == bad_shape
+
+  // Per MoE layer, per micro-batch (seconds).
+  double attention_s = 0, ffn_s = 0, dispatch_s = 0, combine_s = 0;
+  double slot_s = 0;                ///< pipeline slot per micro-batch per MoE layer
+  double moe_layers_s = 0;          ///< all MoE layers, all micro-batches
+  double dense_layers_s = 0;        ///< all dense layers, all micro-batches
+  double lm_head_s = 0;
+  double gap_s = 0;
+  double iteration_s = 0;
+  double tpot_s = 0;
+  double budget_slot_s = 0;  ///< AFD t_B = (SLO L_accept - t_g) / (m_min L), m_min = 3 (paper Eq. 1)
+
+  double sequences = 0;          ///< in flight, all micro-batches
+  double tokens_per_s = 0;       ///< whole deployment
+  double tokens_per_s_per_gpu = 0;
+  double tokens_per_s_per_user = 0;
+  double tokens_per_s_per_dollar_hour = 0;  ///< tokens/s divided by the deployment's $/hour
+  double usd_per_million_tokens = 0;
+  double tokens_per_s_per_watt = 0;
+  int total_gpus = 0;
+
+  double hfu = 0;             ///< useful FLOPs / (iteration x sum of GPU peaks)
+  double ffn_ofu = 0;         ///< routed-expert FLOPs / (t_f x peak): operator utilisation
+  double ffn_occupancy = 0;   ///< S_t = t_f / slot
+  double ffn_hfu = 0;         ///< = OFU x S_t on the FFN GPUs
+  double attention_bubble_fraction = 0;
+  double ffn_bubble_fraction = 0;
+  bool bubble_free = true;    ///< paper Eqs. 3-4 generalised: (m-1) t_a >= t_f + t_c, (m-1) t_f >= t_a + t_c
+  double tokens_per_ffn_gpu = 0;  ///< routed token-expert pairs per FFN GPU per micro-batch (hot rank)
+  double scale_out_bytes_per_gpu = 0;  ///< per micro-batch per MoE layer
+
+  const char* attention_dominant_op = "";
+  Bound attention_dominant_bound = Bound::memory;
+  const char* ffn_dominant_op = "";
+  Bound ffn_dominant_bound = Bound::memory;
+  bool comm_scale_out_bound = false;
+
+  MemoryUse attention_memory, ffn_memory;  ///< EP: both are the same GPU
+};
+
+namespace detail {
+
+/// Bytes of the non-expert weights a DP attention rank holds (attention, dense FFN, router,
+/// embeddings, LM head, plus shared experts when they run on the attention side).
+inline double attention_side_weight_bytes(const ModelSpec& m, const Precision& p, int tp,
+                                          bool shared_here, bool with_mtp) {
+  const double w = dtype_bytes(p.weights);
+  double b = m.num_layers * m.attention_params_per_layer() * w / tp;
+  b += m.num_dense_layers * m.dense_ffn_params() * w / tp;
+  b += m.num_moe_layers() * m.router_params() * 2.0;
+  if (shared_here) b += m.num_moe_layers() * m.shared_expert_params() * w / tp;
+  b += (m.embedding_params() + m.lm_head_params()) * 2.0 / tp;  // kept in bf16
+  if (with_mtp && m.mtp_layers > 0)  // an MTP module is about one MoE layer + a projection
+    b += m.mtp_layers * (m.attention_params_per_layer() + m.shared_expert_params() +
+                         2.0 * m.hidden_size * m.hidden_size) * w / tp;
+  return b;
+}
+
+inline double kv_bytes_per_sequence(const ModelSpec& m, const Precision& p, double context) {
+  return m.num_layers * m.mean_attended_tokens(context) * m.kv_elements_per_token_per_layer() *
+         dtype_bytes(p.kv_cache);
+}
+
+/// Share of a sequence's KV one TP rank stores (MLA latent is replicated over TP).
+inline double kv_share_per_rank(const ModelSpec& m, int tp) {
+  if (m.attention.kind == AttentionKind::mla) return 1.0;
+  return 1.0 / std::min<double>(tp, std::max(1, m.attention.num_kv_heads));
+}
+
+inline Binding stage_binding(bool attention, const StageTime& st) {
+  if (attention) {
+    if (st.dominant_bound == Bound::compute) return Binding::attention_compute;
+    return std::string_view(st.dominant_op) == "attn_core" ? Binding::attention_kv_read
+                                                             : Binding::attention_weight_read;
+  }
+  return st.dominant_bound == Bound::compute ? Binding::ffn_compute : Binding::ffn_weight_read;
+}
+
+inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w,
+                              double useful_flops, double peak_sum) {
+  e.iteration_s = e.moe_layers_s + e.dense_layers_s + e.lm_head_s + e.gap_s;
+  e.tpot_s = e.iteration_s / w.mtp_acceptance;
+  e.total_gpus = d.total_gpus();
+  e.sequences = d.sequences();
+  e.tokens_per_s = e.sequences * w.mtp_acceptance / e.iteration_s;
+  e.tokens_per_s_per_gpu = e.tokens_per_s / e.total_gpus;
+  e.tokens_per_s_per_user = 1.0 / e.tpot_s;
+  double usd_per_h = 0, watts = 0;
+  if (d.strategy == Strategy::ep) {
+    usd_per_h = d.attention.hw->price_usd_per_gpu_hour * d.attention.gpus;
+    watts = d.attention.hw->power_w * d.attention.gpus;
+  } else {
+    usd_per_h = d.attention.hw->price_usd_per_gpu_hour * d.attention.gpus +
+                d.ffn.hw->price_usd_per_gpu_hour * d.ffn.gpus;
+    watts = d.attention.hw->power_w * d.attention.gpus + d.ffn.hw->power_w * d.ffn.gpus;
+  }
+  e.tokens_per_s_per_dollar_hour = usd_per_h > 0 ? e.tokens_per_s / usd_per_h : 0;
+  e.usd_per_million_tokens = e.tokens_per_s > 0 ? usd_per_h / (e.tokens_per_s * 3600.0) * 1e6 : 0;
+  e.tokens_per_s_per_watt = watts > 0 ? e.tokens_per_s / watts : 0;
+  e.hfu = useful_flops / (e.iteration_s * peak_sum);
+}
+
+inline void check_memory(Evaluation& e) {
+  for (const MemoryUse* mu : {&e.attention_memory, &e.ffn_memory}) {
+    if (mu->capacity_bytes <= 0) continue;
+    if (mu->weights_bytes > mu->capacity_bytes) {
+      e.feasible = false;
+      e.reason = Infeasible::weights_exceed_hbm;
+      e.binding = Binding::weights_exceed_hbm;
+      return;
+    }
+  }
+  for (const MemoryUse* mu : {&e.attention_memory, &e.ffn_memory}) {
+    if (mu->capacity_bytes <= 0) continue;
+    if (mu->weights_bytes + mu->kv_bytes > mu->capacity_bytes) {
+      e.feasible = false;
+      e.reason = Infeasible::kv_exceeds_hbm;
+      e.binding = Binding::kv_exceeds_hbm;
+      return;
+    }
+  }
+}
+
+inline Evaluation bad_shape(const char* why) {
+  Evaluation e;
+  e.feasible = false;
+  e.reason = Infeasible::bad_shape;
+  e.binding = Binding::bad_shape;
+  e.shape_problem = why;
+  return e;
+}
+
+}  // namespace detail
+
+/// Evaluates an EP deployment (DP attention on every GPU, experts over all GPUs).
+inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w,
+                              const Deployment& d, const Efficiencies& eff) {
+  const Accelerator& hw = *d.attention.hw;
+  const int gpus = d.attention.gpus;
+  if (gpus < 1) return detail::bad_shape("EP needs at least one GPU");
+  if (d.micro_batches < 1 || d.micro_batches > 2)
+    return detail::bad_shape("EP supports micro_batches 1 (no overlap) or 2 (two-batch overlap)");
+  if (!(d.batch_per_gpu > 0)) return detail::bad_shape("batch_per_gpu must be positive");
+  Evaluation e;
+  e.feasible = true;
+  const int mb = d.micro_batches;
+  const double q_per_seq = 1.0 + w.mtp_draft_tokens;
+  const double seqs = d.batch_per_gpu / mb;  // per GPU per micro-batch
+  const double tokens = seqs * q_per_seq;
+
+  // Attention side: the DP rank's own batch (the slowest rank carries attention_imbalance).
+  const StageTime att = stage_time(
+      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, true, true),
+      hw, eff);
+  // FFN side: routed experts of this GPU. Redundant experts add slots but cut the hot factor.
+  const double slots = double(m.moe.num_experts + d.redundant_experts);
+  const double local_experts = std::max(1.0, std::ceil(slots / gpus));
+  const double routed = tokens * m.moe.top_k * w.expert_load_imbalance;  // hot GPU
+  const double batch_tokens_global = tokens * gpus;
+  const StageTime ffn = stage_time(
+      ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0), hw, eff);
+  const CommTime comm = ep_all_to_all(hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
+                                      dtype_bytes(p.dispatch), dtype_bytes(p.combine), d.dispatch_style,
+                                      w.expert_load_imbalance);
+  e.attention_s = att.time_s;
+  e.ffn_s = ffn.time_s;
+  e.dispatch_s = comm.dispatch_s;
+  e.combine_s = comm.combine_s;
+  e.scale_out_bytes_per_gpu = comm.scale_out_bytes;
+  e.comm_scale_out_bound = comm.scale_out_bound;
+  e.tokens_per_ffn_gpu = routed;
+  const double compute = att.time_s + ffn.time_s;
+  const double network = comm.dispatch_s + comm.combine_s;
+  e.slot_s = mb == 1 ? compute + network : std::max(compute, network);
+  e.moe_layers_s = m.num_moe_layers() * mb * e.slot_s;
+
+  const StageTime dense = stage_time(
+      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, false, false),
+      hw, eff);
+  e.dense_layers_s = m.num_dense_layers * mb * dense.time_s;
+  e.lm_head_s = op_time(lm_head_op(m, d.batch_per_gpu * q_per_seq, 1), hw, eff).time_s;
+  e.gap_s = w.iteration_gap_s;
+
+  e.attention_dominant_op = att.dominant_op;
+  e.attention_dominant_bound = att.dominant_bound;
+  e.ffn_dominant_op = ffn.dominant_op;
+  e.ffn_dominant_bound = ffn.dominant_bound;
+  e.ffn_ofu = ffn.time_s > 0 ? ffn.flops / (ffn.time_s * hw.peak_flops_per_s(p.weights)) : 0;
+  e.ffn_occupancy = e.slot_s > 0 ? ffn.time_s / e.slot_s : 0;
+  e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
+
+  // Useful FLOPs per GPU per iteration (balanced work; imbalance is lost time, not work).
+  const StageTime att_bal = w.attention_imbalance == 1.0 ? att
+      : stage_time(attention_stage_ops(m, p, seqs, q_per_seq, w.context_tokens, 1, true, true), hw, eff);
+  const double ffn_flops_bal = ffn.flops / w.expert_load_imbalance;
+  const double flops_gpu = mb * (m.num_moe_layers() * (att_bal.flops + ffn_flops_bal) +
+                                 m.num_dense_layers * dense.flops / w.attention_imbalance) +
+                           2.0 * d.batch_per_gpu * q_per_seq * m.embedding_params();
+  detail::finish_throughput(e, d, w, flops_gpu * gpus, hw.peak_flops_per_s(p.weights) * gpus);
+
+  // Memory per GPU.
+  MemoryUse mem;
+  mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
+  mem.weights_bytes = detail::attention_side_weight_bytes(m, p, 1, true, w.mtp_draft_tokens > 0) +
+                      local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights);
+  mem.kv_bytes = d.batch_per_gpu * detail::kv_bytes_per_sequence(m, p, w.context_tokens);
+  e.attention_memory = mem;
+  e.ffn_memory = mem;
+
+  // Binding roof.
+  if (mb == 2 ? network >= compute : network >= std::max(att.time_s, ffn.time_s))
+    e.binding = comm.scale_out_bound ? Binding::scale_out_network : Binding::scale_up_network;
+  else
+    e.binding = att.time_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
+  if (e.dense_layers_s + e.lm_head_s + e.gap_s > e.moe_layers_s) e.binding = Binding::fixed_overhead;
+
+  detail::check_memory(e);
+  if (e.feasible && e.tpot_s > w.tpot_slo_s) {
+    e.feasible = false;
+    e.reason = Infeasible::slo_violated;
+    e.binding = Binding::slo;
+  }
+  return e;
+}
+
+/// Evaluates an AFD deployment (A instances DP x TP_a, F GPUs EP x expert-TP, m micro-batches).
+inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w,
+                               const Deployment& d, const Efficiencies& eff) {
+  const Accelerator& ha = *d.attention.hw;
+  const Accelerator& hf = *d.ffn.hw;
+  if (d.attention.gpus < 1 || d.ffn.gpus < 1) return detail::bad_shape("AFD needs GPUs on both sides");
+  if (d.attention.tp < 1 || d.attention.gpus % d.attention.tp != 0)
+    return detail::bad_shape("attention GPUs must be a multiple of attention TP");
+  if (d.ffn.tp < 1 || d.ffn.gpus % d.ffn.tp != 0)
+    return detail::bad_shape("FFN GPUs must be a multiple of expert TP");
+  if (d.micro_batches < 1) return detail::bad_shape("micro_batches must be at least 1");
+  if (!(d.global_batch > 0)) return detail::bad_shape("global_batch must be positive");
+  Evaluation e;
+  e.feasible = true;
+  const int mb = d.micro_batches;
+  const int n_a = d.attention.gpus / d.attention.tp;  // attention DP instances
+  const int ep_ranks = d.ffn.gpus / d.ffn.tp;
+  const double q_per_seq = 1.0 + w.mtp_draft_tokens;
+  const double mb_seqs = d.global_batch / mb;         // sequences per micro-batch
+  const double seqs_a = mb_seqs / n_a;                // per attention instance per micro-batch
+  const double mb_tokens = mb_seqs * q_per_seq;
+  const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
+
+  const StageTime att = stage_time(
+      attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens, d.attention.tp,
+                          true, !shared_on_ffn),
+      ha, eff);
+  const double slots = double(m.moe.num_experts + d.redundant_experts);
+  const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
+  const double routed = mb_tokens * m.moe.top_k / ep_ranks * w.expert_load_imbalance;
+  const double shared_tokens = shared_on_ffn ? mb_tokens / d.ffn.gpus : 0;
+  const StageTime ffn = stage_time(
+      ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens), hf, eff);
+
+  M2NInput in{};
+  in.attn_hw = &ha;
+  in.ffn_hw = &hf;
+  in.tokens_per_attn_gpu = seqs_a * q_per_seq / d.attention.tp * w.attention_imbalance;
+  in.micro_batch_tokens = mb_tokens;
+  in.tokens_per_ffn_gpu = routed;
+  in.ffn_gpus = d.ffn.gpus;
+  in.ffn_gpus_per_node = std::min(hf.gpus_per_node, d.ffn.gpus);
+  in.num_experts = m.moe.num_experts;
+  in.top_k = m.moe.top_k;
+  in.hidden = m.hidden_size;
+  in.dispatch_bytes_per_elem = dtype_bytes(p.dispatch);
+  in.combine_bytes_per_elem = dtype_bytes(p.combine);
+  in.same_domain = &ha == &hf && ha.is_superpod() && d.total_gpus() <= ha.scale_up_domain_gpus;
+  const CommTime comm = afd_m2n(in);
+
+  e.attention_s = att.time_s;
+  e.ffn_s = ffn.time_s;
+  e.dispatch_s = comm.dispatch_s;
+  e.combine_s = comm.combine_s;
+  e.scale_out_bytes_per_gpu = comm.scale_out_bytes;
+  e.comm_scale_out_bound = comm.scale_out_bound;
+  e.tokens_per_ffn_gpu = routed;
+  const double t_c = comm.dispatch_s + comm.combine_s;
+  const double round_trip = att.time_s + ffn.time_s + t_c;
+  const double busiest = std::max({att.time_s, ffn.time_s, comm.dispatch_s, comm.combine_s});
+  e.slot_s = std::max(busiest, round_trip / mb);
+  const int L = m.num_moe_layers();
+  e.moe_layers_s = L > 0 ? round_trip + e.slot_s * (double(mb) * L - 1.0) : 0;
+  e.attention_bubble_fraction = 1.0 - att.time_s / e.slot_s;
+  e.ffn_bubble_fraction = 1.0 - ffn.time_s / e.slot_s;
+  e.bubble_free = (mb - 1) * att.time_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= att.time_s + t_c;
+
+  // Dense layers and the LM head run on the attention side, outside the ping-pong.
+  const StageTime dense = stage_time(
+      attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens, d.attention.tp,
+                          false, false),
+      ha, eff);
+  e.dense_layers_s = m.num_dense_layers * mb * dense.time_s;
+  e.lm_head_s = op_time(lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp), ha, eff).time_s;
+  e.gap_s = w.iteration_gap_s;
+  e.budget_slot_s = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (3.0 * m.num_layers);
+
+  e.attention_dominant_op = att.dominant_op;
+  e.attention_dominant_bound = att.dominant_bound;
+  e.ffn_dominant_op = ffn.dominant_op;
+  e.ffn_dominant_bound = ffn.dominant_bound;
+  const double peak_f = hf.peak_flops_per_s(p.weights);
+  const double peak_a = ha.peak_flops_per_s(p.weights);
+  e.ffn_ofu = ffn.time_s > 0 ? ffn.flops / (ffn.time_s * peak_f) : 0;
+  e.ffn_occupancy = ffn.time_s / e.slot_s;
+  e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
+
+  const double att_flops_bal = att.flops / w.attention_imbalance;
+  const double flops = mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops / w.expert_load_imbalance * d.ffn.gpus) +
+                             m.num_dense_layers * dense.flops / w.attention_imbalance * d.attention.gpus) +
+                       2.0 * d.global_batch * q_per_seq * m.embedding_params();
+  detail::finish_throughput(e, d, w, flops, peak_a * d.attention.gpus + peak_f * d.ffn.gpus);
+
+  MemoryUse ma;
+  ma.capacity_bytes = ha.hbm_bytes * eff.usable_hbm_fraction;
+  ma.weights_bytes = detail::attention_side_weight_bytes(m, p, d.attention.tp, !shared_on_ffn, w.mtp_draft_tokens > 0);
+  ma.kv_bytes = seqs_a * mb * detail::kv_bytes_per_sequence(m, p, w.context_tokens) *
+                detail::kv_share_per_rank(m, d.attention.tp);
+  MemoryUse mf;
+  mf.capacity_bytes = hf.hbm_bytes * eff.usable_hbm_fraction;
+  mf.weights_bytes = local_experts * L * m.expert_params() * dtype_bytes(p.weights) / d.ffn.tp +
+                     (shared_on_ffn ? L * m.shared_expert_params() * dtype_bytes(p.weights) : 0);
+  e.attention_memory = ma;
+  e.ffn_memory = mf;
+
+  if (e.slot_s > busiest * (1.0 + 1e-9))
+    e.binding = Binding::pipeline_bubble;
+  else if (std::max(comm.dispatch_s, comm.combine_s) >= std::max(att.time_s, ffn.time_s))
+    e.binding = comm.scale_out_bound ? Binding::scale_out_network : Binding::scale_up_network;
+  else
+    e.binding = att.time_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
+  if (e.dense_layers_s + e.lm_head_s + e.gap_s > e.moe_layers_s) e.binding = Binding::fixed_overhead;
+
+  detail::check_memory(e);
+  if (e.feasible && e.tpot_s > w.tpot_slo_s) {
+    e.feasible = false;
+    e.reason = Infeasible::slo_violated;
+    e.binding = Binding::slo;
+  }
+  return e;
+}
+
+inline Evaluation evaluate(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                           const Efficiencies& eff = {}) {
+  if (!d.attention.hw || (d.strategy == Strategy::afd && !d.ffn.hw))
+    return detail::bad_shape("deployment has no hardware");
+  return d.strategy == Strategy::ep ? evaluate_ep(m, p, w, d, eff) : evaluate_afd(m, p, w, d, eff);
+}
+
+}  // namespace ridgeline

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// Accelerator: one device kind as a plain value struct in SI units. Bandwidths are per GPU and
+// per direction; `efficiency` turns a datasheet link rate into a sustained one.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ridgeline/error.hpp"
+
+namespace ridgeline {
+
+/// Numeric formats a plan can compute, store or send in.
+enum class DType { fp4, fp8, bf16, fp16, fp32, int8, int4 };
+
+inline double dtype_bytes(DType d) {
+  switch (d) {
+    case DType::fp4: return 0.5;
+    case DType::int4: return 0.5;
+    case DType::fp8: return 1;
+    case DType::int8: return 1;
+    case DType::bf16: return 2;
+    case DType::fp16: return 2;
+    case DType::fp32: return 4;
+  }
+  return 0;
+}
+
+inline const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::fp4: return "fp4";
+    case DType::int4: return "int4";
+    case DType::fp8: return "fp8";
+    case DType::int8: return "int8";
+    case DType::bf16: return "bf16";
+    case DType::fp16: return "fp16";
+    case DType::fp32: return "fp32";
+  }
+  return "?";
+}
+
+/// One network tier (scale-up fabric or scale-out NIC) as seen by one GPU.
+struct Link {
+  double bytes_per_s = 0;  ///< datasheet rate per GPU per direction
+  double efficiency = 1;   ///< sustained fraction of bytes_per_s, in (0, 1]
+  double latency_s = 0;    ///< one-way small-message latency (alpha of the alpha-beta model)
+  double sustained_bytes_per_s() const { return bytes_per_s * efficiency; }
+};
+
+struct Accelerator {
+  std::string id;
+  std::string name;
+  std::string vendor;
+  /// Dense peak FLOP/s per dtype; nullopt = not supported natively.
+  std::optional<double> peak_fp4_flops_per_s, peak_fp8_flops_per_s, peak_bf16_flops_per_s,
+      peak_int8_flops_per_s;
+  double hbm_bytes = 0;
+  double hbm_bytes_per_s = 0;
+  Link scale_up;
+  int scale_up_domain_gpus = 8;
+  Link scale_out;
+  int gpus_per_node = 8;
+  double price_usd_per_gpu_hour = 0;
+  double power_w = 0;
+  std::string notes;
+  std::vector<std::string> sources;
+
+  /// A superpod: the scale-up fabric spans more than one node (NVL72, CloudMatrix384), so
+  /// instances may be placed GPU-granular and A<->F traffic can stay on scale-up links.
+  bool is_superpod() const { return scale_up_domain_gpus > gpus_per_node; }
+
+  /// Dense peak for a GEMM whose operands are `d`. Throws MissingDataError when the part has no
+  /// native support: a missing number is an error, never a silent fallback to another dtype.
+  double peak_flops_per_s(DType d) const {
+    std::optional<double> v;
+    switch (d) {
+      case DType::fp4:
+      case DType::int4: v = peak_fp4_flops_per_s; break;
+      case DType::fp8: v = peak_fp8_flops_per_s; break;
+      case DType::int8: v = peak_int8_flops_per_s ? peak_int8_flops_per_s : peak_fp8_flops_per_s; break;
+      case DType::bf16:
+      case DType::fp16:
+      case DType::fp32: v = peak_bf16_flops_per_s; break;
+    }
+    if (!v || *v <= 0)
+      throw MissingDataError(std::string("hardware '") + id + "' has no " + dtype_name(d) +
+                             " peak FLOP/s: choose a precision it supports (e.g. bf16) or add "
+                             "peak_flops_per_s." + dtype_name(d) + " to its hwdb file");
+    return *v;
+  }
+
+  bool supports(DType d) const {
+    try {
+      (void)peak_flops_per_s(d);
+      return true;
+    } catch (const MissingDataError&) {
+      return false;
+    }
+  }
+};
+
+}  // namespace ridgeline

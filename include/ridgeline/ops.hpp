@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+// L1 operator costs of one decode layer: FLOPs and HBM bytes per operator for one micro-batch,
+// and the operator roofline time max(FLOPs / (peak x eff_c), bytes / (HBM x eff_m)) + overhead.
+// Weights are read once per micro-batch; each sequence's KV once per step.
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "ridgeline/efficiency.hpp"
+#include "ridgeline/hardware.hpp"
+#include "ridgeline/model.hpp"
+#include "ridgeline/workload.hpp"
+
+namespace ridgeline {
+
+enum class OpKind { gemm, attention };
+enum class Bound { compute, memory };
+
+inline const char* bound_name(Bound b) { return b == Bound::compute ? "compute" : "memory"; }
+
+struct OpCost {
+  const char* name = "";
+  OpKind kind = OpKind::gemm;
+  DType math = DType::bf16;
+  double flops = 0;
+  double hbm_bytes = 0;
+  int kernels = 1;
+};
+
+struct OpTime {
+  double time_s = 0;
+  double compute_s = 0;
+  double memory_s = 0;
+  Bound bound = Bound::memory;
+};
+
+inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
+  OpTime t;
+  const bool attn = op.kind == OpKind::attention;
+  const double peak = hw.peak_flops_per_s(op.math);
+  t.compute_s = op.flops / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
+  t.memory_s = op.hbm_bytes / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
+  t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
+  t.time_s = std::max(t.compute_s, t.memory_s) + (op.flops > 0 ? op.kernels * eff.kernel_overhead_s : 0);
+  return t;
+}
+
+/// A short fixed-capacity list, so the search's inner loop never allocates.
+struct OpList {
+  std::array<OpCost, 8> ops{};
+  int size = 0;
+  void add(const OpCost& op) {
+    if (op.flops > 0 || op.hbm_bytes > 0) ops[size++] = op;
+  }
+  const OpCost* begin() const { return ops.data(); }
+  const OpCost* end() const { return ops.data() + size; }
+};
+
+/// A GEMM of `tokens` rows against `params` weights split over `shards` GPUs.
+inline OpCost gemm_op(const char* name, double tokens, double params, double shards, DType w) {
+  return {name, OpKind::gemm, w, 2.0 * tokens * params / shards, params * dtype_bytes(w) / shards, 1};
+}
+
+/// Attention side of one layer for `sequences` sequences (each with `query_tokens_per_seq`
+/// query tokens: 1 + MTP drafts) on one attention rank of a TP group of size `tp`.
+/// `with_router`: the MoE gate runs here; `shared_here`: shared experts run here.
+inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double sequences,
+                                  double query_tokens_per_seq, double context_tokens, int tp,
+                                  bool moe_layer, bool shared_here) {
+  OpList out;
+  const auto& a = m.attention;
+  const double tokens = sequences * query_tokens_per_seq;
+  const double s = m.mean_attended_tokens(context_tokens);
+  out.add(gemm_op("attn_proj", tokens, m.attention_params_per_layer(), tp, p.weights));
+  out.ops[out.size - 1].kernels = 4;
+
+  // Attention core: scores and weighted sum over the KV of every sequence.
+  OpCost core{"attn_core", OpKind::attention, p.attention_math, 0, 0, 1};
+  const double heads_per_rank = double(a.num_heads) / tp;
+  double kv_shard = 1;  // how many ways the stored KV of a sequence is split over the TP group
+  switch (a.kind) {
+    case AttentionKind::mla:
+      // Absorbed MLA: scores over latent+rope (576), values in the latent (512); the latent is
+      // shared by all heads, so TP ranks each read all of it.
+      core.flops = 2.0 * tokens * heads_per_rank * s * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim);
+      kv_shard = 1;
+      break;
+    case AttentionKind::mha:
+    case AttentionKind::gqa:
+    case AttentionKind::mfa:
+      core.flops = 4.0 * tokens * heads_per_rank * a.head_dim * s;
+      kv_shard = std::min<double>(tp, std::max(1, a.num_kv_heads));
+      break;
+  }
+  core.hbm_bytes = sequences * s * m.kv_elements_per_token_per_layer() * dtype_bytes(p.kv_cache) / kv_shard;
+  out.add(core);
+
+  if (moe_layer) {
+    // The router's weights are small and kept in bf16.
+    out.add(gemm_op("router", tokens, m.router_params(), 1, DType::bf16));
+    if (shared_here)
+      out.add(gemm_op("shared_experts", tokens, m.shared_expert_params(), tp, p.weights));
+  } else {
+    out.add(gemm_op("dense_ffn", tokens, m.dense_ffn_params(), tp, p.weights));
+  }
+  return out;
+}
+
+/// Probability that a given expert receives none of `tokens` tokens under uniform top-k.
+inline double prob_expert_idle(double tokens, int top_k, int num_experts) {
+  if (num_experts <= 0) return 1;
+  return std::pow(1.0 - double(top_k) / num_experts, tokens);
+}
+
+/// Routed experts on one FFN GPU: `routed_tokens` token-expert pairs arrive for `local_experts`
+/// experts, each split `expert_tp` ways. `batch_tokens` is the micro-batch size the routing is
+/// drawn from (an idle expert's weights are not read).
+inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double routed_tokens,
+                            double local_experts, int expert_tp, double batch_tokens,
+                            double shared_tokens) {
+  OpList out;
+  const double active = local_experts * (1.0 - prob_expert_idle(batch_tokens, m.moe.top_k, m.moe.num_experts));
+  OpCost up = gemm_op("experts_gate_up", routed_tokens, m.expert_params() * 2.0 / 3.0, expert_tp, p.weights);
+  up.hbm_bytes = active * m.expert_params() * 2.0 / 3.0 * dtype_bytes(p.weights) / expert_tp;
+  OpCost down = gemm_op("experts_down", routed_tokens, m.expert_params() / 3.0, expert_tp, p.weights);
+  down.hbm_bytes = active * m.expert_params() / 3.0 * dtype_bytes(p.weights) / expert_tp;
+  out.add(up);
+  out.add(down);
+  if (shared_tokens > 0)
+    out.add(gemm_op("shared_experts", shared_tokens, m.shared_expert_params(), 1, p.weights));
+  return out;
+}
+
+/// LM head (and final norm) on one attention rank.
+inline OpCost lm_head_op(const ModelSpec& m, double tokens, int tp) {
+  // Kept in bf16: serving stacks rarely quantise the output projection.
+  return gemm_op("lm_head", tokens, m.embedding_params(), tp, DType::bf16);
+}
+
+struct StageTime {
+  double time_s = 0;
+  double flops = 0;
+  double hbm_bytes = 0;
+  double compute_s = 0;  ///< sum of compute-bound parts
+  double memory_s = 0;   ///< sum of memory-bound parts
+  const char* dominant_op = "";
+  Bound dominant_bound = Bound::memory;
+};
+
+inline StageTime stage_time(const OpList& ops, const Accelerator& hw, const Efficiencies& eff) {
+  StageTime st;
+  double worst = -1;
+  for (const auto& op : ops) {
+    const OpTime t = op_time(op, hw, eff);
+    st.time_s += t.time_s;
+    st.flops += op.flops;
+    st.hbm_bytes += op.hbm_bytes;
+    st.compute_s += t.compute_s;
+    st.memory_s += t.memory_s;
+    if (t.time_s > worst) {
+      worst = t.time_s;
+      st.dominant_op = op.name;
+      st.dominant_bound = t.bound;
+    }
+  }
+  return st;
+}
+
+}  // namespace ridgeline

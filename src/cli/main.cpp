@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli.hpp"
+#include "report/report.hpp"
+
+namespace ridgeline::cli {
+
+const io::Database& Context::db() {
+  if (!db_) {
+    if (!data_dir.empty()) {
+      const std::filesystem::path root(data_dir);
+      db_ = std::make_unique<io::Database>(io::Database::load(root / "hwdb", root / "models"));
+    } else {
+      db_ = std::make_unique<io::Database>(io::Database::load_default());
+    }
+  }
+  return *db_;
+}
+
+}  // namespace ridgeline::cli
+
+int main(int argc, char** argv) {
+  using namespace ridgeline;
+  cli::Context ctx;
+  for (int i = 0; i < argc; ++i) ctx.argv.emplace_back(argv[i]);
+  CLI::App app{
+      "Ridgeline: plan MoE decode deployments — large Expert Parallelism (EP) or Attention-FFN\n"
+      "Disaggregation (AFD) — and see why one wins: a roofline extended to the network.\n\n"
+      "Start with:\n"
+      "  ridgeline list hardware            accelerators in hwdb/\n"
+      "  ridgeline list models              models in models/\n"
+      "  ridgeline evaluate SCENARIO.json   one fixed deployment: TPOT, tokens/s/GPU, $/token, binding roof\n"
+      "  ridgeline roofline --model deepseek-v3 --hardware h800   per-operator roofline of one layer\n",
+      "ridgeline"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("ridgeline ") + report::kVersion);
+  app.add_option("--data-dir", ctx.data_dir,
+                 "folder holding hwdb/ and models/ (default: $RIDGELINE_DATA_DIR, then the source tree)");
+  cli::add_evaluate_command(app, ctx);
+  cli::add_roofline_command(app, ctx);
+  cli::add_list_command(app, ctx);
+  cli::add_show_command(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // usage error (documented in README)
+  } catch (const cli::ExitCode& e) {
+    return e.code;
+  } catch (const ridgeline::Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "ridgeline: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ridgeline: internal error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

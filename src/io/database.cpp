@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ridgeline/io/database.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "json_reader.hpp"
+
+namespace ridgeline::io {
+
+namespace fs = std::filesystem;
+
+struct DbEntry {
+  fs::path file;
+  std::string text;
+  Json json;
+  Accelerator hw;
+  ModelSpec model;
+};
+
+double parse_quantity_text(const std::string& text, Dimension dim) { return parse_quantity(text, dim); }
+
+namespace {
+
+void check_schema(const Reader& r) {
+  const int v = r.opt_integer("schema_version", 1, 1);
+  if (v != 1)
+    r.fail("schema_version", "unsupported schema version " + std::to_string(v) + " (this Ridgeline reads 1)",
+           "upgrade Ridgeline or convert the file to schema_version 1");
+}
+
+std::optional<double> opt_peak(const Reader& peaks, const char* key) {
+  return peaks.opt_quantity(key, Dimension::flops_per_s);
+}
+
+Link read_link(const Reader& r, double default_efficiency) {
+  Link l;
+  l.bytes_per_s = r.quantity("bytes_per_s", Dimension::bytes_per_s);
+  l.efficiency = r.opt_number_in("efficiency", 1e-3, 1.0, default_efficiency);
+  l.latency_s = r.opt_quantity("latency_s", Dimension::seconds, true).value_or(0.0);
+  return l;
+}
+
+Accelerator accelerator_from_json(const Json& j, const std::string& file, const std::string& id) {
+  Reader r(j, file);
+  if (!j.is_object()) throw ConfigError(file + ": a hardware file must be a JSON object. Fix: see docs/data-format.md.");
+  check_schema(r);
+  Accelerator a;
+  a.id = id;
+  a.name = r.opt_string("name", id);
+  a.vendor = r.opt_string("vendor", "");
+  const Reader peaks = r.object("peak_flops_per_s");
+  a.peak_fp4_flops_per_s = opt_peak(peaks, "fp4");
+  a.peak_fp8_flops_per_s = opt_peak(peaks, "fp8");
+  a.peak_bf16_flops_per_s = opt_peak(peaks, "bf16");
+  a.peak_int8_flops_per_s = opt_peak(peaks, "int8");
+  if (!a.peak_bf16_flops_per_s && !a.peak_fp8_flops_per_s)
+    peaks.fail("bf16", "no bf16 or fp8 peak given", "add \"bf16\": \"<n> TFLOPS\" (dense, no sparsity)");
+  a.hbm_bytes = r.quantity("hbm_bytes", Dimension::bytes);
+  a.hbm_bytes_per_s = r.quantity("hbm_bytes_per_s", Dimension::bytes_per_s);
+  const Reader up = r.object("scale_up");
+  a.scale_up = read_link(up, 0.8);
+  a.scale_up_domain_gpus = up.opt_integer("domain_gpus", 1, 8);
+  a.scale_out = read_link(r.object("scale_out"), 1.0);
+  a.gpus_per_node = r.opt_integer("gpus_per_node", 1, 8);
+  a.price_usd_per_gpu_hour = r.opt_quantity("price_usd_per_gpu_hour", Dimension::usd_per_hour, true).value_or(0.0);
+  a.power_w = r.opt_quantity("power_w", Dimension::watts, true).value_or(0.0);
+  a.notes = r.opt_string("notes", "");
+  a.sources = r.opt_strings("sources");
+  return a;
+}
+
+ModelSpec model_from_json(const Json& j, const std::string& file, const std::string& id) {
+  Reader r(j, file);
+  if (!j.is_object()) throw ConfigError(file + ": a model file must be a JSON object. Fix: see docs/data-format.md.");
+  check_schema(r);
+  ModelSpec m;
+  m.id = id;
+  m.name = r.opt_string("name", id);
+  m.num_layers = r.integer("num_layers", 1);
+  m.num_dense_layers = r.opt_integer("num_dense_layers", 0, 0);
+  if (m.num_dense_layers > m.num_layers)
+    r.fail("num_dense_layers", "is larger than num_layers", "count only the layers with a dense FFN");
+  m.hidden_size = r.integer("hidden_size", 1);
+  m.vocab_size = r.integer("vocab_size", 1);
+  m.tie_word_embeddings = r.opt_bool("tie_word_embeddings", false);
+  m.dense_intermediate_size = r.opt_integer("dense_intermediate_size", 0, 0);
+  if (m.num_dense_layers > 0 && m.dense_intermediate_size == 0)
+    r.fail("dense_intermediate_size", "must be given when num_dense_layers > 0", "add the dense FFN width");
+  const Reader a = r.object("attention");
+  const std::string kind = a.string("kind");
+  if (kind == "mha") m.attention.kind = AttentionKind::mha;
+  else if (kind == "gqa") m.attention.kind = AttentionKind::gqa;
+  else if (kind == "mla") m.attention.kind = AttentionKind::mla;
+  else if (kind == "mfa") m.attention.kind = AttentionKind::mfa;
+  else a.fail("kind", "unknown attention kind", "use one of mha, gqa, mla, mfa");
+  auto& at = m.attention;
+  at.num_heads = a.integer("num_heads", 1);
+  if (at.kind == AttentionKind::mla) {
+    at.num_kv_heads = a.opt_integer("num_kv_heads", 0, at.num_heads);
+    at.q_lora_rank = a.opt_integer("q_lora_rank", 0, 0);
+    at.kv_lora_rank = a.integer("kv_lora_rank", 1);
+    at.qk_nope_head_dim = a.integer("qk_nope_head_dim", 1);
+    at.qk_rope_head_dim = a.integer("qk_rope_head_dim", 0);
+    at.v_head_dim = a.integer("v_head_dim", 1);
+    at.head_dim = a.opt_integer("head_dim", 0, at.v_head_dim);
+  } else {
+    at.num_kv_heads = a.integer("num_kv_heads", 1);
+    at.head_dim = a.integer("head_dim", 1);
+    if (at.kind == AttentionKind::mfa) at.q_lora_rank = a.integer("q_lora_rank", 1);
+    if (at.num_kv_heads > at.num_heads)
+      a.fail("num_kv_heads", "is larger than num_heads", "use the KV head count from the model config");
+  }
+  at.sliding_window_tokens = a.opt_integer("sliding_window_tokens", 0, 0);
+  at.num_sliding_window_layers = a.opt_integer("num_sliding_window_layers", 0, 0);
+  if (at.num_sliding_window_layers > m.num_layers)
+    a.fail("num_sliding_window_layers", "is larger than num_layers", "count the windowed layers only");
+  const Reader moe = r.object("moe");
+  m.moe.num_experts = moe.integer("num_experts", 1);
+  m.moe.top_k = moe.integer("top_k", 1);
+  if (m.moe.top_k > m.moe.num_experts) moe.fail("top_k", "is larger than num_experts", "use the router's top-k");
+  m.moe.expert_intermediate_size = moe.integer("expert_intermediate_size", 1);
+  m.moe.num_shared_experts = moe.opt_integer("num_shared_experts", 0, 0);
+  m.moe.shared_expert_intermediate_size = moe.opt_integer("shared_expert_intermediate_size", 0, 0);
+  if (m.moe.num_shared_experts > 0 && m.moe.shared_expert_intermediate_size == 0)
+    moe.fail("shared_expert_intermediate_size", "must be given when num_shared_experts > 0", "add the shared expert width");
+  m.mtp_layers = r.opt_integer("mtp_layers", 0, 0);
+  m.published_total_params = r.opt_quantity("published_total_params", Dimension::count).value_or(0.0);
+  m.param_count_note = r.opt_string("param_count_note", "");
+  m.sources = r.opt_strings("sources");
+  return m;
+}
+
+bool valid_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return id.find("..") == std::string::npos;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> close_matches(const std::string& id, const std::vector<std::string>& ids, size_t n) {
+  std::vector<std::pair<size_t, std::string>> scored;
+  const std::string lid = lower(id);
+  for (const auto& c : ids) {
+    size_t d = edit_distance(lid, lower(c));
+    if (lower(c).find(lid) != std::string::npos || lid.find(lower(c)) != std::string::npos) d = d / 2;
+    scored.emplace_back(d, c);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (const auto& [d, c] : scored) {
+    if (out.size() >= n) break;
+    if (d <= std::max<size_t>(3, id.size() / 2)) out.push_back(c);
+  }
+  return out;
+}
+
+Accelerator load_accelerator_file(const fs::path& file) {
+  return accelerator_from_json(read_json_file(file.string()), file.string(), file.stem().string());
+}
+
+ModelSpec load_model_file(const fs::path& file) {
+  return model_from_json(read_json_file(file.string()), file.string(), file.stem().string());
+}
+
+Database::Database() = default;
+Database::~Database() = default;
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&&) noexcept = default;
+
+namespace {
+std::vector<fs::path> json_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw ConfigError(dir.string() + ": not a directory. Fix: pass --hwdb/--models folders or set RIDGELINE_DATA_DIR.");
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+template <class F>
+void load_into(const fs::path& dir, std::map<std::string, std::unique_ptr<DbEntry>>& entries,
+               std::map<std::string, std::string>& aliases, F&& fill) {
+  for (const auto& file : json_files(dir)) {
+    auto e = std::make_unique<DbEntry>();
+    e->file = file;
+    e->text = read_text_file(file.string());
+    e->json = parse_json_text(e->text, file.string());
+    const std::string id = file.stem().string();
+    if (!valid_id(id))
+      throw ConfigError(file.string() + ": file name \"" + id + "\" is not a valid id. Fix: use letters, digits, '-', '_', '.'.");
+    if (e->json.is_object() && e->json.contains("id") && e->json["id"] != id)
+      throw ConfigError(file.string() + ": /id is " + short_value(e->json["id"]) + " but the file name says \"" + id +
+                        "\". Fix: make them equal.");
+    fill(*e, id);
+    Reader r(e->json, file.string());
+    for (const auto& a : r.opt_strings("aliases")) {
+      if (aliases.count(a) || entries.count(a))
+        throw ConfigError(file.string() + ": /aliases: \"" + a + "\" is already used by another entry. Fix: remove it.");
+      aliases[a] = id;
+    }
+    entries[id] = std::move(e);
+  }
+}
+}  // namespace
+
+Database Database::load(const fs::path& hwdb_dir, const fs::path& models_dir) {
+  Database db;
+  load_into(hwdb_dir, db.hw_, db.hw_alias_, [](DbEntry& e, const std::string& id) {
+    e.hw = accelerator_from_json(e.json, e.file.string(), id);
+  });
+  load_into(models_dir, db.models_, db.model_alias_, [](DbEntry& e, const std::string& id) {
+    e.model = model_from_json(e.json, e.file.string(), id);
+  });
+  return db;
+}
+
+Database Database::load_default() {
+  std::vector<fs::path> roots;
+  if (const char* env = std::getenv("RIDGELINE_DATA_DIR")) roots.emplace_back(env);
+#ifdef RIDGELINE_SOURCE_DIR
+  roots.emplace_back(RIDGELINE_SOURCE_DIR);
+#endif
+  roots.emplace_back(".");
+  for (const auto& r : roots) {
+    std::error_code ec;
+    if (fs::is_directory(r / "hwdb", ec) && fs::is_directory(r / "models", ec)) return load(r / "hwdb", r / "models");
+  }
+  throw ConfigError("cannot find the hwdb/ and models/ folders. Fix: set RIDGELINE_DATA_DIR to the Ridgeline source folder.");
+}
+
+const DbEntry& Database::hw_entry(const std::string& id) const {
+  if (!valid_id(id))
+    throw LookupError("hardware id \"" + id + "\" is not a valid id (letters, digits, '-', '_', '.'; no paths). "
+                      "Fix: run `ridgeline list hardware`.");
+  auto it = hw_.find(id);
+  if (it == hw_.end()) {
+    auto a = hw_alias_.find(id);
+    if (a == hw_alias_.end()) a = hw_alias_.find(lower(id));
+    if (a != hw_alias_.end()) it = hw_.find(a->second);
+    else it = hw_.find(lower(id));
+  }
+  if (it == hw_.end()) {
+    const auto m = close_matches(id, hardware_ids());
+    throw LookupError("unknown hardware \"" + id + "\"" + (m.empty() ? "" : "; did you mean " + join(m) + "?") +
+                      " Fix: run `ridgeline list hardware` for all ids.");
+  }
+  return *it->second;
+}
+
+const DbEntry& Database::model_entry(const std::string& id) const {
+  if (!valid_id(id))
+    throw LookupError("model id \"" + id + "\" is not a valid id (letters, digits, '-', '_', '.'; no paths). "
+                      "Fix: run `ridgeline list models`.");
+  auto it = models_.find(id);
+  if (it == models_.end()) {
+    auto a = model_alias_.find(id);
+    if (a == model_alias_.end()) a = model_alias_.find(lower(id));
+    if (a != model_alias_.end()) it = models_.find(a->second);
+    else it = models_.find(lower(id));
+  }
+  if (it == models_.end()) {
+    const auto m = close_matches(id, model_ids());
+    throw LookupError("unknown model \"" + id + "\"" + (m.empty() ? "" : "; did you mean " + join(m) + "?") +
+                      " Fix: run `ridgeline list models` for all ids.");
+  }
+  return *it->second;
+}
+
+const Accelerator& Database::hardware(const std::string& id) const { return hw_entry(id).hw; }
+const ModelSpec& Database::model(const std::string& id) const { return model_entry(id).model; }
+bool Database::has_hardware(const std::string& id) const {
+  return hw_.count(id) || hw_alias_.count(id);
+}
+bool Database::has_model(const std::string& id) const { return models_.count(id) || model_alias_.count(id); }
+fs::path Database::hardware_file(const std::string& id) const { return hw_entry(id).file; }
+fs::path Database::model_file(const std::string& id) const { return model_entry(id).file; }
+
+std::string Database::raw_json(const std::string& id) const {
+  if (has_hardware(id)) return hw_entry(id).text;
+  if (has_model(id)) return model_entry(id).text;
+  std::vector<std::string> all = hardware_ids();
+  for (auto& m : model_ids()) all.push_back(m);
+  const auto m = close_matches(id, all);
+  throw LookupError("unknown id \"" + id + "\"" + (m.empty() ? "" : "; did you mean " + join(m) + "?") +
+                    " Fix: run `ridgeline list hardware` or `ridgeline list models`.");
+}
+
+std::vector<std::string> Database::hardware_ids() const {
+  std::vector<std::string> v;
+  for (const auto& [k, _] : hw_) v.push_back(k);
+  return v;
+}
+std::vector<std::string> Database::model_ids() const {
+  std::vector<std::string> v;
+  for (const auto& [k, _] : models_) v.push_back(k);
+  return v;
+}
+
+Accelerator Database::hardware_with_overrides(const std::string& base_id, const std::string& overrides_json,
+                                              const std::string& where) const {
+  const DbEntry& base = hw_entry(base_id);
+  Json patch = parse_json_text(overrides_json, where);
+  Json merged = base.json;
+  // Shortcuts for the common what-ifs; any hwdb key path also works (merge patch).
+  static const std::pair<const char*, const char*> kShortcuts[] = {
+      {"scale_out_bandwidth", "/scale_out/bytes_per_s"}, {"scale_up_bandwidth", "/scale_up/bytes_per_s"},
+      {"scale_out_efficiency", "/scale_out/efficiency"}, {"scale_up_efficiency", "/scale_up/efficiency"},
+      {"scale_out_latency", "/scale_out/latency_s"},     {"scale_up_latency", "/scale_up/latency_s"},
+      {"scale_up_domain", "/scale_up/domain_gpus"},      {"hbm_bandwidth", "/hbm_bytes_per_s"},
+      {"hbm_capacity", "/hbm_bytes"},                    {"price", "/price_usd_per_gpu_hour"},
+      {"fp8_peak", "/peak_flops_per_s/fp8"},             {"bf16_peak", "/peak_flops_per_s/bf16"},
+      {"fp4_peak", "/peak_flops_per_s/fp4"}};
+  for (const auto& [k, ptr] : kShortcuts) {
+    if (patch.contains(k)) {
+      merged[Json::json_pointer(ptr)] = patch[k];
+      patch.erase(k);
+    }
+  }
+  patch.erase("base");
+  const std::vector<std::string> allowed = {"name", "peak_flops_per_s", "hbm_bytes", "hbm_bytes_per_s", "scale_up",
+                                            "scale_out", "gpus_per_node", "price_usd_per_gpu_hour", "power_w", "notes"};
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+      std::vector<std::string> keys = allowed;
+      for (const auto& [k, _] : kShortcuts) keys.emplace_back(k);
+      const auto m = close_matches(it.key(), keys);
+      throw ConfigError(where + "/" + it.key() + ": unknown hardware override" +
+                        (m.empty() ? "" : "; did you mean " + join(m) + "?") +
+                        " Fix: use an hwdb key (docs/data-format.md) or a shortcut such as scale_out_bandwidth.");
+    }
+  }
+  merged.merge_patch(patch);
+  Accelerator a = accelerator_from_json(merged, where + " (overrides on " + base.file.string() + ")", base.hw.id);
+  a.id = base.hw.id + "*";
+  a.notes = "what-if overrides of " + base.hw.id;
+  return a;
+}
+
+}  // namespace ridgeline::io

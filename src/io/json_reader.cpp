@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "json_reader.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace ridgeline::io {
+
+namespace {
+// Files larger than this are not configuration: refuse them before reading (bounded memory).
+constexpr std::uintmax_t kMaxJsonFileBytes = 16u * 1024u * 1024u;
+// Deeper nesting than this is never a valid Ridgeline file; refuse before recursing.
+constexpr int kMaxJsonDepth = 64;
+
+void check_depth(const std::string& text, const std::string& file) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth)
+        throw ConfigError(file + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                          " levels; Ridgeline files are flat objects. Fix: check the file is the one you meant.");
+    } else if (c == '}' || c == ']') --depth;
+  }
+}
+}  // namespace
+
+std::string read_text_file(const std::string& file) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec) throw ConfigError(file + ": cannot read (" + ec.message() + "). Fix: check the path.");
+  if (size > kMaxJsonFileBytes)
+    throw ConfigError(file + ": file is " + std::to_string(size) + " bytes, more than the " +
+                      std::to_string(kMaxJsonFileBytes) + "-byte limit for Ridgeline JSON files. Fix: pass the right file.");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(file + ": cannot open. Fix: check the path and permissions.");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Json parse_json_text(const std::string& text, const std::string& file) {
+  check_depth(text, file);
+  // Duplicate keys are an error (nlohmann keeps the last one silently).
+  std::string dup;
+  int depth = 0;
+  std::vector<std::vector<std::string>> keys_at_depth(1);
+  auto cb = [&](int d, Json::parse_event_t ev, Json& parsed) {
+    (void)depth;
+    if (ev == Json::parse_event_t::object_start) {
+      if (static_cast<int>(keys_at_depth.size()) <= d + 1) keys_at_depth.resize(d + 2);
+      keys_at_depth[d + 1].clear();
+    } else if (ev == Json::parse_event_t::key) {
+      auto& seen = keys_at_depth[d];
+      const std::string k = parsed.get<std::string>();
+      for (const auto& s : seen)
+        if (s == k && dup.empty()) dup = k;
+      seen.push_back(k);
+    }
+    return true;
+  };
+  Json j;
+  try {
+    j = Json::parse(text, cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const Json::parse_error& e) {
+    throw ConfigError(file + ": malformed JSON: " + e.what() + ". Fix: correct the syntax at that position.");
+  }
+  if (!dup.empty())
+    throw ConfigError(file + ": key \"" + dup + "\" appears twice in one object. Fix: keep one of them.");
+  return j;
+}
+
+Json read_json_file(const std::string& file) { return parse_json_text(read_text_file(file), file); }
+
+std::string short_value(const Json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+void Reader::fail(const std::string& key, const std::string& problem, const std::string& fix) const {
+  std::string msg = where(key) + ": " + problem;
+  if (has(key)) msg += " (got " + short_value(j_.at(key)) + ")";
+  msg += ". Fix: " + fix;
+  throw ConfigError(msg);
+}
+
+Reader Reader::object(const std::string& key) const {
+  if (!has(key)) fail(key, "missing required object", "add \"" + key + "\": {...}");
+  if (!j_.at(key).is_object()) fail(key, "must be an object", "write \"" + key + "\": {...}");
+  return Reader(j_.at(key), file_, path_of(key));
+}
+
+std::optional<Reader> Reader::opt_object(const std::string& key) const {
+  if (!has(key)) return std::nullopt;
+  if (!j_.at(key).is_object()) fail(key, "must be an object", "write \"" + key + "\": {...}");
+  return Reader(j_.at(key), file_, path_of(key));
+}
+
+std::string Reader::string(const std::string& key) const {
+  if (!has(key)) fail(key, "missing required string", "add \"" + key + "\": \"...\"");
+  if (!j_.at(key).is_string()) fail(key, "must be a string", "quote the value");
+  return j_.at(key).get<std::string>();
+}
+
+std::string Reader::opt_string(const std::string& key, const std::string& fallback) const {
+  return has(key) ? string(key) : fallback;
+}
+
+int Reader::integer(const std::string& key, int min_value) const {
+  if (!has(key)) fail(key, "missing required whole number", "add \"" + key + "\": <number>");
+  const Json& v = j_.at(key);
+  if (!v.is_number()) fail(key, "must be a whole number", "write a plain number without quotes or units");
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || d != std::floor(d) || d > 2e9 || d < -2e9)
+    fail(key, "must be a whole number", "write an integer such as 8");
+  if (d < min_value) fail(key, "must be at least " + std::to_string(min_value), "use a value >= " + std::to_string(min_value));
+  return static_cast<int>(d);
+}
+
+int Reader::opt_integer(const std::string& key, int min_value, int fallback) const {
+  return has(key) ? integer(key, min_value) : fallback;
+}
+
+double Reader::quantity(const std::string& key, Dimension dim, bool allow_zero) const {
+  if (!has(key)) fail(key, std::string("missing required quantity: ") + dimension_name(dim), "add \"" + key + "\"");
+  const Json& v = j_.at(key);
+  double value = 0;
+  if (v.is_number()) {
+    value = v.get<double>();
+  } else if (v.is_string()) {
+    try {
+      value = parse_quantity(v.get<std::string>(), dim);
+    } catch (const ConfigError& e) {
+      fail(key, e.what(), std::string("write ") + dimension_name(dim));
+    }
+  } else {
+    fail(key, std::string("must be ") + dimension_name(dim), "write a number (SI units) or a string with a unit");
+  }
+  if (!std::isfinite(value)) fail(key, "must be finite", "write a finite value");
+  if (value < 0 || (!allow_zero && value == 0))
+    fail(key, allow_zero ? "must not be negative" : "must be positive", "use a value > 0");
+  return value;
+}
+
+std::optional<double> Reader::opt_quantity(const std::string& key, Dimension dim, bool allow_zero) const {
+  if (!has(key)) return std::nullopt;
+  return quantity(key, dim, allow_zero);
+}
+
+double Reader::number_in(const std::string& key, double lo, double hi) const {
+  if (!has(key)) fail(key, "missing required number", "add \"" + key + "\"");
+  const Json& v = j_.at(key);
+  if (!v.is_number()) fail(key, "must be a number", "write a plain number");
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || d < lo || d > hi) {
+    std::ostringstream r;
+    r << "must be between " << lo << " and " << hi;
+    fail(key, r.str(), r.str().substr(8));
+  }
+  return d;
+}
+
+double Reader::opt_number_in(const std::string& key, double lo, double hi, double fallback) const {
+  return has(key) ? number_in(key, lo, hi) : fallback;
+}
+
+bool Reader::opt_bool(const std::string& key, bool fallback) const {
+  if (!has(key)) return fallback;
+  if (!j_.at(key).is_boolean()) fail(key, "must be true or false", "write true or false");
+  return j_.at(key).get<bool>();
+}
+
+std::vector<std::string> Reader::opt_strings(const std::string& key) const {
+  std::vector<std::string> out;
+  if (!has(key)) return out;
+  const Json& v = j_.at(key);
+  if (!v.is_array()) fail(key, "must be a list of strings", "write [\"...\"]");
+  for (const auto& e : v) {
+    if (!e.is_string()) fail(key, "must be a list of strings", "quote every element");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace ridgeline::io

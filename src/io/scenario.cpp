@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+// Scenario files: one fixed deployment for `ridgeline evaluate` (format in README.md).
+#include <sstream>
+
+#include "json_reader.hpp"
+#include "ridgeline/io/database.hpp"
+
+namespace ridgeline::io {
+
+namespace {
+
+DType read_dtype(const Reader& r, const std::string& key, DType fallback) {
+  if (!r.has(key)) return fallback;
+  const std::string s = r.string(key);
+  static const std::pair<const char*, DType> kNames[] = {{"fp4", DType::fp4}, {"int4", DType::int4}, {"fp8", DType::fp8},
+                                                         {"int8", DType::int8}, {"bf16", DType::bf16}, {"fp16", DType::fp16},
+                                                         {"fp32", DType::fp32}};
+  for (const auto& [n, d] : kNames)
+    if (s == n) return d;
+  r.fail(key, "unknown number format", "use one of fp4, int4, fp8, int8, bf16, fp16, fp32");
+}
+
+/// A "hardware" value: an id string or {"base": id, <overrides>}.
+const Accelerator* read_hardware(const Reader& r, const std::string& key, const Database& db, Scenario& s,
+                                 std::string& id_out, std::string& overrides_out) {
+  if (!r.has(key)) r.fail(key, "missing hardware", "add \"" + key + "\": \"h800\" (see `ridgeline list hardware`)");
+  const Json& v = r.json().at(key);
+  if (v.is_string()) {
+    id_out = v.get<std::string>();
+    try {
+      s.hardware.push_back(db.hardware(id_out));
+    } catch (const LookupError& e) {
+      throw LookupError(r.where(key) + ": " + e.what());
+    }
+    return &s.hardware.back();
+  }
+  if (v.is_object()) {
+    const Reader o(v, r.file(), r.path_of(key));
+    id_out = o.string("base");
+    overrides_out = v.dump();
+    try {
+      s.hardware.push_back(db.hardware_with_overrides(id_out, v.dump(), r.where(key)));
+    } catch (const LookupError& e) {
+      throw LookupError(o.where("base") + ": " + e.what());
+    }
+    // Reuse an identical accelerator so that EP (one kind) keeps one pointer.
+    return &s.hardware.back();
+  }
+  r.fail(key, "must be a hardware id or an object {\"base\": id, ...overrides}", "write \"h800\" or {\"base\": \"h800\", \"scale_out_bandwidth\": \"100 GB/s\"}");
+}
+
+void check_known_keys(const Reader& r, std::initializer_list<const char*> known) {
+  if (!r.json().is_object()) return;
+  for (auto it = r.json().begin(); it != r.json().end(); ++it) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || it.key() == k;
+    if (!ok) {
+      std::vector<std::string> ks(known.begin(), known.end());
+      const auto m = close_matches(it.key(), ks, 2);
+      std::string hint = m.empty() ? "" : "did you mean \"" + m[0] + "\"? ";
+      throw ConfigError(r.where(it.key()) + ": unknown key. Fix: " + hint + "allowed keys here are " + [&] {
+        std::string s;
+        for (const char* k : known) s += (s.empty() ? "" : ", ") + std::string(k);
+        return s;
+      }());
+    }
+  }
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& file, const Database& db) {
+  const Json j = parse_json_text(text, file);
+  if (!j.is_object()) throw ConfigError(file + ": a scenario must be a JSON object. Fix: see the README's scenario format.");
+  const Reader r(j, file);
+  check_known_keys(r, {"$schema", "description", "model", "precision", "workload", "deployment", "efficiency", "source", "notes"});
+  Scenario s;
+  s.source_file = file;
+  const std::string model_id = r.string("model");
+  try {
+    s.model = db.model(model_id);
+  } catch (const LookupError& e) {
+    throw LookupError(r.where("model") + ": " + e.what());
+  }
+
+  if (auto p = r.opt_object("precision")) {
+    check_known_keys(*p, {"weights", "kv_cache", "dispatch", "combine", "attention_math"});
+    s.precision.weights = read_dtype(*p, "weights", s.precision.weights);
+    s.precision.kv_cache = read_dtype(*p, "kv_cache", s.precision.kv_cache);
+    s.precision.dispatch = read_dtype(*p, "dispatch", s.precision.dispatch);
+    s.precision.combine = read_dtype(*p, "combine", s.precision.combine);
+    s.precision.attention_math = read_dtype(*p, "attention_math", s.precision.attention_math);
+  }
+
+  const Reader w = r.object("workload");
+  check_known_keys(w, {"context_tokens", "tpot_slo", "mtp_acceptance", "mtp_draft_tokens", "iteration_gap",
+                       "expert_load_imbalance", "attention_imbalance"});
+  s.workload.context_tokens = w.quantity("context_tokens", Dimension::count);
+  s.workload.tpot_slo_s = w.quantity("tpot_slo", Dimension::seconds);
+  s.workload.mtp_acceptance = w.opt_number_in("mtp_acceptance", 1.0, 16.0, 1.0);
+  s.workload.mtp_draft_tokens = w.opt_integer("mtp_draft_tokens", 0, s.workload.mtp_acceptance > 1.0 ? 1 : 0);
+  if (s.workload.mtp_acceptance > 1.0 + s.workload.mtp_draft_tokens)
+    w.fail("mtp_acceptance", "exceeds 1 + mtp_draft_tokens", "accepted tokens per step cannot exceed 1 + drafts");
+  s.workload.iteration_gap_s = w.opt_quantity("iteration_gap", Dimension::seconds, true).value_or(0.0);
+  s.workload.expert_load_imbalance = w.opt_number_in("expert_load_imbalance", 1.0, 1000.0, 1.0);
+  s.workload.attention_imbalance = w.opt_number_in("attention_imbalance", 1.0, 1000.0, 1.0);
+
+  if (auto e = r.opt_object("efficiency")) {
+    check_known_keys(*e, {"gemm_compute", "gemm_memory", "attention_compute", "attention_memory", "kernel_overhead",
+                          "usable_hbm_fraction"});
+    auto& f = s.efficiencies;
+    f.gemm_compute = e->opt_number_in("gemm_compute", 1e-3, 1.0, f.gemm_compute);
+    f.gemm_memory = e->opt_number_in("gemm_memory", 1e-3, 1.0, f.gemm_memory);
+    f.attention_compute = e->opt_number_in("attention_compute", 1e-3, 1.0, f.attention_compute);
+    f.attention_memory = e->opt_number_in("attention_memory", 1e-3, 1.0, f.attention_memory);
+    f.kernel_overhead_s = e->opt_quantity("kernel_overhead", Dimension::seconds, true).value_or(f.kernel_overhead_s);
+    f.usable_hbm_fraction = e->opt_number_in("usable_hbm_fraction", 0.05, 1.0, f.usable_hbm_fraction);
+  }
+
+  const Reader d = r.object("deployment");
+  auto& dep = s.deployment;
+  const std::string strategy = d.string("strategy");
+  if (strategy == "ep") {
+    check_known_keys(d, {"strategy", "hardware", "gpus", "batch_per_gpu", "micro_batches", "dispatch_style",
+                         "redundant_experts"});
+    dep.strategy = Strategy::ep;
+    dep.attention.hw = read_hardware(d, "hardware", db, s, s.attention_hardware_id, s.attention_hardware_overrides);
+    dep.attention.gpus = d.integer("gpus", 1);
+    dep.attention.tp = 1;
+    dep.ffn = dep.attention;
+    s.ffn_hardware_id = s.attention_hardware_id;
+    s.ffn_hardware_overrides = s.attention_hardware_overrides;
+    dep.batch_per_gpu = d.quantity("batch_per_gpu", Dimension::count);
+    dep.micro_batches = d.opt_integer("micro_batches", 1, 2);
+    if (dep.micro_batches > 2)
+      d.fail("micro_batches", "EP overlaps at most two micro-batches (TBO)", "use 1 (no overlap) or 2 (two-batch overlap)");
+  } else if (strategy == "afd") {
+    check_known_keys(d, {"strategy", "attention", "ffn", "global_batch", "micro_batches", "shared_experts_on",
+                         "redundant_experts"});
+    dep.strategy = Strategy::afd;
+    const Reader a = d.object("attention");
+    check_known_keys(a, {"hardware", "gpus", "tp"});
+    dep.attention.hw = read_hardware(a, "hardware", db, s, s.attention_hardware_id, s.attention_hardware_overrides);
+    dep.attention.gpus = a.integer("gpus", 1);
+    dep.attention.tp = a.opt_integer("tp", 1, 1);
+    if (dep.attention.gpus % dep.attention.tp != 0)
+      a.fail("tp", "does not divide attention gpus", "make gpus a multiple of tp");
+    const Reader f = d.object("ffn");
+    check_known_keys(f, {"hardware", "gpus", "tp", "expert_tp"});
+    dep.ffn.hw = read_hardware(f, "hardware", db, s, s.ffn_hardware_id, s.ffn_hardware_overrides);
+    dep.ffn.gpus = f.integer("gpus", 1);
+    dep.ffn.tp = f.has("expert_tp") ? f.integer("expert_tp", 1) : f.opt_integer("tp", 1, 1);
+    if (dep.ffn.gpus % dep.ffn.tp != 0) f.fail("tp", "does not divide FFN gpus", "make gpus a multiple of expert tp");
+    // The same unmodified hardware on both sides is one accelerator (superpod placement).
+    if (s.attention_hardware_id == s.ffn_hardware_id && a.json().at("hardware").is_string() &&
+        f.json().at("hardware").is_string())
+      dep.ffn.hw = dep.attention.hw;
+    dep.global_batch = d.quantity("global_batch", Dimension::count);
+    dep.micro_batches = d.opt_integer("micro_batches", 1, 3);
+    const std::string where = d.opt_string("shared_experts_on", "attention");
+    if (where != "attention" && where != "ffn")
+      d.fail("shared_experts_on", "must be \"attention\" or \"ffn\"", "pick the side that runs the shared experts");
+    dep.shared_experts_on_ffn = where == "ffn";
+  } else {
+    d.fail("strategy", "unknown strategy", "use \"ep\" (large expert parallelism) or \"afd\" (attention-FFN disaggregation)");
+  }
+  dep.redundant_experts = d.opt_integer("redundant_experts", 0, 0);
+  const std::string style = d.opt_string("dispatch_style", "low_latency");
+  if (style == "low_latency") dep.dispatch_style = DispatchStyle::low_latency;
+  else if (style == "normal") dep.dispatch_style = DispatchStyle::normal;
+  else d.fail("dispatch_style", "unknown dispatch style", "use \"low_latency\" (DeepEP LL) or \"normal\"");
+  // Every dtype the plan computes in must exist on its hardware: a missing peak is an error.
+  for (const Accelerator* hw : {dep.attention.hw, dep.ffn.hw}) {
+    if (!hw->supports(s.precision.weights))
+      throw MissingDataError(file + ": /precision/weights: \"" + dtype_name(s.precision.weights) + "\" is not supported by " +
+                             hw->id + " (no peak in its hwdb file). Fix: use \"bf16\" weights or other hardware.");
+    if (!hw->supports(s.precision.attention_math))
+      throw MissingDataError(file + ": /precision/attention_math: \"" + dtype_name(s.precision.attention_math) +
+                             "\" is not supported by " + hw->id + ". Fix: use \"bf16\".");
+  }
+  return s;
+}
+
+Scenario load_scenario(const std::filesystem::path& file, const Database& db) {
+  return parse_scenario(read_text_file(file.string()), file.string(), db);
+}
+
+std::string scenario_to_json(const Scenario& s) {
+  Json j;
+  j["model"] = s.model.id;
+  j["precision"] = {{"weights", dtype_name(s.precision.weights)}, {"kv_cache", dtype_name(s.precision.kv_cache)},
+                    {"dispatch", dtype_name(s.precision.dispatch)}, {"combine", dtype_name(s.precision.combine)},
+                    {"attention_math", dtype_name(s.precision.attention_math)}};
+  const auto& w = s.workload;
+  j["workload"] = {{"context_tokens", w.context_tokens}, {"tpot_slo", w.tpot_slo_s}, {"mtp_acceptance", w.mtp_acceptance},
+                   {"mtp_draft_tokens", w.mtp_draft_tokens}, {"iteration_gap", w.iteration_gap_s},
+                   {"expert_load_imbalance", w.expert_load_imbalance}, {"attention_imbalance", w.attention_imbalance}};
+  const auto& f = s.efficiencies;
+  j["efficiency"] = {{"gemm_compute", f.gemm_compute}, {"gemm_memory", f.gemm_memory},
+                     {"attention_compute", f.attention_compute}, {"attention_memory", f.attention_memory},
+                     {"kernel_overhead", f.kernel_overhead_s}, {"usable_hbm_fraction", f.usable_hbm_fraction}};
+  const auto& d = s.deployment;
+  auto hw_value = [](const std::string& id, const std::string& overrides) {
+    return overrides.empty() ? Json(id) : Json::parse(overrides);
+  };
+  Json dep;
+  dep["strategy"] = strategy_name(d.strategy);
+  dep["micro_batches"] = d.micro_batches;
+  if (d.redundant_experts) dep["redundant_experts"] = d.redundant_experts;
+  if (d.strategy == Strategy::ep) {
+    dep["hardware"] = hw_value(s.attention_hardware_id, s.attention_hardware_overrides);
+    dep["gpus"] = d.attention.gpus;
+    dep["batch_per_gpu"] = d.batch_per_gpu;
+    dep["dispatch_style"] = dispatch_style_name(d.dispatch_style);
+  } else {
+    dep["attention"] = {{"hardware", hw_value(s.attention_hardware_id, s.attention_hardware_overrides)}, {"gpus", d.attention.gpus}, {"tp", d.attention.tp}};
+    dep["ffn"] = {{"hardware", hw_value(s.ffn_hardware_id, s.ffn_hardware_overrides)}, {"gpus", d.ffn.gpus}, {"tp", d.ffn.tp}};
+    dep["global_batch"] = d.global_batch;
+    dep["shared_experts_on"] = d.shared_experts_on_ffn ? "ffn" : "attention";
+  }
+  j["deployment"] = dep;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace ridgeline::io

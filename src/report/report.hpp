@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// Printers: the only place that scales SI values for display (ms, GB, %).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ridgeline/evaluate.hpp"
+#include "ridgeline/io/database.hpp"
+#include "ridgeline/ops.hpp"
+
+namespace ridgeline::report {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+/// One sentence saying what limits the plan and what would change it.
+std::string describe_binding(const Evaluation& e, const Deployment& d);
+/// A readable multi-line report of one evaluated scenario.
+std::string evaluation_table(const io::Scenario& s, const Evaluation& e);
+/// The JSON object of one evaluation (fields documented in README.md).
+nlohmann::json evaluation_json(const io::Scenario& s, const Evaluation& e);
+/// The `meta` block every JSON output carries: tool version, argv, inputs.
+nlohmann::json meta_json(const std::vector<std::string>& argv);
+
+/// Fixed-width text table with a units row under the header.
+struct Table {
+  std::vector<std::string> header, units;
+  std::vector<std::vector<std::string>> rows;
+  std::string render() const;
+  std::string csv() const;
+};
+
+}  // namespace ridgeline::report
