@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `ridgeline evaluate`: the examples run, JSON has the documented fields, and bad input gives a
+# clear error (file, JSON path, fix), exit 1, and no partial result on stdout.
+set -u
+BIN="$1"; SRC="$2"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json) || fail "ep example exit $?"
+for k in feasible binding tpot_ms tokens_per_s_per_gpu tokens_per_s_per_dollar_hour hfu breakdown attention_ms ffn_ms dispatch_ms combine_ms memory meta; do
+  grep -q "\"$k\"" <<<"$out" || fail "missing $k in --json"
+done
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-afd.json" | grep -q "feasible: yes" || fail "afd example not feasible"
+
+# expect_error NAME EXPECTED_SUBSTRING... : the scenario $T/NAME.json must fail with exit 1,
+# print nothing on stdout, and name each substring on stderr.
+expect_error() {
+  local name="$1"; shift
+  "$BIN" evaluate "$T/$name.json" >"$T/out" 2>"$T/err"; local rc=$?
+  [ "$rc" = 1 ] || fail "$name: exit $rc, expected 1"
+  [ ! -s "$T/out" ] || fail "$name: printed a partial result: $(cat "$T/out")"
+  for s in "$@"; do grep -qF -- "$s" "$T/err" || fail "$name: stderr lacks '$s': $(cat "$T/err")"; done
+}
+
+base='"model": "deepseek-v3", "workload": {"context_tokens": 4096, "tpot_slo": "50 ms"}'
+dep='"deployment": {"strategy": "ep", "hardware": "h800", "gpus": 128, "batch_per_gpu": 64, "micro_batches": 2}'
+
+echo '{"model": "deepseek-v3", ' > "$T/malformed.json"
+expect_error malformed "malformed.json" "malformed JSON"
+
+echo "{$base}" > "$T/missing.json"
+expect_error missing "missing.json" "/deployment" "Fix"
+
+echo "{$base, \"deployment\": {\"strategy\": \"ep\", \"hardware\": {\"base\": \"h800\", \"scale_out_bandwidth\": \"400 GB\"}, \"gpus\": 128, \"batch_per_gpu\": 64}}" > "$T/wrongunit.json"
+expect_error wrongunit "wrongunit.json" "scale_out" "wrong kind" "bandwidth"
+
+echo "{\"model\": \"deepseek-v3\", \"workload\": {\"context_tokens\": 4096, \"tpot_slo\": \"-5 ms\"}, $dep}" > "$T/negative.json"
+expect_error negative "negative.json" "/workload/tpot_slo" "must be positive"
+
+echo "{$base, \"deployment\": {\"strategy\": \"ep\", \"hardware\": \"h800\", \"gpus\": 0, \"batch_per_gpu\": 64}}" > "$T/zero.json"
+expect_error zero "zero.json" "/deployment/gpus" "at least 1"
+
+echo "{\"model\": \"deepsek-v3\", \"workload\": {\"context_tokens\": 4096, \"tpot_slo\": \"50 ms\"}, $dep}" > "$T/unknown_model.json"
+expect_error unknown_model "unknown_model.json" "/model" "deepseek-v3"
+
+echo "{$base, \"deployment\": {\"strategy\": \"ep\", \"hardware\": \"h8000\", \"gpus\": 8, \"batch_per_gpu\": 64}}" > "$T/unknown_hw.json"
+expect_error unknown_hw "unknown_hw.json" "/deployment/hardware" "did you mean" "h800"
+
+echo "{$base, \"deployment\": {\"strategy\": \"epp\", \"hardware\": \"h800\", \"gpus\": 8, \"batch_per_gpu\": 64}}" > "$T/strategy.json"
+expect_error strategy "strategy.json" "/deployment/strategy" "afd"
+
+echo "{$base, \"deployment\": {\"strategy\": \"ep\", \"hardware\": \"h800\", \"gpus\": 8, \"batch_per_gpu\": 64, \"gpu\": 3}}" > "$T/typo.json"
+expect_error typo "typo.json" "/deployment/gpu" "unknown key" "gpus"
+
+echo "{$base, \"precision\": {\"weights\": \"fp8\"}, \"deployment\": {\"strategy\": \"ep\", \"hardware\": \"a100-80g\", \"gpus\": 64, \"batch_per_gpu\": 64}}" > "$T/nofp8.json"
+expect_error nofp8 "nofp8.json" "/precision/weights" "a100-80g" "bf16"
+
+# Unknown ids on the command line list close matches.
+"$BIN" show h8000 >/dev/null 2>"$T/err" && fail "show h8000 succeeded"
+grep -q "h800" "$T/err" || fail "show: no close match"
+
+# list / show / roofline work.
+"$BIN" list hardware | grep -q "h800" || fail "list hardware"
+"$BIN" list models | grep -q "deepseek-v3" || fail "list models"
+"$BIN" show deepseek-v3 | grep -q "computed" || fail "show model"
+"$BIN" roofline --model deepseek-v3 --hardware h800 --batch 64 --context 4096 | grep -q "attn_core" || fail "roofline"
+"$BIN" roofline --model deepseek-v3 --hardware h800 --json | grep -q "intensity_flop_per_byte" || fail "roofline json"
+"$BIN" roofline --model deepseek-v3 --hardware h800 --weights fp9 >/dev/null 2>&1 && fail "roofline accepted fp9"
+echo "1 passed, 0 failed"
