@@ -6,19 +6,28 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := cmake ninja-build g++ make libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev catch2 pybind11-dev
+APT_PACKAGES := python3-venv cmake ninja-build g++ make libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev catch2 pybind11-dev
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 RIDGELINE := $(BUILD)/ridgeline
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+PY_TEST_DEPS := pytest numpy pandas matplotlib nbconvert nbformat ipykernel scikit-build-core pybind11
 
-.PHONY: run test build deps clean configure
+.PHONY: run test build deps clean configure python
 
 run: build
 	$(RIDGELINE) evaluate examples/deepseek-v3-h800-ep.json
 	@echo
 	$(RIDGELINE) evaluate examples/deepseek-v3-h800-afd.json
 
-test: build
+test: build python
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# A virtual environment with the Python package (pip install .) and the Python test tools.
+python: deps
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check $(PY_TEST_DEPS)
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation .
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -35,4 +44,35 @@ deps:
 	fi
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-python $(VENV)
+
+# --- Reliability: sanitizers and fuzzing (README "Reliability") ---
+#   make test-sanitize  - the whole ctest suite again, built with ASan + UBSan (build-asan/)
+#   make fuzz           - builds the libFuzzer targets (clang) and runs each FUZZ_SECONDS
+ASAN_BUILD   ?= build-asan
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CXX     ?= clang++-14
+FUZZ_APT_PACKAGES := clang-14 libclang-rt-14-dev
+# exitcode=86: a sanitizer report must not look like the CLI's own exit code 1 for bad input.
+SANITIZER_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1:strict_string_checks=1 \
+                 UBSAN_OPTIONS=exitcode=86:print_stacktrace=1:halt_on_error=1
+.PHONY: test-sanitize fuzz deps-fuzz
+
+test-sanitize: deps
+	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DRIDGELINE_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
+
+deps-fuzz:
+	@missing=""; for p in $(FUZZ_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+fuzz: deps deps-fuzz
+	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DRIDGELINE_FUZZ=ON -DRIDGELINE_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	bash tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) $(CURDIR) $(FUZZ_SECONDS)

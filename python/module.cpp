@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// pybind11 bindings: a thin shell over io + core. Python attribute names are the C++ field names.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include "report/report.hpp"
+#include "ridgeline/evaluate.hpp"
+#include "ridgeline/io/database.hpp"
+
+namespace py = pybind11;
+using namespace ridgeline;
+
+namespace {
+py::object json_to_py(const nlohmann::json& j) {
+  return py::module_::import("json").attr("loads")(j.dump());
+}
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "Ridgeline core: evaluate MoE decode deployments (EP vs AFD). See help(ridgeline).";
+  m.attr("__version__") = report::kVersion;
+
+  // Bad input -> ValueError / KeyError, as Python users expect.
+  // pybind11 tries translators newest first, so the base class goes first.
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+  py::register_exception<ConfigError>(m, "ConfigError", PyExc_ValueError);
+  py::register_exception<LookupError>(m, "UnknownIdError", PyExc_KeyError);
+  py::register_exception<MissingDataError>(m, "MissingDataError", PyExc_ValueError);
+
+  py::enum_<Dimension>(m, "Dimension")
+      .value("count", Dimension::count)
+      .value("bytes", Dimension::bytes)
+      .value("bytes_per_s", Dimension::bytes_per_s)
+      .value("flops_per_s", Dimension::flops_per_s)
+      .value("seconds", Dimension::seconds)
+      .value("watts", Dimension::watts);
+  m.def("parse_quantity", [](const std::string& s, Dimension d) { return parse_quantity(s, d); }, py::arg("text"),
+        py::arg("dimension"), "Parse '400 Gb/s', '80 GB', '50 ms', ... into SI base units.");
+
+  py::class_<Link>(m, "Link")
+      .def_readonly("bytes_per_s", &Link::bytes_per_s)
+      .def_readonly("efficiency", &Link::efficiency)
+      .def_readonly("latency_s", &Link::latency_s)
+      .def("sustained_bytes_per_s", &Link::sustained_bytes_per_s);
+
+  py::class_<Accelerator>(m, "Accelerator")
+      .def_readonly("id", &Accelerator::id)
+      .def_readonly("name", &Accelerator::name)
+      .def_readonly("hbm_bytes", &Accelerator::hbm_bytes)
+      .def_readonly("hbm_bytes_per_s", &Accelerator::hbm_bytes_per_s)
+      .def_readonly("scale_up", &Accelerator::scale_up)
+      .def_readonly("scale_up_domain_gpus", &Accelerator::scale_up_domain_gpus)
+      .def_readonly("scale_out", &Accelerator::scale_out)
+      .def_readonly("gpus_per_node", &Accelerator::gpus_per_node)
+      .def_readonly("price_usd_per_gpu_hour", &Accelerator::price_usd_per_gpu_hour)
+      .def_readonly("power_w", &Accelerator::power_w)
+      .def_readonly("sources", &Accelerator::sources)
+      .def("peak_flops_per_s",
+           [](const Accelerator& a, const std::string& dtype) {
+             for (DType d : {DType::fp4, DType::fp8, DType::int8, DType::bf16, DType::fp16})
+               if (dtype == dtype_name(d)) return a.peak_flops_per_s(d);
+             throw ConfigError("unknown dtype '" + dtype + "'. Fix: use fp4, fp8, int8, bf16 or fp16.");
+           })
+      .def("__repr__", [](const Accelerator& a) { return "<Accelerator " + a.id + ">"; });
+
+  py::class_<ModelSpec>(m, "ModelSpec")
+      .def_readonly("id", &ModelSpec::id)
+      .def_readonly("name", &ModelSpec::name)
+      .def_readonly("num_layers", &ModelSpec::num_layers)
+      .def_readonly("num_dense_layers", &ModelSpec::num_dense_layers)
+      .def_readonly("hidden_size", &ModelSpec::hidden_size)
+      .def_readonly("vocab_size", &ModelSpec::vocab_size)
+      .def_readonly("published_total_params", &ModelSpec::published_total_params)
+      .def_property_readonly("num_experts", [](const ModelSpec& s) { return s.moe.num_experts; })
+      .def_property_readonly("top_k", [](const ModelSpec& s) { return s.moe.top_k; })
+      .def_property_readonly("expert_intermediate_size", [](const ModelSpec& s) { return s.moe.expert_intermediate_size; })
+      .def_property_readonly("attention_kind", [](const ModelSpec& s) { return attention_kind_name(s.attention.kind); })
+      .def("total_params", &ModelSpec::total_params)
+      .def("active_params", &ModelSpec::active_params)
+      .def("kv_elements_per_token_per_layer", &ModelSpec::kv_elements_per_token_per_layer)
+      .def("__repr__", [](const ModelSpec& s) { return "<ModelSpec " + s.id + ">"; });
+
+  py::class_<io::Database>(m, "Database")
+      .def_static("load", &io::Database::load, py::arg("hwdb_dir"), py::arg("models_dir"))
+      .def_static("default", &io::Database::load_default,
+                  "The shipped hwdb/ and models/ ($RIDGELINE_DATA_DIR, or the source tree).")
+      .def("hardware", &io::Database::hardware, py::return_value_policy::reference_internal)
+      .def("model", &io::Database::model, py::return_value_policy::reference_internal)
+      .def("hardware_ids", &io::Database::hardware_ids)
+      .def("model_ids", &io::Database::model_ids);
+
+  py::class_<io::Scenario>(m, "Scenario")
+      .def_readonly("source_file", &io::Scenario::source_file)
+      .def_readonly("model", &io::Scenario::model)
+      .def("to_json", [](const io::Scenario& s) { return io::scenario_to_json(s); });
+
+  m.def("load_scenario", &io::load_scenario, py::arg("path"), py::arg("db"), "Load a scenario file.");
+  m.def("parse_scenario", &io::parse_scenario, py::arg("text"), py::arg("name"), py::arg("db"),
+        "Parse scenario JSON text (name is used in error messages).");
+  m.def(
+      "evaluate",
+      [](const io::Scenario& s) {
+        const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
+        return json_to_py(report::evaluation_json(s, e));
+      },
+      py::arg("scenario"),
+      "Evaluate a scenario; returns the same dict as `ridgeline evaluate --json` (without meta).");
+}

@@ -1,0 +1,76 @@
+"""Python bindings: the same numbers as the CLI, Python exceptions for bad input."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import ridgeline as rl
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def db():
+    return rl.database()
+
+
+def test_units():
+    assert rl.parse_quantity("400 Gb/s", rl.Dimension.bytes_per_s) == pytest.approx(50e9)
+    assert rl.parse_quantity("1 GiB", rl.Dimension.bytes) == 2**30
+    with pytest.raises(ValueError, match="wrong kind"):
+        rl.parse_quantity("400 GB", rl.Dimension.bytes_per_s)
+
+
+def test_database(db):
+    assert "h800" in db.hardware_ids()
+    h = db.hardware("h800")
+    assert h.scale_out.bytes_per_s == pytest.approx(50e9)
+    assert h.peak_flops_per_s("fp8") == pytest.approx(1979e12)
+    m = db.model("deepseek-v3")
+    assert m.total_params() / 671e9 == pytest.approx(1.0, abs=0.02)
+    with pytest.raises(KeyError, match="h800"):
+        db.hardware("h8000")
+
+
+def test_evaluate_matches_cli(db):
+    path = ROOT / "examples" / "deepseek-v3-h800-ep.json"
+    s = rl.load_scenario(str(path), db)
+    got = rl.evaluate(s)
+    assert got["feasible"] is True
+    assert got["tokens_per_s_per_gpu"] > 0
+    # The CLI of the same build (ctest sets RIDGELINE_CLI); the venv's module must agree with it
+    # only when both come from the same sources, which `make test` guarantees.
+    cli = Path(os.environ.get("RIDGELINE_CLI", ROOT / "build" / "ridgeline"))
+    if cli.exists() and os.environ.get("RIDGELINE_COMPARE_CLI", "1") == "1":
+        out = json.loads(subprocess.run([str(cli), "evaluate", str(path), "--json"], check=True,
+                                        capture_output=True, text=True).stdout)
+        assert out["tokens_per_s_per_gpu"] == pytest.approx(got["tokens_per_s_per_gpu"], rel=1e-12)
+
+
+def test_dict_scenario_and_errors(db):
+    base = {"model": "deepseek-v3", "workload": {"context_tokens": 4096, "tpot_slo": "50 ms"},
+            "deployment": {"strategy": "ep", "hardware": "h800", "gpus": 128, "batch_per_gpu": 64,
+                           "micro_batches": 2}}
+    s = rl.scenario(base, db)
+    assert rl.evaluate(s)["strategy"] == "ep"
+    bad = json.loads(json.dumps(base))
+    bad["workload"]["tpot_slo"] = "50 GB"
+    with pytest.raises(ValueError, match="/workload/tpot_slo"):
+        rl.scenario(bad, db)
+
+
+def test_frame(db):
+    pd = pytest.importorskip("pandas")
+    rows = []
+    for batch in (32, 64, 128):
+        s = rl.scenario({"model": "deepseek-v3", "workload": {"context_tokens": 4096, "tpot_slo": "80 ms"},
+                         "deployment": {"strategy": "ep", "hardware": "h800", "gpus": 128,
+                                        "batch_per_gpu": batch, "micro_batches": 2}}, db)
+        rows.append(rl.evaluate(s))
+    df = rl.frame(rows)
+    assert isinstance(df, pd.DataFrame)
+    assert "breakdown.attention_ms" in df.columns
+    # Larger batches cost latency: TPOT rises with batch.
+    assert df["tpot_ms"].is_monotonic_increasing
