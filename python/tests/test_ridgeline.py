@@ -74,3 +74,12 @@ def test_frame(db):
     assert "breakdown.attention_ms" in df.columns
     # Larger batches cost latency: TPOT rises with batch.
     assert df["tpot_ms"].is_monotonic_increasing
+
+
+def test_quickstart_notebook_runs(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbconvert = pytest.importorskip("nbconvert.preprocessors")
+    nb = nbformat.read(ROOT / "examples" / "notebooks" / "quickstart.ipynb", as_version=4)
+    nbconvert.ExecutePreprocessor(timeout=120, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
