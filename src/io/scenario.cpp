@@ -2,6 +2,7 @@
 // Scenario files: one fixed deployment for `ridgeline evaluate` (format in README.md).
 #include <sstream>
 
+#include "efficiency_reader.hpp"
 #include "json_reader.hpp"
 #include "ridgeline/io/database.hpp"
 
@@ -73,7 +74,8 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   const Json j = parse_json_text(text, file);
   if (!j.is_object()) throw ConfigError(file + ": a scenario must be a JSON object. Fix: see the README's scenario format.");
   const Reader r(j, file);
-  check_known_keys(r, {"$schema", "description", "model", "precision", "workload", "deployment", "efficiency", "source", "notes"});
+  check_known_keys(r, {"$schema", "description", "model", "precision", "workload", "deployment", "efficiency", "source", "notes",
+                      "measured"});
   Scenario s;
   s.source_file = file;
   const std::string model_id = r.string("model");
@@ -105,17 +107,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   s.workload.expert_load_imbalance = w.opt_number_in("expert_load_imbalance", 1.0, 1000.0, 1.0);
   s.workload.attention_imbalance = w.opt_number_in("attention_imbalance", 1.0, 1000.0, 1.0);
 
-  if (auto e = r.opt_object("efficiency")) {
-    check_known_keys(*e, {"gemm_compute", "gemm_memory", "attention_compute", "attention_memory", "kernel_overhead",
-                          "usable_hbm_fraction"});
-    auto& f = s.efficiencies;
-    f.gemm_compute = e->opt_number_in("gemm_compute", 1e-3, 1.0, f.gemm_compute);
-    f.gemm_memory = e->opt_number_in("gemm_memory", 1e-3, 1.0, f.gemm_memory);
-    f.attention_compute = e->opt_number_in("attention_compute", 1e-3, 1.0, f.attention_compute);
-    f.attention_memory = e->opt_number_in("attention_memory", 1e-3, 1.0, f.attention_memory);
-    f.kernel_overhead_s = e->opt_quantity("kernel_overhead", Dimension::seconds, true).value_or(f.kernel_overhead_s);
-    f.usable_hbm_fraction = e->opt_number_in("usable_hbm_fraction", 0.05, 1.0, f.usable_hbm_fraction);
-  }
+  if (auto e = r.opt_object("efficiency")) read_efficiency_block(*e, s.efficiencies);
 
   const Reader d = r.object("deployment");
   auto& dep = s.deployment;

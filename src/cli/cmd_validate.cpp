@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+// `ridgeline validate DIR`: every validation point's predicted decode tokens/s per GPU against
+// the published measurement, with signed errors and their summary.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+#include "cli.hpp"
+#include "report/report.hpp"
+#include "ridgeline/io/validation.hpp"
+#include "ridgeline/validation.hpp"
+
+namespace ridgeline::cli {
+
+namespace {
+
+struct Row {
+  const io::ValidationPoint* point;
+  Evaluation eval;   ///< as the scenario says (memory checked)
+  Binding physical;  ///< binding roof with the SLO and HBM capacity lifted
+  double error = 0;  ///< signed: (predicted - measured) / measured
+};
+
+/// The roof a point sits under, whatever its SLO or memory fit: the measurement happened, so
+/// the question is only which roof the model puts it under.
+Binding physical_binding(const io::Scenario& s, const Efficiencies& eff) {
+  Workload w = s.workload;
+  w.tpot_slo_s = std::numeric_limits<double>::infinity();
+  Accelerator a = *s.deployment.attention.hw, f = *s.deployment.ffn.hw;
+  a.hbm_bytes = f.hbm_bytes = std::numeric_limits<double>::max();
+  Deployment d = s.deployment;
+  d.attention.hw = &a;
+  d.ffn.hw = s.deployment.ffn.hw == s.deployment.attention.hw ? &a : &f;
+  return evaluate(s.model, s.precision, w, d, eff).binding;
+}
+
+std::string plan_label(const Deployment& d) {
+  if (d.strategy == Strategy::ep) return fmt::format("EP{} m{}", d.attention.gpus, d.micro_batches);
+  return fmt::format("AFD {}A(tp{})+{}F(tp{}) m{}", d.attention.gpus, d.attention.tp, d.ffn.gpus, d.ffn.tp,
+                     d.micro_batches);
+}
+
+std::string pct_signed(double f) {
+  return fmt::format("{:+.1f} %", 100.0 * f);
+}
+std::string pct(double f) {
+  return fmt::format("{:.1f} %", 100.0 * f);
+}
+
+std::string summary_text(const ErrorSummary& s, const std::string& worst, const char* bullet) {
+  return fmt::format(
+      "{}points: {}\n{}median |error|: {}\n{}max |error|: {} ({})\n{}mean signed error (bias): {}\n"
+      "{}optimistic predictions (predicted > measured): {} of {} ({})\n",
+      bullet, s.points, bullet, pct(s.median_abs_error), bullet, pct(s.max_abs_error), worst, bullet,
+      pct_signed(s.mean_signed_error), bullet, int(std::lround(s.share_optimistic * s.points)), s.points,
+      pct(s.share_optimistic));
+}
+
+}  // namespace
+
+void add_validate_command(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string dir;
+    std::string calibration;
+    bool json = false, csv = false, markdown = false;
+    double max_median = -1, max_error = -1;
+  };
+  auto opt = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "validate",
+      "Compare predictions with published measurements. DIR holds validation points: scenario files\n"
+      "with a \"measured\" block (the published decode tokens/s per GPU, its source URL and whether it\n"
+      "is primary or a secondary transcription); examples/validation/ has one per usable end-to-end\n"
+      "point of shared/validation/published-datapoints.json. For each point it prints measured,\n"
+      "predicted, the signed error (predicted - measured) / measured (> 0 = optimistic) and the\n"
+      "binding roof (SLO and HBM capacity lifted: the measurement happened); then the median and\n"
+      "max |error| and the share of optimistic predictions. Every point runs with the same\n"
+      "efficiencies (defaults, or --calibration): a point may not carry its own.");
+  cmd->add_option("dir", opt->dir, "folder of validation point files (*.json)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--calibration", opt->calibration,
+                  "JSON file of efficiency overrides applied to every point:\n"
+                  "{\"source\": \"where the values come from\", \"efficiency\": {\"gemm_compute\": 0.7, ...}}")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--json", opt->json, "print JSON (points, summary, meta) instead of a table");
+  cmd->add_flag("--csv", opt->csv, "print the per-point table as CSV");
+  cmd->add_flag("--markdown", opt->markdown, "print the table and summary as Markdown (for README.md)");
+  cmd->add_option("--max-median", opt->max_median,
+                  "exit 4 when median |error| exceeds this fraction (e.g. 0.15): a CI regression gate");
+  cmd->add_option("--max-error", opt->max_error, "exit 4 when any |error| exceeds this fraction (e.g. 0.40)");
+  cmd->callback([opt, &ctx] {
+    const auto& db = ctx.db();
+    const auto points = io::load_validation_points(opt->dir, db);
+    Efficiencies eff;
+    std::optional<io::Calibration> cal;
+    if (!opt->calibration.empty()) {
+      cal = io::load_calibration(opt->calibration, eff);
+      eff = cal->efficiencies;
+    }
+    std::vector<Row> rows;
+    std::vector<double> errors;
+    for (const auto& p : points) {
+      Row r{&p, evaluate(p.scenario.model, p.scenario.precision, p.scenario.workload, p.scenario.deployment, eff),
+            physical_binding(p.scenario, eff), 0};
+      if (r.eval.reason == Infeasible::bad_shape)
+        throw ConfigError(p.scenario.source_file + ": /deployment: " + r.eval.shape_problem +
+                          ". Fix: correct the deployment of this validation point");
+      r.error = signed_error(r.eval.tokens_per_s_per_gpu, p.measured.tokens_per_s_per_gpu);
+      errors.push_back(r.error);
+      rows.push_back(std::move(r));
+    }
+    const ErrorSummary sum = summarize_errors(errors);
+    std::string worst;
+    for (const auto& r : rows)
+      if (std::abs(r.error) == sum.max_abs_error) worst = r.point->name;
+
+    report::Table t;
+    t.header = {"point",     "hardware", "plan",    "batch/GPU", "measured",
+                "predicted", "error",    "binding", "fits HBM",  "source"};
+    t.units = {"", "", "", "seqs", "tok/s/GPU", "tok/s/GPU", "signed", "", "", ""};
+    for (const auto& r : rows) {
+      const auto& s = r.point->scenario;
+      const double batch = s.deployment.sequences() / s.deployment.total_gpus();
+      const bool mem = r.eval.reason != Infeasible::weights_exceed_hbm && r.eval.reason != Infeasible::kv_exceeds_hbm;
+      t.rows.push_back(
+          {r.point->name,
+           s.attention_hardware_id + (s.ffn_hardware_id != s.attention_hardware_id ? "+" + s.ffn_hardware_id : ""),
+           plan_label(s.deployment), fmt::format("{:.0f}", batch),
+           fmt::format("{:.0f}", r.point->measured.tokens_per_s_per_gpu),
+           fmt::format("{:.0f}", r.eval.tokens_per_s_per_gpu), pct_signed(r.error), binding_name(r.physical),
+           mem ? "yes" : "no", r.point->measured.verification == "primary" ? "primary" : "secondary"});
+    }
+
+    if (opt->json) {
+      nlohmann::json out;
+      nlohmann::json pts = nlohmann::json::array();
+      for (const auto& r : rows) {
+        const auto& m = r.point->measured;
+        auto ev = report::evaluation_json(r.point->scenario, r.eval);
+        pts.push_back({{"point", r.point->name},
+                       {"file", r.point->scenario.source_file},
+                       {"record_id", m.record_id},
+                       {"source_url", m.source_url},
+                       {"verification", m.verification},
+                       {"measured_tokens_per_s_per_gpu", m.tokens_per_s_per_gpu},
+                       {"predicted_tokens_per_s_per_gpu", r.eval.tokens_per_s_per_gpu},
+                       {"signed_error", r.error},
+                       {"binding", binding_name(r.physical)},
+                       {"evaluation", ev}});
+      }
+      out["points"] = pts;
+      out["summary"] = {{"points", sum.points},
+                        {"median_abs_error", sum.median_abs_error},
+                        {"max_abs_error", sum.max_abs_error},
+                        {"max_abs_error_point", worst},
+                        {"mean_signed_error", sum.mean_signed_error},
+                        {"share_optimistic", sum.share_optimistic}};
+      out["calibration"] =
+          cal ? nlohmann::json{{"file", cal->file}, {"source", cal->source}, {"fields", cal->fields_set}}
+              : nlohmann::json(nullptr);
+      out["meta"] = report::meta_json(ctx.argv);
+      fmt::print("{}\n", out.dump(2));
+    } else if (opt->csv) {
+      fmt::print("{}", t.csv());
+    } else if (opt->markdown) {
+      std::string md = "| " + fmt::format("{}", fmt::join(t.header, " | ")) + " |\n|";
+      for (size_t i = 0; i < t.header.size(); ++i) md += i >= 3 && i <= 6 ? " ---: |" : " --- |";
+      md += "\n";
+      for (const auto& row : t.rows) md += "| " + fmt::format("{}", fmt::join(row, " | ")) + " |\n";
+      fmt::print("{}\n{}", md, summary_text(sum, worst, "- "));
+    } else {
+      fmt::print(
+          "Ridgeline {} — validation of decode tokens/s per GPU against {} published points ({})\n"
+          "  efficiencies: {}\n\n{}\n{}",
+          report::kVersion, sum.points, opt->dir,
+          cal ? fmt::format("calibration {} ({})", cal->file, cal->source) : std::string("defaults (efficiency.hpp)"),
+          t.render(), summary_text(sum, worst, "  "));
+    }
+    const bool over_median = opt->max_median >= 0 && sum.median_abs_error > opt->max_median;
+    const bool over_max = opt->max_error >= 0 && sum.max_abs_error > opt->max_error;
+    if (over_median || over_max) {
+      std::fflush(stdout);
+      if (over_median)
+        fmt::print(stderr, "ridgeline: validate: median |error| {} exceeds --max-median {}\n",
+                   pct(sum.median_abs_error), pct(opt->max_median));
+      if (over_max)
+        fmt::print(stderr, "ridgeline: validate: max |error| {} ({}) exceeds --max-error {}\n", pct(sum.max_abs_error),
+                   worst, pct(opt->max_error));
+      throw ExitCode{4};
+    }
+  });
+}
+
+}  // namespace ridgeline::cli
