@@ -380,7 +380,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
       attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens, d.attention.tp,
                           false, false),
       ha, eff);
-  e.dense_layers_s = m.num_dense_layers * mb * dense.time_s;
+  e.dense_layers_s = double(m.num_dense_layers) * mb * dense.time_s;  // double: layers x mb can pass INT_MAX
   e.lm_head_s = op_time(lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp), ha, eff).time_s;
   e.gap_s = w.iteration_gap_s;
   e.budget_slot_s = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (3.0 * m.num_layers);

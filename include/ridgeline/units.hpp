@@ -105,6 +105,20 @@ inline std::string_view trim(std::string_view s) {
 
 }  // namespace detail
 
+/// The magnitudes a quantity may take, in SI base units. No datasheet or plan value is near either
+/// end (the largest real one, an FP4 peak, is ~2e16 FLOP/s; the smallest, a latency, ~1e-7 s);
+/// outside them a value is a typo or hostile input ("1e-320", "1e300 GB/s"). Keeping inputs inside
+/// also keeps every product and quotient the model forms finite, so no inf/inf = NaN downstream.
+inline constexpr double kMinQuantityMagnitude = 1e-12, kMaxQuantityMagnitude = 1e21;
+
+/// Throws ConfigError when a nonzero SI value `si` (read from `shown`) is outside the range above.
+inline void check_quantity_magnitude(double si, std::string_view shown, Dimension dim) {
+  const double a = std::fabs(si);
+  if (a != 0 && (a < kMinQuantityMagnitude || a > kMaxQuantityMagnitude))
+    throw ConfigError("\"" + std::string(shown) + "\" is outside the magnitudes Ridgeline accepts (1e-12 to 1e21 in SI "
+                      "units; check for a missing or wrong unit); expected " + dimension_name(dim));
+}
+
 /// Parses "<number> <unit>" (space optional) into SI base units of `dim`.
 /// Throws ConfigError (without file context: the caller adds it) on a malformed number,
 /// an unknown unit, a unit of the wrong dimension, or a non-finite value.
@@ -138,12 +152,16 @@ inline double parse_quantity(std::string_view text, Dimension dim) {
                       dimension_name(dim));
   if (!std::isfinite(value))
     throw ConfigError("\"" + std::string(s) + "\" is not finite; expected " + dimension_name(dim));
-  if (unit.empty()) return value;  // bare number: already SI
+  if (unit.empty()) {  // bare number: already SI
+    check_quantity_magnitude(value, s, dim);
+    return value;
+  }
   for (const auto& u : detail::kUnits) {
     if (u.name == unit) {
       if (u.dim != dim)
         throw ConfigError("\"" + std::string(s) + "\" has unit \"" + std::string(unit) +
                           "\" of the wrong kind; expected " + dimension_name(dim));
+      check_quantity_magnitude(value * u.scale, s, dim);
       return value * u.scale;
     }
   }

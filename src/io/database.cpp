@@ -188,6 +188,14 @@ ModelSpec load_model_file(const fs::path& file) {
   return model_from_json(read_json_file(file.string()), file.string(), file.stem().string());
 }
 
+Accelerator parse_accelerator(const std::string& text, const std::string& file, const std::string& id) {
+  return accelerator_from_json(parse_json_text(text, file), file, id);
+}
+
+ModelSpec parse_model(const std::string& text, const std::string& file, const std::string& id) {
+  return model_from_json(parse_json_text(text, file), file, id);
+}
+
 Database::Database() = default;
 Database::~Database() = default;
 Database::Database(Database&&) noexcept = default;

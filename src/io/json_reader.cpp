@@ -72,6 +72,11 @@ Json parse_json_text(const std::string& text, const std::string& file) {
     j = Json::parse(text, cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
   } catch (const Json::parse_error& e) {
     throw ConfigError(file + ": malformed JSON: " + e.what() + ". Fix: correct the syntax at that position.");
+  } catch (const Json::out_of_range& e) {
+    // A number literal beyond double range (e.g. 1e400): nlohmann reports it as out_of_range 406,
+    // not as a parse_error (found by the fuzzer, tests/fuzz/regressions/*/number-overflow-*).
+    throw ConfigError(file + ": malformed JSON: " + e.what() +
+                      ". Fix: write the number in range (|x| < 1.8e308), or as a string with a unit.");
   }
   if (!dup.empty())
     throw ConfigError(file + ": key \"" + dup + "\" appears twice in one object. Fix: keep one of them.");
@@ -120,8 +125,10 @@ int Reader::integer(const std::string& key, int min_value) const {
   const Json& v = j_.at(key);
   if (!v.is_number()) fail(key, "must be a whole number", "write a plain number without quotes or units");
   const double d = v.get<double>();
-  if (!std::isfinite(d) || d != std::floor(d) || d > 2e9 || d < -2e9)
-    fail(key, "must be a whole number", "write an integer such as 8");
+  // The 1e9 cap: no count in a model or deployment comes near it, and it keeps the sum of any
+  // two counts inside a 32-bit int (the core adds e.g. experts + redundant experts).
+  if (!std::isfinite(d) || d != std::floor(d) || d > 1e9 || d < -1e9)
+    fail(key, "must be a whole number of magnitude at most 1e9", "write an integer such as 8");
   if (d < min_value) fail(key, "must be at least " + std::to_string(min_value), "use a value >= " + std::to_string(min_value));
   return static_cast<int>(d);
 }
@@ -136,6 +143,11 @@ double Reader::quantity(const std::string& key, Dimension dim, bool allow_zero) 
   double value = 0;
   if (v.is_number()) {
     value = v.get<double>();
+    try {
+      check_quantity_magnitude(value, v.dump(), dim);
+    } catch (const ConfigError& e) {
+      fail(key, e.what(), "write a value between 1e-12 and 1e21 in SI units, or a string with a unit");
+    }
   } else if (v.is_string()) {
     try {
       value = parse_quantity(v.get<std::string>(), dim);

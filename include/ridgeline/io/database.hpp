@@ -64,6 +64,10 @@ class Database {
 
 Accelerator load_accelerator_file(const std::filesystem::path& file);
 ModelSpec load_model_file(const std::filesystem::path& file);
+/// Parse a hardware / model file's text (`file` names it in errors, `id` is its id). What the
+/// loaders above do after reading the file; used by the fuzz targets and tests.
+Accelerator parse_accelerator(const std::string& text, const std::string& file, const std::string& id);
+ModelSpec parse_model(const std::string& text, const std::string& file, const std::string& id);
 
 /// A fixed deployment to evaluate: what `ridgeline evaluate SCENARIO.json` reads.
 struct Scenario {

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+// The fuzz target bodies, shared by the libFuzzer executables (tests/fuzz/fuzz_*.cpp) and by
+// the regression replay unit test (tests/unit/test_fuzz_regressions.cpp).
+//
+// Contract checked on every input: a loader either succeeds or throws ridgeline::Error (clear
+// message). Anything else escaping -- std::exception from a library, a nlohmann exception, a
+// broken invariant (thrown as std::logic_error), a sanitizer report -- is a finding.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "io/json_reader.hpp"
+#include "ridgeline/evaluate.hpp"
+#include "ridgeline/io/database.hpp"
+#include "ridgeline/units.hpp"
+#include "support/invariants.hpp"
+
+namespace ridgeline::fuzz {
+
+[[noreturn]] inline void broken(const std::string& what) {
+  throw std::logic_error("invariant broken: " + what);
+}
+
+inline void check_finite_positive(const char* name, double v) {
+  if (!std::isfinite(v) || v <= 0) broken(std::string(name) + " = " + std::to_string(v));
+}
+
+/// Unit parser: first byte picks the dimension, the rest is the text.
+inline int units_target(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const auto dim = static_cast<Dimension>(data[0] % 7);
+  const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
+  try {
+    const double v = parse_quantity(text, dim);
+    if (!std::isfinite(v)) broken("parse_quantity returned a non-finite value for \"" + text + "\"");
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+inline int hardware_target(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    const Accelerator a = io::parse_accelerator(text, "fuzz-hw.json", "fuzz-hw");
+    check_finite_positive("hbm_bytes", a.hbm_bytes);
+    check_finite_positive("hbm_bytes_per_s", a.hbm_bytes_per_s);
+    check_finite_positive("scale_up.sustained_bytes_per_s", a.scale_up.sustained_bytes_per_s());
+    check_finite_positive("scale_out.sustained_bytes_per_s", a.scale_out.sustained_bytes_per_s());
+    if (!a.supports(DType::bf16) && !a.supports(DType::fp8)) broken("hardware without a bf16 or fp8 peak loaded");
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+inline int model_target(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    const ModelSpec m = io::parse_model(text, "fuzz-model.json", "fuzz-model");
+    check_finite_positive("total_params", m.total_params());
+    check_finite_positive("active_params", m.active_params());
+    check_finite_positive("kv_elements_per_token_per_layer", m.kv_elements_per_token_per_layer());
+    if (m.active_params() > m.total_params() * (1 + 1e-12) + m.embedding_params())
+      broken("active_params exceeds total_params + embedding");
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+/// The repository's databases, loaded once (scenarios name hardware and models by id).
+inline const io::Database& repo_db() {
+  static const io::Database db = io::Database::load(RIDGELINE_SOURCE_DIR "/hwdb", RIDGELINE_SOURCE_DIR "/models");
+  return db;
+}
+
+/// Scenario loader, then the evaluation of what it loaded: no NaN, no negative time, ever.
+inline int scenario_target(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    const io::Scenario s = io::parse_scenario(text, "fuzz-scenario.json", repo_db());
+    const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
+    const std::string problem = testing::evaluation_problem(e, s.workload);
+    if (!problem.empty()) broken("evaluation of a loaded scenario: " + problem);
+    // The round trip must load again.
+    (void)io::parse_scenario(io::scenario_to_json(s), "fuzz-roundtrip.json", repo_db());
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+/// Path-aware Reader over arbitrary JSON: every accessor on every key either returns a checked
+/// value or throws ConfigError. (Ridgeline has no calibration file format yet; this target covers
+/// the quantity/number/integer readers such a loader would be built from.)
+inline int reader_target(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    const io::Json j = io::parse_json_text(text, "fuzz-reader.json");
+    if (!j.is_object()) return 0;
+    const io::Reader r(j, "fuzz-reader.json");
+    int k = 0;
+    for (auto it = j.begin(); it != j.end(); ++it, ++k) {
+      const std::string key = it.key();
+      try {
+        switch (k % 6) {
+          case 0: {
+            const double v = r.quantity(key, static_cast<Dimension>(k % 7), k % 2 == 0);
+            if (!std::isfinite(v) || v < 0) broken("Reader::quantity returned " + std::to_string(v));
+            break;
+          }
+          case 1:
+            (void)r.integer(key, 0);
+            break;
+          case 2: {
+            const double v = r.number_in(key, 0.0, 1.0);
+            if (!(v >= 0.0 && v <= 1.0)) broken("Reader::number_in out of range");
+            break;
+          }
+          case 3:
+            (void)r.opt_strings(key);
+            break;
+          case 4:
+            (void)r.opt_object(key);
+            break;
+          case 5:
+            (void)r.opt_bool(key, false);
+            break;
+        }
+      } catch (const ConfigError& e) {
+        const std::string msg = e.what();
+        if (msg.find("fuzz-reader.json: /") != 0) broken("error does not name the file and JSON path: " + msg);
+      }
+    }
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+}  // namespace ridgeline::fuzz
