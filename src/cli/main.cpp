@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   cli::add_list_command(app, ctx);
   cli::add_show_command(app, ctx);
   cli::add_validate_command(app, ctx);
+  cli::add_plan_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

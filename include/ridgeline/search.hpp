@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: Apache-2.0
+// L6 search: MegaScale-Infer's Algorithm 1 (megascale-infer.md §2), generalised.
+//   EP : hardware kind x GPU count x micro-batches (1 NBO, 2 TBO) x dispatch style.
+//   AFD: FFN hardware x FFN GPUs x expert-TP x attention hardware x TP_a x micro-batches (>= 3);
+//        the attention instance count comes from BALANCE (t_a = t_f at the per-slot SLO budget,
+//        the generalisation of n_a = k1 E / (k3 K)) and its granular neighbours are tried.
+//   Both: the largest batch meeting the TPOT SLO and memory (batch_search.hpp).
+// GPU counts are node-granular on ordinary clusters and GPU-granular inside a scale-up domain
+// larger than a node (Accelerator::is_superpod). Beyond 16 nodes counts step by ~1/8 octave.
+// Work is split into independent tasks run on a thread pool; each task's result lands in its
+// own slot and the reduction walks the slots in order with ties broken by a total order on
+// plan fields, so results are identical for any thread count. The inner loop (evaluate) does
+// not allocate.
+#pragma once
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "ridgeline/batch_search.hpp"
+#include "ridgeline/evaluate.hpp"
+
+namespace ridgeline {
+
+enum class Objective { tokens_per_gpu, tokens_per_dollar, tokens_per_watt, hfu };
+
+inline const char* objective_name(Objective o) {
+  switch (o) {
+    case Objective::tokens_per_gpu:
+      return "tokens/s per GPU";
+    case Objective::tokens_per_dollar:
+      return "tokens/s per $/hour";
+    case Objective::tokens_per_watt:
+      return "tokens/s per W";
+    case Objective::hfu:
+      return "HFU";
+  }
+  return "?";
+}
+
+inline double objective_value(const Evaluation& e, Objective o) {
+  switch (o) {
+    case Objective::tokens_per_gpu:
+      return e.tokens_per_s_per_gpu;
+    case Objective::tokens_per_dollar:
+      return e.tokens_per_s_per_dollar_hour;
+    case Objective::tokens_per_watt:
+      return e.tokens_per_s_per_watt;
+    case Objective::hfu:
+      return e.hfu;
+  }
+  return 0;
+}
+
+/// Why a plan shape was rejected (`--explain`).
+enum class Rejection { weights_exceed_hbm, kv_exceeds_hbm, slo_violated, bubbles, budget, bad_shape };
+inline constexpr int kRejectionKinds = 6;
+
+inline const char* rejection_name(Rejection r) {
+  switch (r) {
+    case Rejection::weights_exceed_hbm:
+      return "weights_exceed_hbm";
+    case Rejection::kv_exceeds_hbm:
+      return "kv_exceeds_hbm";
+    case Rejection::slo_violated:
+      return "slo_violated";
+    case Rejection::bubbles:
+      return "bubbles";
+    case Rejection::budget:
+      return "budget";
+    case Rejection::bad_shape:
+      return "bad_shape";
+  }
+  return "?";
+}
+
+inline Rejection rejection_of(Infeasible r) {
+  switch (r) {
+    case Infeasible::weights_exceed_hbm:
+      return Rejection::weights_exceed_hbm;
+    case Infeasible::kv_exceeds_hbm:
+      return Rejection::kv_exceeds_hbm;
+    case Infeasible::slo_violated:
+      return Rejection::slo_violated;
+    default:
+      return Rejection::bad_shape;
+  }
+}
+
+/// What the search may choose from. Accelerators are referenced, not owned.
+struct SearchSpace {
+  std::vector<const Accelerator*> ep_hardware;         ///< EP runs on one kind, each tried
+  std::vector<const Accelerator*> attention_hardware;  ///< AFD attention side kinds
+  std::vector<const Accelerator*> ffn_hardware;        ///< AFD FFN side kinds
+  bool search_ep = true, search_afd = true;
+  int max_gpus = 1024;  ///< GPU budget (upper bound on a plan's total)
+  int exact_gpus = 0;   ///< > 0: plans must use exactly this many GPUs
+  std::vector<int> ep_micro_batches{1, 2};
+  std::vector<int> afd_micro_batches{3, 4};
+  std::vector<int> tp_sizes{1, 2, 4, 8};  ///< TP_a and expert-TP candidates (<= GPUs per node)
+  std::vector<DispatchStyle> ep_dispatch_styles{DispatchStyle::low_latency, DispatchStyle::normal};
+  /// Reject AFD plans whose best batch violates the ping-pong conditions (Eqs. 3-4 generalised).
+  bool require_bubble_free = false;
+  Objective objective = Objective::tokens_per_gpu;
+  int top_k = 1;
+  bool keep_pareto = false;
+  int threads = 0;  ///< 0: all hardware threads
+};
+
+struct Candidate {
+  Deployment deployment;
+  Evaluation evaluation;
+  double score = 0;
+};
+
+struct SearchResult {
+  std::vector<Candidate> ep, afd;  ///< best first, at most top_k each
+  std::vector<Candidate> pareto;   ///< non-dominated (tokens/s/GPU vs tokens/s/user), by per-user speed
+  std::array<long, kRejectionKinds> rejected{};
+  long shapes = 0;       ///< plan shapes whose batch was searched
+  long evaluations = 0;  ///< evaluate() calls
+  const Candidate* best_ep() const { return ep.empty() ? nullptr : &ep.front(); }
+  const Candidate* best_afd() const { return afd.empty() ? nullptr : &afd.front(); }
+};
+
+namespace search_detail {
+
+/// Total order on plans: higher score first, then fewer GPUs, then plan fields.
+inline auto plan_key(const Candidate& c) {
+  const Deployment& d = c.deployment;
+  return std::make_tuple(-c.score, d.total_gpus(), int(d.strategy), std::string_view(d.attention.hw->id),
+                         std::string_view(d.ffn.hw ? d.ffn.hw->id : std::string_view()), d.attention.gpus,
+                         d.attention.tp, d.ffn.gpus, d.ffn.tp, d.micro_batches, int(d.dispatch_style), d.batch_per_gpu,
+                         d.global_batch);
+}
+inline bool better(const Candidate& a, const Candidate& b) {
+  return plan_key(a) < plan_key(b);
+}
+
+inline void keep_top(std::vector<Candidate>& v, const Candidate& c, int k) {
+  if (k <= 0) return;
+  if (int(v.size()) >= k && !better(c, v.back())) return;
+  v.insert(std::upper_bound(v.begin(), v.end(), c, better), c);
+  if (int(v.size()) > k) v.pop_back();
+}
+
+/// Smallest x in [1, 1e8] (geometric bisection) with f(x) >= target; f increasing.
+template <class F>
+double solve_increasing(F&& f, double target) {
+  double lo = 1, hi = 1e8;
+  if (f(lo) >= target) return lo;
+  if (f(hi) < target) return hi;
+  for (int i = 0; i < 16; ++i) {
+    const double mid = std::sqrt(lo * hi);
+    (f(mid) >= target ? hi : lo) = mid;
+  }
+  return std::sqrt(lo * hi);
+}
+
+struct TaskOut {
+  std::vector<Candidate> ep, afd, pareto;
+  std::array<long, kRejectionKinds> rejected{};
+  long shapes = 0, evaluations = 0;
+};
+
+}  // namespace search_detail
+
+/// GPU counts one side may take: every GPU inside a superpod's scale-up domain, whole nodes
+/// elsewhere; every node count up to 16 nodes, then steps of about 1/8 octave.
+inline std::vector<int> side_gpu_counts(const Accelerator& hw, int max_gpus) {
+  std::vector<int> out;
+  const int gpn = std::max(1, hw.gpus_per_node);
+  const int domain = hw.is_superpod() ? std::min(hw.scale_up_domain_gpus, max_gpus) : 0;
+  for (int g = 1; g <= domain; ++g) out.push_back(g);
+  for (int k = 1; k * gpn <= max_gpus; k += std::max(1, k / 8))
+    if (k * gpn > domain) out.push_back(k * gpn);
+  return out;
+}
+
+/// Largest feasible batch of an EP shape (batch_per_gpu) or AFD shape (global_batch).
+inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, const Workload& w, Deployment d,
+                                    const Efficiencies& eff) {
+  const long lo = d.micro_batches;  // at least one sequence per micro-batch
+  auto eval = [&](long b) {
+    if (d.strategy == Strategy::ep)
+      d.batch_per_gpu = double(b);
+    else
+      d.global_batch = double(b);
+    return evaluate(m, p, w, d, eff);
+  };
+  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s);
+  return r;
+}
+
+/// MegaScale-Infer's closed-form balance (Algorithm 1, BALANCE): with T_a = k1 b_a + k2 and
+/// T_e = k3 b_e + k4, dropping intercepts and setting T_a = T_e under token conservation
+/// b_a n_a = b_e E / K gives n_a = k1 E / (k3 K).
+inline double balance_rule_instances(double k1, double k3, int num_experts, int top_k) {
+  return k1 * num_experts / (k3 * top_k);
+}
+
+/// Smallest micro-batch count whose ping-pong is bubble-free: (m-1) t_a >= t_f + t_c and
+/// (m-1) t_f >= t_a + t_c, t_c = dispatch + combine (both hops). With t_a = t_f = T_f and one
+/// hop T_c this is MegaScale-Infer's m_min = ceil(2 (1 + T_c / T_f)), 3 or 4 when T_c < T_f.
+inline int min_bubble_free_micro_batches(double t_a, double t_f, double t_c_round_trip) {
+  if (!(t_a > 0) || !(t_f > 0)) return 0;
+  const double need = std::max((t_f + t_c_round_trip) / t_a, (t_a + t_c_round_trip) / t_f);
+  return 1 + int(std::ceil(need - 1e-12));
+}
+
+/// BALANCE (Algorithm 1) generalised: attention instances that make t_a = t_f when each stage
+/// fills the per-slot budget (SLO L_accept - t_g) / (m L) — attention also capped by KV memory.
+/// Without intercepts this is the paper's n_a = k1 E / (k3 K).
+inline double balanced_attention_instances(const ModelSpec& m, const Precision& p, const Workload& w,
+                                           const Efficiencies& eff, const Accelerator& ha, int tp_a,
+                                           const Accelerator& hf, int ffn_gpus, int tp_e, int micro_batches) {
+  const double slot = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (double(micro_batches) * m.num_layers);
+  const int ep_ranks = ffn_gpus / tp_e;
+  const double local = std::max(1.0, std::ceil(double(m.moe.num_experts) / ep_ranks));
+  const double q = 1.0 + w.mtp_draft_tokens;
+  auto t_f = [&](double tokens) {
+    const double routed = tokens * m.moe.top_k / ep_ranks * w.expert_load_imbalance;
+    return stage_time(ffn_stage_ops(m, p, routed, local, tp_e, tokens, 0), hf, eff).time_s;
+  };
+  auto t_a = [&](double seqs) {
+    return stage_time(attention_stage_ops(m, p, seqs * w.attention_imbalance, q, w.context_tokens, tp_a, true, true),
+                      ha, eff)
+        .time_s;
+  };
+  double seqs = search_detail::solve_increasing(t_a, slot);
+  const double weights = detail::attention_side_weight_bytes(m, p, tp_a, true, w.mtp_draft_tokens > 0);
+  const double kv = detail::kv_bytes_per_sequence(m, p, w.context_tokens) * detail::kv_share_per_rank(m, tp_a);
+  const double room = ha.hbm_bytes * eff.usable_hbm_fraction - weights;
+  double balanced_slot = slot;
+  if (room > 0 && kv > 0 && seqs > room / (kv * micro_batches)) {
+    // KV memory caps the attention batch before the SLO does: balance at that shorter slot.
+    seqs = room / (kv * micro_batches);
+    balanced_slot = t_a(seqs);
+  }
+  const double tokens = search_detail::solve_increasing(t_f, balanced_slot);
+  return seqs > 0 ? tokens / q / seqs : 1.0;
+}
+
+namespace search_detail {
+
+struct Ctx {
+  const ModelSpec& m;
+  const Precision& p;
+  const Workload& w;
+  const Efficiencies& eff;
+  const SearchSpace& s;
+};
+
+inline void consider(const Ctx& c, const Deployment& d, TaskOut& out) {
+  const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff);
+  ++out.shapes;
+  out.evaluations += r.evaluations;
+  if (!r.found) {
+    ++out.rejected[int(rejection_of(r.best.reason))];
+    return;
+  }
+  if (d.strategy == Strategy::afd && c.s.require_bubble_free && !r.best.bubble_free) {
+    ++out.rejected[int(Rejection::bubbles)];
+    return;
+  }
+  Candidate cand{d, r.best, objective_value(r.best, c.s.objective)};
+  if (d.strategy == Strategy::ep)
+    cand.deployment.batch_per_gpu = double(r.batch);
+  else
+    cand.deployment.global_batch = double(r.batch);
+  keep_top(d.strategy == Strategy::ep ? out.ep : out.afd, cand, c.s.top_k);
+  if (c.s.keep_pareto) out.pareto.push_back(cand);
+}
+
+inline void run_ep_task(const Ctx& c, const Accelerator& hw, int gpus, TaskOut& out) {
+  for (int mb : c.s.ep_micro_batches)
+    for (DispatchStyle style : c.s.ep_dispatch_styles) {
+      // Inside one scale-up domain both styles move the same bytes: try one.
+      if (style == DispatchStyle::normal && gpus <= hw.scale_up_domain_gpus) continue;
+      Deployment d;
+      d.strategy = Strategy::ep;
+      d.micro_batches = mb;
+      d.attention = {&hw, gpus, 1};
+      d.ffn = d.attention;
+      d.dispatch_style = style;
+      consider(c, d, out);
+    }
+}
+
+inline bool tp_allowed(const ModelSpec& m, const Accelerator& hw, int tp) {
+  return tp <= std::max(1, hw.gpus_per_node) && m.attention.num_heads % tp == 0;
+}
+
+inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int tp_e, const Accelerator& ha,
+                         const std::vector<int>& attention_counts, TaskOut& out) {
+  std::array<int, 8> tried{};
+  for (int tp_a : c.s.tp_sizes) {
+    if (!tp_allowed(c.m, ha, tp_a)) continue;
+    for (int mb : c.s.afd_micro_batches) {
+      Deployment d;
+      d.strategy = Strategy::afd;
+      d.micro_batches = mb;
+      d.ffn = {&hf, ffn_gpus, tp_e};
+      int n = 0;
+      if (c.s.exact_gpus > 0) {
+        const int a = c.s.exact_gpus - ffn_gpus;
+        if (a >= tp_a && a % tp_a == 0) tried[n++] = a;
+      } else {
+        const double target =
+            tp_a * balanced_attention_instances(c.m, c.p, c.w, c.eff, ha, tp_a, hf, ffn_gpus, tp_e, mb);
+        const auto it = std::lower_bound(attention_counts.begin(), attention_counts.end(), int(std::ceil(target)));
+        const long at = it - attention_counts.begin();
+        // Two granular counts either side of the balance point, TP-divisible.
+        for (int dir : {-1, +1}) {
+          int found = 0;
+          for (long i = dir < 0 ? at - 1 : at; i >= 0 && i < long(attention_counts.size()) && found < 2; i += dir) {
+            const int a = attention_counts[i];
+            if (a % tp_a) continue;
+            ++found;
+            if (a + ffn_gpus > c.s.max_gpus) {
+              ++out.rejected[int(Rejection::budget)];
+              continue;
+            }
+            tried[n++] = a;
+          }
+          if (dir > 0 && found == 0) ++out.rejected[int(Rejection::budget)];  // balance beyond the budget
+        }
+      }
+      for (int i = 0; i < n; ++i) {
+        d.attention = {&ha, tried[i], tp_a};
+        consider(c, d, out);
+      }
+    }
+  }
+}
+
+/// Runs f(i) for i in [0, n) on `threads` threads (dynamic scheduling; results by index).
+template <class F>
+void parallel_for(size_t n, int threads, F&& f) {
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  threads = int(std::min<size_t>(size_t(threads), std::max<size_t>(1, n)));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < n; i = next++) f(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+inline std::vector<Candidate> pareto_frontier(std::vector<Candidate> all) {
+  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+    const double ua = a.evaluation.tokens_per_s_per_user, ub = b.evaluation.tokens_per_s_per_user;
+    if (ua != ub) return ua > ub;
+    return better(Candidate{a.deployment, a.evaluation, a.evaluation.tokens_per_s_per_gpu},
+                  Candidate{b.deployment, b.evaluation, b.evaluation.tokens_per_s_per_gpu});
+  });
+  std::vector<Candidate> out;
+  double best = -1;
+  for (const auto& c : all)
+    if (c.evaluation.tokens_per_s_per_gpu > best) {
+      best = c.evaluation.tokens_per_s_per_gpu;
+      out.push_back(c);
+    }
+  return out;
+}
+
+}  // namespace search_detail
+
+/// Searches the plan space for the best EP and AFD plans under the workload's TPOT SLO.
+inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const Workload& w, const SearchSpace& s,
+                                 const Efficiencies& eff = {}) {
+  using namespace search_detail;
+  const Ctx c{m, p, w, eff, s};
+  const int budget = s.exact_gpus > 0 ? s.exact_gpus : s.max_gpus;
+  struct Task {
+    Strategy strategy;
+    const Accelerator* ffn;
+    int ffn_gpus, tp_e;
+    const Accelerator* attention;
+  };
+  std::vector<Task> tasks;
+  if (s.search_ep)
+    for (const Accelerator* hw : s.ep_hardware) {
+      if (s.exact_gpus > 0)
+        tasks.push_back({Strategy::ep, hw, s.exact_gpus, 1, hw});
+      else
+        for (int g : side_gpu_counts(*hw, budget)) tasks.push_back({Strategy::ep, hw, g, 1, hw});
+    }
+  std::vector<std::vector<int>> attention_counts;
+  for (const Accelerator* ha : s.attention_hardware) attention_counts.push_back(side_gpu_counts(*ha, budget));
+  if (s.search_afd)
+    for (const Accelerator* hf : s.ffn_hardware)
+      for (int f : side_gpu_counts(*hf, budget - 1))
+        for (int tp_e : s.tp_sizes) {
+          // Expert-TP only once the experts are spread one per rank (f / (tp_e / 2) > experts).
+          if (f % tp_e || tp_e > std::max(1, hf->gpus_per_node)) continue;
+          if (tp_e > 1 && f / (tp_e / 2) <= m.moe.num_experts) continue;
+          for (const Accelerator* ha : s.attention_hardware) tasks.push_back({Strategy::afd, hf, f, tp_e, ha});
+        }
+  std::vector<TaskOut> outs(tasks.size());
+  parallel_for(tasks.size(), s.threads, [&](size_t i) {
+    const Task& t = tasks[i];
+    if (t.strategy == Strategy::ep) {
+      run_ep_task(c, *t.ffn, t.ffn_gpus, outs[i]);
+    } else {
+      const size_t ai = size_t(std::find(s.attention_hardware.begin(), s.attention_hardware.end(), t.attention) -
+                               s.attention_hardware.begin());
+      run_afd_task(c, *t.ffn, t.ffn_gpus, t.tp_e, *t.attention, attention_counts[ai], outs[i]);
+    }
+  });
+  SearchResult r;
+  std::vector<Candidate> all;
+  for (const TaskOut& o : outs) {
+    for (const auto& x : o.ep) keep_top(r.ep, x, s.top_k);
+    for (const auto& x : o.afd) keep_top(r.afd, x, s.top_k);
+    for (int k = 0; k < kRejectionKinds; ++k) r.rejected[k] += o.rejected[k];
+    r.shapes += o.shapes;
+    r.evaluations += o.evaluations;
+    if (s.keep_pareto) all.insert(all.end(), o.pareto.begin(), o.pareto.end());
+  }
+  if (s.keep_pareto) r.pareto = pareto_frontier(std::move(all));
+  return r;
+}
+
+}  // namespace ridgeline

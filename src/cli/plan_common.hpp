@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// What `plan`, `sweep`, `compare` and `bench` share: the search flags, turning them into a
+// model / precision / workload / SearchSpace, and a searched plan as a scenario.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ridgeline/io/database.hpp"
+#include "ridgeline/search.hpp"
+
+namespace ridgeline::cli {
+
+/// Flags of one search, as typed (quantities as text so units work: "50 ms", "8K").
+struct SearchFlags {
+  std::string model = "deepseek-v3";
+  std::vector<std::string> hardware{"h800"};
+  std::vector<std::string> attention_hardware, ffn_hardware;
+  std::string slo = "50 ms";
+  std::string context = "4096";
+  std::string weights = "fp8", kv_cache = "bf16", dispatch = "fp8", combine = "bf16";
+  double mtp_acceptance = 1.0;
+  int mtp_draft_tokens = 0;
+  std::string strategy = "both";
+  int gpus = 0, max_gpus = 1024;
+  std::string objective = "gpu";
+  std::vector<int> afd_micro_batches{3, 4};
+  bool require_bubble_free = false;
+  int threads = 0;
+};
+
+/// Adds the search flags. `with_grid_axes`: model/hardware/slo/context are set elsewhere (sweep).
+void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes = true);
+
+/// A resolved search: everything search_plans needs. Accelerators live in the Database.
+struct SearchSetup {
+  const ModelSpec* model = nullptr;
+  Precision precision;
+  Workload workload;
+  Efficiencies efficiencies;
+  SearchSpace space;
+};
+
+/// Validates the flags against the databases (unknown ids, unsupported dtypes, bad values)
+/// and throws ConfigError / LookupError naming the flag, the value and the fix.
+SearchSetup resolve_search(const SearchFlags& f, const io::Database& db);
+
+DType parse_dtype(const std::string& s, const char* flag);
+double parse_flag_quantity(const std::string& text, Dimension dim, const char* flag);
+Objective parse_objective(const std::string& s);
+
+/// A searched plan as a scenario (what `--write-scenario` saves and `evaluate` reads back).
+io::Scenario scenario_of(const SearchSetup& s, const Candidate& c);
+
+}  // namespace ridgeline::cli
+
+namespace ridgeline::cli {
+
+/// A one-line label of a plan, e.g. "EP 264 x h800 m=2 normal" or
+/// "AFD attn 176 x h20 TP1 + FFN 24 x l40s ETP1 m=3".
+std::string plan_label(const Deployment& d);
+
+/// The JSON of one searched plan: its evaluation, its deployment (scenario form) and score.
+nlohmann::json candidate_json(const SearchSetup& s, const Candidate& c);
+
+}  // namespace ridgeline::cli

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `ridgeline plan`: the default run, JSON/CSV, --top/--pareto/--explain, the scenario round trip
+# (plan -> --write-scenario -> evaluate -> identical numbers) and bad-flag errors.
+set -u
+BIN="$1"; SRC="$2"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$("$BIN" plan) || fail "default plan exit $?"
+grep -q "best EP" <<<"$out" || fail "no side-by-side table: $out"
+grep -q "winner: EP" <<<"$out" || fail "DeepSeek-V3 on H800 should favour EP: $out"
+
+out=$("$BIN" plan --top 3 --pareto --explain) || fail "plan --top --pareto --explain exit $?"
+for s in "Top 3 plans" "Pareto frontier" "rejected plan shapes" weights_exceed_hbm slo_violated budget; do
+  grep -q "$s" <<<"$out" || fail "missing '$s' in plan output"
+done
+
+json=$("$BIN" plan --json --pareto --top 2) || fail "plan --json exit $?"
+for k in ep afd winner ratio top pareto rejected search evaluations meta deployment tokens_per_s_per_gpu binding; do
+  grep -q "\"$k\"" <<<"$json" || fail "missing $k in plan --json"
+done
+
+csv=$("$BIN" plan --csv --top 2) || fail "plan --csv exit $?"
+[ "$(head -1 <<<"$csv" | cut -d, -f1)" = "plan" ] || fail "csv header: $(head -1 <<<"$csv")"
+[ "$(wc -l <<<"$csv")" -ge 4 ] || fail "csv rows: $csv"
+
+# Round trip: the written scenario evaluates to the same numbers as the plan reported.
+for args in "--strategy ep" "--strategy afd" "--model dbrx --hardware a800 --weights bf16 --dispatch bf16 --slo 150ms --strategy afd" \
+            "--model mixtral-8x22b --hardware h20 --attention-hardware h20 --ffn-hardware l40s --weights bf16 --slo 150ms --strategy afd --objective cost"; do
+  # shellcheck disable=SC2086
+  pj=$("$BIN" plan $args --json --write-scenario "$T/plan.json") || fail "plan $args exit $?"
+  ej=$("$BIN" evaluate "$T/plan.json" --json) || fail "evaluate of the written scenario ($args) exit $?"
+  for k in tokens_per_s_per_gpu tpot_ms tokens_per_s_per_dollar_hour gpus sequences; do
+    pv=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d[d['winner']]['$k'])" "$pj")
+    ev=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['$k'])" "$ej")
+    [ "$pv" = "$ev" ] || fail "round trip ($args): $k plan $pv vs evaluate $ev"
+  done
+done
+
+# Determinism: one thread and two threads give the same JSON (minus timing and meta).
+strip() { python3 -c "import json,sys; d=json.loads(sys.stdin.read()); d.pop('meta'); d['search'].pop('wall_s'); print(json.dumps(d, sort_keys=True))"; }
+a=$("$BIN" plan --json --top 5 --threads 1 | strip); b=$("$BIN" plan --json --top 5 --threads 2 | strip)
+[ "$a" = "$b" ] || fail "results depend on --threads"
+
+# Bad input: exit 1, the flag, the value and a fix on stderr, nothing on stdout.
+expect_error() {
+  "$BIN" plan "${@:2}" >"$T/out" 2>"$T/err"; local rc=$?
+  [ "$rc" = 1 ] || fail "$1: exit $rc, expected 1"
+  [ ! -s "$T/out" ] || fail "$1: printed a partial result"
+  grep -qi "fix\|did you mean" "$T/err" || fail "$1: no fix in: $(cat "$T/err")"
+}
+expect_error bad-slo --slo "fast"
+expect_error bad-objective --objective speed
+expect_error bad-hw --hardware h8000
+expect_error bad-dtype --weights fp9
+expect_error unsupported-dtype --hardware a800
+grep -q "a800" "$T/err" || fail "unsupported dtype error should name a800"
+exit 0
