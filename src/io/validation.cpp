@@ -64,8 +64,11 @@ Calibration load_calibration(const fs::path& file, const Efficiencies& base) {
   if (!j.is_object())
     throw ConfigError(name + ": a calibration must be a JSON object. Fix: see README.md, section 'Validation'");
   for (auto it = j.begin(); it != j.end(); ++it)
-    if (it.key() != "description" && it.key() != "source" && it.key() != "efficiency" && it.key() != "$schema")
-      throw ConfigError(r.where(it.key()) + ": unknown key. Fix: allowed keys are description, source, efficiency");
+    // provenance, fits and samples are what ridgeline-calibrate records beside the efficiencies.
+    if (it.key() != "description" && it.key() != "source" && it.key() != "efficiency" && it.key() != "$schema" &&
+        it.key() != "provenance" && it.key() != "fits" && it.key() != "samples")
+      throw ConfigError(r.where(it.key()) +
+                        ": unknown key. Fix: allowed keys are description, source, efficiency, provenance, fits, samples");
   Calibration c;
   c.file = name;
   c.description = r.opt_string("description", "");

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// Calibrator backends measure grouped GEMMs, memory streaming and transfers on the machine they
+// run on; main.cpp fits them (calibration_fit.hpp) and writes a calibration JSON file.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ridgeline/calibration_samples.hpp"
+
+namespace ridgeline::calib {
+
+struct Options {
+  bool quick = false;           ///< fewer sizes and repetitions (tests, CI)
+  int repetitions = 7;          ///< timed repetitions per point; the median is kept
+  int hidden = 2048;            ///< grouped-GEMM K
+  int intermediate = 1024;      ///< grouped-GEMM N per expert
+  int experts = 8;              ///< GEMMs per group
+  double peak_flops_per_s = 0;  ///< from --hardware (datasheet); 0 = measure the best achievable
+  double peak_bytes_per_s = 0;
+  std::string peak_source = "measured";
+};
+
+struct Run {
+  std::string backend;
+  std::string device;
+  double peak_flops_per_s = 0;
+  double peak_bytes_per_s = 0;
+  std::string peak_source;
+  std::vector<GemmSample> gemm;
+  std::vector<StreamSample> stream;
+  std::vector<LinkSample> link;
+  std::string link_kind;  ///< what the link samples measured
+  std::vector<std::string> notes;
+};
+
+/// CPU backend: Eigen float GEMMs, a streaming read, and a two-thread shared-memory hand-off
+/// as the "link". Runs anywhere, so the calibrate -> fit -> predict loop is testable without a GPU.
+Run run_cpu(const Options& o);
+
+/// CUDA backend (built when nvcc is found): cuBLAS bf16 grouped GEMM, an HBM streaming kernel,
+/// and NCCL send/recv between GPU pairs when there are two or more. Returns the exit status:
+/// 0 ok, 2 no CUDA device (with a message on stderr).
+int run_cuda(const Options& o, Run& out);
+
+}  // namespace ridgeline::calib

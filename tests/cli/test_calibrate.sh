@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The calibrate -> fit -> predict loop on this machine (CPU backend), and the CUDA backend's
+# clean refusal when no GPU is present (it runs for real where one is).
+set -u
+BIN="$1"; SRC="$2"
+CAL="$(dirname "$BIN")/ridgeline-calibrate"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+[ -x "$CAL" ] || { echo "skipped: ridgeline-calibrate not built"; exit 77; }
+
+"$CAL" --backend cpu --quick -o "$T/cpu.json" >"$T/out" 2>&1 || fail "cpu backend: $(cat "$T/out")"
+python3 - "$T/cpu.json" <<'PY' || fail "calibration file content"
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = d["efficiency"]
+assert 0 < e["gemm_compute"] <= 1 and 0 < e["gemm_memory"] <= 1, e
+assert e["kernel_overhead"] >= 0
+assert d["provenance"]["backend"] == "cpu" and d["provenance"]["peak_source"]
+assert len(d["samples"]["grouped_gemm"]) >= 4 and len(d["samples"]["link"]) >= 3
+assert d["fits"]["link"]["bytes_per_s"] > 0
+PY
+# The file feeds predictions: evaluate accepts it and says so; numbers are finite.
+out=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/cpu.json" --json) || fail "evaluate --calibration"
+grep -q '"calibration"' <<<"$out" || fail "evaluate --json does not record the calibration"
+python3 -c '
+import json, math, sys
+def walk(v):
+    if isinstance(v, float): assert math.isfinite(v), v
+    elif isinstance(v, dict): [walk(x) for x in v.values()]
+    elif isinstance(v, list): [walk(x) for x in v]
+walk(json.loads(sys.stdin.read()))' <<<"$out" || fail "non-finite output with calibration"
+
+# --hardware with the cpu backend is refused with a fix.
+"$CAL" --backend cpu --hardware h100-sxm -o "$T/x.json" >/dev/null 2>"$T/err" && fail "cpu + --hardware accepted"
+grep -q "Fix" "$T/err" || fail "no fix in: $(cat "$T/err")"
+
+# CUDA backend: exit 2 with a clear message without a GPU; a real calibration with one.
+"$CAL" --backend cuda --quick -o "$T/cuda.json" >"$T/out" 2>"$T/err"; rc=$?
+if [ "$rc" = 2 ]; then
+  grep -qiE "no CUDA (device|backend)" "$T/err" || fail "cuda backend exit 2 without a clear message: $(cat "$T/err")"
+elif [ "$rc" = 0 ]; then
+  grep -q '"backend": "cuda"' "$T/cuda.json" || fail "cuda calibration file"
+else
+  fail "cuda backend exit $rc: $(cat "$T/err")"
+fi
+echo "1 passed, 0 failed"
