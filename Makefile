@@ -1,5 +1,5 @@
 # Ridgeline: two commands for users.
-#   make run   - evaluate the bundled example deployments (installs missing packages first)
+#   make run   - plan DeepSeek-V3 on H800 at 50 ms: best EP vs best AFD (installs missing packages first)
 #   make test  - build and run the whole test suite through ctest
 # Other targets: make build, make deps, make clean.
 
@@ -16,9 +16,7 @@ PY_TEST_DEPS := pytest numpy pandas matplotlib nbconvert nbformat ipykernel scik
 .PHONY: run test build deps clean configure python
 
 run: build
-	$(RIDGELINE) evaluate examples/deepseek-v3-h800-ep.json
-	@echo
-	$(RIDGELINE) evaluate examples/deepseek-v3-h800-afd.json
+	$(RIDGELINE) plan --model deepseek-v3 --hardware h800 --slo "50 ms"
 
 test: build python
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

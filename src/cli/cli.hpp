@@ -31,5 +31,8 @@ void add_list_command(CLI::App& app, Context& ctx);
 void add_show_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
 void add_plan_command(CLI::App& app, Context& ctx);
+void add_bench_command(CLI::App& app, Context& ctx);
+void add_sweep_command(CLI::App& app, Context& ctx);
+void add_compare_command(CLI::App& app, Context& ctx);
 
 }  // namespace ridgeline::cli

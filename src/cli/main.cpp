@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   cli::add_show_command(app, ctx);
   cli::add_validate_command(app, ctx);
   cli::add_plan_command(app, ctx);
+  cli::add_bench_command(app, ctx);
+  cli::add_sweep_command(app, ctx);
+  cli::add_compare_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -8,14 +8,14 @@
 
 namespace ridgeline::cli {
 
-DType parse_dtype(const std::string& s, const char* flag) {
+DType parse_search_dtype(const std::string& s, const char* flag) {
   for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
     if (s == dtype_name(d)) return d;
   throw ConfigError(
       fmt::format("{} \"{}\": unknown number format. Fix: use fp4, fp8, int8, bf16, fp16 or fp32.", flag, s));
 }
 
-double parse_flag_quantity(const std::string& text, Dimension dim, const char* flag) {
+double parse_search_quantity(const std::string& text, Dimension dim, const char* flag) {
   try {
     const double v = io::parse_quantity_text(text, dim);
     if (!(v > 0)) throw ConfigError("must be positive");
@@ -113,12 +113,12 @@ void check_supported(const std::vector<const Accelerator*>& hws, const Precision
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   SearchSetup s;
   s.model = &db.model(f.model);
-  s.precision.weights = parse_dtype(f.weights, "--weights");
-  s.precision.kv_cache = parse_dtype(f.kv_cache, "--kv-cache");
-  s.precision.dispatch = parse_dtype(f.dispatch, "--dispatch");
-  s.precision.combine = parse_dtype(f.combine, "--combine");
-  s.workload.tpot_slo_s = parse_flag_quantity(f.slo, Dimension::seconds, "--slo");
-  s.workload.context_tokens = parse_flag_quantity(f.context, Dimension::count, "--context");
+  s.precision.weights = parse_search_dtype(f.weights, "--weights");
+  s.precision.kv_cache = parse_search_dtype(f.kv_cache, "--kv-cache");
+  s.precision.dispatch = parse_search_dtype(f.dispatch, "--dispatch");
+  s.precision.combine = parse_search_dtype(f.combine, "--combine");
+  s.workload.tpot_slo_s = parse_search_quantity(f.slo, Dimension::seconds, "--slo");
+  s.workload.context_tokens = parse_search_quantity(f.context, Dimension::count, "--context");
   s.workload.mtp_acceptance = f.mtp_acceptance;
   s.workload.mtp_draft_tokens = f.mtp_draft_tokens;
   if (f.hardware.empty()) throw ConfigError("--hardware: empty list. Fix: name at least one id, e.g. --hardware h800.");
@@ -183,6 +183,43 @@ nlohmann::json candidate_json(const SearchSetup& s, const Candidate& c) {
   j["score"] = c.score;
   j["deployment"] = nlohmann::json::parse(io::scenario_to_json(sc))["deployment"];
   return j;
+}
+
+}  // namespace ridgeline::cli
+
+namespace ridgeline::cli {
+
+PointResult run_point(const SearchFlags& f, const io::Database& db, const std::string& scale_out_bandwidth,
+                      std::deque<Accelerator>& owned) {
+  SearchSetup s = resolve_search(f, db);
+  if (!scale_out_bandwidth.empty()) {
+    (void)parse_search_quantity(scale_out_bandwidth, Dimension::bytes_per_s, "--scale-out-bandwidth");
+    const std::string overrides = nlohmann::json{{"scale_out_bandwidth", scale_out_bandwidth}}.dump();
+    auto replace = [&](std::vector<const Accelerator*>& list) {
+      for (const Accelerator*& hw : list) {
+        auto it = std::find_if(owned.begin(), owned.end(), [&](const Accelerator& a) {
+          return a.id == hw->id && a.notes == "scale-out " + scale_out_bandwidth;
+        });
+        if (it == owned.end()) {
+          owned.push_back(db.hardware_with_overrides(hw->id, overrides, "--scale-out-bandwidth"));
+          owned.back().notes = "scale-out " + scale_out_bandwidth;
+          it = owned.end() - 1;
+        }
+        hw = &*it;
+      }
+    };
+    replace(s.space.ep_hardware);
+    replace(s.space.attention_hardware);
+    replace(s.space.ffn_hardware);
+  }
+  const SearchResult r = search_plans(*s.model, s.precision, s.workload, s.space, s.efficiencies);
+  PointResult p;
+  if (r.best_ep()) p.ep = *r.best_ep();
+  if (r.best_afd()) p.afd = *r.best_afd();
+  if (p.ep && p.afd && p.ep->score > 0) p.ratio = p.afd->score / p.ep->score;
+  p.shapes = r.shapes;
+  p.evaluations = r.evaluations;
+  return p;
 }
 
 }  // namespace ridgeline::cli

@@ -46,8 +46,8 @@ struct SearchSetup {
 /// and throws ConfigError / LookupError naming the flag, the value and the fix.
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db);
 
-DType parse_dtype(const std::string& s, const char* flag);
-double parse_flag_quantity(const std::string& text, Dimension dim, const char* flag);
+DType parse_search_dtype(const std::string& s, const char* flag);
+double parse_search_quantity(const std::string& text, Dimension dim, const char* flag);
 Objective parse_objective(const std::string& s);
 
 /// A searched plan as a scenario (what `--write-scenario` saves and `evaluate` reads back).
@@ -63,5 +63,24 @@ std::string plan_label(const Deployment& d);
 
 /// The JSON of one searched plan: its evaluation, its deployment (scenario form) and score.
 nlohmann::json candidate_json(const SearchSetup& s, const Candidate& c);
+
+}  // namespace ridgeline::cli
+
+#include <deque>
+#include <optional>
+
+namespace ridgeline::cli {
+
+/// One grid point of `sweep` / `compare`: the best EP and AFD plan and AFD/EP score ratio.
+struct PointResult {
+  std::optional<Candidate> ep, afd;
+  double ratio = 0;  ///< best AFD score / best EP score; 0 when either is missing
+  long shapes = 0, evaluations = 0;
+};
+
+/// Searches one point. A non-empty `scale_out_bandwidth` (e.g. "800 Gb/s") overrides the NIC
+/// rate of every hardware kind in the search; the copies live in `owned`.
+PointResult run_point(const SearchFlags& f, const io::Database& db, const std::string& scale_out_bandwidth,
+                      std::deque<Accelerator>& owned);
 
 }  // namespace ridgeline::cli

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// `ridgeline compare --model M --hardware H`: the AFD-vs-EP crossover map over context x TPOT
+// SLO, as a table (and JSON/CSV) and an SVG heatmap.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cli.hpp"
+#include "plan_common.hpp"
+#include "report/report.hpp"
+#include "report/svg_heatmap.hpp"
+
+namespace ridgeline::cli {
+
+void add_compare_command(CLI::App& app, Context& ctx) {
+  struct Options {
+    SearchFlags flags;
+    std::vector<std::string> slos{"20 ms", "30 ms", "50 ms", "100 ms"}, contexts{"1024", "4096", "16384", "65536"};
+    std::string svg;
+    bool json = false, csv = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "compare",
+      "AFD-vs-EP crossover map: for every (context, TPOT SLO) cell, search the best EP and the best AFD plan\n"
+      "(as `ridgeline plan` does) and report AFD score / EP score (> 1: AFD wins). Prints a table (rows:\n"
+      "context, columns: SLO); --svg FILE also writes a heatmap (blue: EP wins, orange: AFD wins).\n"
+      "Example: ridgeline compare --model step-3 --hardware gb200 --svg step3-gb200.svg");
+  cmd->add_option("--model,-m", o->flags.model, "model id")->capture_default_str();
+  cmd->add_option("--hardware,-H", o->flags.hardware, "hardware id(s), comma separated (as in plan)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--slos", o->slos, "TPOT targets (columns), comma separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--contexts", o->contexts, "context lengths (rows), comma separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  add_search_flags(cmd, o->flags, false);
+  cmd->add_option("--svg", o->svg, "write the heatmap to this SVG file ('-': to stdout instead of the table)");
+  cmd->add_flag("--json", o->json, "print JSON (cells + meta)");
+  cmd->add_flag("--csv", o->csv, "print CSV (one row per cell)");
+  cmd->callback([o, &ctx] {
+    const auto& db = ctx.db();
+    for (const auto& c : o->contexts)
+      for (const auto& s : o->slos) {
+        SearchFlags f = o->flags;
+        f.slo = s;
+        f.context = c;
+        (void)resolve_search(f, db);  // bad input fails before any search
+      }
+    std::deque<Accelerator> owned;
+    report::Heatmap h;
+    h.title = fmt::format("AFD / EP best {} — {} on {}", objective_name(parse_objective(o->flags.objective)),
+                          o->flags.model, fmt::join(o->flags.hardware, "+"));
+    h.x_title = "TPOT SLO";
+    h.y_title = "context (tokens)";
+    h.x_labels = o->slos;
+    h.y_labels = o->contexts;
+    report::Table t, flat;
+    t.header = {"context \\ SLO"};
+    for (const auto& s : o->slos) t.header.push_back(s);
+    flat.header = {"context", "tpot_slo", "ep_plan", "ep_score", "afd_plan", "afd_score", "afd_over_ep", "winner"};
+    nlohmann::json cells = nlohmann::json::array();
+    for (const auto& c : o->contexts) {
+      std::vector<double> row;
+      std::vector<std::string> cells_text{c};
+      for (const auto& s : o->slos) {
+        SearchFlags f = o->flags;
+        f.slo = s;
+        f.context = c;
+        const PointResult r = run_point(f, db, "", owned);
+        const std::string winner = r.ep && r.afd ? (r.ratio > 1 ? "AFD" : "EP") : r.ep ? "EP" : r.afd ? "AFD" : "none";
+        row.push_back(r.ratio);
+        cells_text.push_back(r.ratio > 0 ? fmt::format("{:.2f} {}", r.ratio, winner) : winner + " only");
+        flat.rows.push_back(
+            {c, s, r.ep ? plan_label(r.ep->deployment) : "-", r.ep ? fmt::format("{:.4g}", r.ep->score) : "-",
+             r.afd ? plan_label(r.afd->deployment) : "-", r.afd ? fmt::format("{:.4g}", r.afd->score) : "-",
+             r.ratio > 0 ? fmt::format("{:.4f}", r.ratio) : "-", winner});
+        cells.push_back({{"context", c},
+                         {"tpot_slo", s},
+                         {"ratio_afd_over_ep", r.ratio > 0 ? nlohmann::json(r.ratio) : nlohmann::json()},
+                         {"winner", winner},
+                         {"ep_plan", r.ep ? nlohmann::json(plan_label(r.ep->deployment)) : nlohmann::json()},
+                         {"afd_plan", r.afd ? nlohmann::json(plan_label(r.afd->deployment)) : nlohmann::json()}});
+      }
+      h.values.push_back(row);
+      t.rows.push_back(cells_text);
+    }
+    const std::string svg = report::heatmap_svg(h);
+    if (!o->svg.empty() && o->svg != "-") {
+      std::ofstream out(o->svg);
+      if (!out)
+        throw ConfigError(
+            fmt::format("--svg \"{}\": cannot open the file for writing. Fix: check the folder exists.", o->svg));
+      out << svg;
+    }
+    if (o->svg == "-") {
+      fmt::print("{}", svg);
+    } else if (o->json) {
+      nlohmann::json j = {{"model", o->flags.model}, {"hardware", o->flags.hardware}, {"cells", cells}};
+      j["meta"] = report::meta_json(ctx.argv);
+      fmt::print("{}\n", j.dump(2));
+    } else if (o->csv) {
+      fmt::print("{}", flat.csv());
+    } else {
+      fmt::print("{}\nAFD / EP (> 1: AFD wins)\n{}", h.title, t.render());
+      if (!o->svg.empty()) fmt::print("wrote {}\n", o->svg);
+    }
+  });
+}
+
+}  // namespace ridgeline::cli
