@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   cli::add_roofline_command(app, ctx);
   cli::add_list_command(app, ctx);
   cli::add_show_command(app, ctx);
+  cli::add_commroof_command(app, ctx);
+  cli::add_deadzone_command(app, ctx);
+  cli::add_imbalance_command(app, ctx);
   cli::add_validate_command(app, ctx);
   cli::add_plan_command(app, ctx);
   cli::add_bench_command(app, ctx);

@@ -5,6 +5,7 @@
 #include "efficiency_reader.hpp"
 #include "json_reader.hpp"
 #include "ridgeline/io/database.hpp"
+#include "ridgeline/imbalance.hpp"
 
 namespace ridgeline::io {
 
@@ -68,6 +69,67 @@ void check_known_keys(const Reader& r, std::initializer_list<const char*> known)
   }
 }
 
+/// workload.routing / workload.eplb_redundant_experts -> workload.expert_load_imbalance: the hot
+/// EP rank's expected max/mean load for this deployment's ranks and micro-batch (imbalance.hpp).
+void apply_routing(const Reader& w, Scenario& s) {
+  if (!w.has("routing") && !w.has("eplb_redundant_experts")) return;
+  if (w.has("expert_load_imbalance"))
+    w.fail("routing", "given together with expert_load_imbalance",
+           "give one of them: routing (Ridgeline computes the imbalance) or expert_load_imbalance (a fixed max/mean)");
+  RoutingModel rm;
+  auto& dep = s.deployment;
+  rm.redundant_experts = w.opt_integer("eplb_redundant_experts", 0, dep.redundant_experts);
+  if (dep.redundant_experts > 0 && rm.redundant_experts != dep.redundant_experts)
+    w.fail("eplb_redundant_experts", "differs from deployment.redundant_experts",
+           "give the EPLB replica count once (or the same number in both places)");
+  dep.redundant_experts = rm.redundant_experts;  // replicas cost memory and expert slots too
+  if (w.has("routing")) {
+    const Reader r = w.object("routing");
+    check_known_keys(r, {"uniform", "zipf", "histogram"});
+    if (int(r.has("uniform")) + int(r.has("zipf")) + int(r.has("histogram")) != 1)
+      w.fail("routing", "must name exactly one routing model",
+             "write {\"uniform\": true}, {\"zipf\": 0.8} or {\"histogram\": [tokens per expert id, ...]}");
+    if (r.has("uniform") && !r.opt_bool("uniform", true))
+      r.fail("uniform", "false is not a routing model", "write {\"uniform\": true} or use zipf / histogram");
+    if (r.has("zipf")) {
+      rm.kind = RoutingModel::Kind::zipf;
+      rm.zipf_s = r.number_in("zipf", 0.0, 10.0);
+    }
+    if (r.has("histogram")) {
+      rm.kind = RoutingModel::Kind::histogram;
+      const Json& h = r.json().at("histogram");
+      const int experts = s.model.moe.num_experts;
+      if (!h.is_array() || int(h.size()) != experts)
+        r.fail("histogram", "must be an array with one number per routed expert (" + std::to_string(experts) + ")",
+               "list tokens (or weights) per expert id, in id order");
+      double sum = 0;
+      for (size_t i = 0; i < h.size(); ++i) {
+        if (!h[i].is_number() || !(h[i].get<double>() >= 0) || !std::isfinite(h[i].get<double>()))
+          throw ConfigError(r.where("histogram") + "/" + std::to_string(i) + ": " + short_value(h[i]) +
+                            " is not a non-negative number. Fix: give tokens (or weights) per expert.");
+        rm.histogram.push_back(h[i].get<double>());
+        sum += rm.histogram.back();
+      }
+      if (!(sum > 0)) r.fail("histogram", "all entries are zero", "give token counts per expert");
+    }
+  }
+  const double q = 1.0 + s.workload.mtp_draft_tokens;
+  int ranks = 1;
+  double tokens = 0;
+  if (dep.strategy == Strategy::ep) {
+    ranks = dep.attention.gpus;
+    tokens = dep.batch_per_gpu / dep.micro_batches * q * ranks;
+  } else {
+    ranks = dep.ffn.gpus / std::max(1, dep.ffn.tp);
+    tokens = dep.global_batch / dep.micro_batches * q;
+  }
+  if (ranks > s.model.moe.num_experts + rm.redundant_experts)
+    w.fail("routing", "the deployment has more EP ranks than expert slots",
+           "add eplb_redundant_experts or use fewer FFN ranks");
+  s.workload.expert_load_imbalance =
+      routing_load(rm, s.model.moe.num_experts, s.model.moe.top_k, ranks, tokens).load_factor;
+}
+
 }  // namespace
 
 Scenario parse_scenario(const std::string& text, const std::string& file, const Database& db) {
@@ -96,7 +158,8 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
 
   const Reader w = r.object("workload");
   check_known_keys(w, {"context_tokens", "tpot_slo", "mtp_acceptance", "mtp_draft_tokens", "iteration_gap",
-                       "expert_load_imbalance", "attention_imbalance"});
+                       "expert_load_imbalance", "attention_imbalance", "routing",
+                       "eplb_redundant_experts"});
   s.workload.context_tokens = w.quantity("context_tokens", Dimension::count);
   s.workload.tpot_slo_s = w.quantity("tpot_slo", Dimension::seconds);
   s.workload.mtp_acceptance = w.opt_number_in("mtp_acceptance", 1.0, 16.0, 1.0);
@@ -170,6 +233,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
       throw MissingDataError(file + ": /precision/attention_math: \"" + dtype_name(s.precision.attention_math) +
                              "\" is not supported by " + hw->id + ". Fix: use \"bf16\".");
   }
+  apply_routing(w, s);
   return s;
 }
 

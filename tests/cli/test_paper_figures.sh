@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The AFD paper figure scripts (examples/paper-afd-roofline/fig*.sh) run from the CLI and write
+# CSV + SVG with the plotted series. Usage: bash test_paper_figures.sh <ridgeline-binary> <source-dir>
+set -u
+BIN=$1
+SRC=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+for f in fig2-intensity fig4-hfu-ceilings fig6-alpha; do
+  RIDGELINE=$BIN bash "$SRC/examples/paper-afd-roofline/$f.sh" "$TMP" >/dev/null || fail "$f.sh exit $?"
+done
+# Fig. 2: continuous + discretised series over N_F = 1..40; the discretised value at N_F = 3 is 0.242.
+grep -q 'data-series="deepseek-v3 continuous" data-points="40"' "$TMP/fig2-intensity.svg" || fail "fig2: continuous series"
+grep -q 'data-series="deepseek-v3 discretised" data-points="40"' "$TMP/fig2-intensity.svg" || fail "fig2: discretised series"
+grep -q '^deepseek-v3,3,24,stable_intensity,11,133,2372,0.242,0.250,27.6' "$TMP/fig2-intensity.csv" || fail "fig2: N_F = 3 row"
+# Fig. 4: 8 platforms x 6 models; GB200 flat 65.5 % for DeepSeek-V3, 49.2 % for GLM-4.7.
+for hw in h20 h800 h100-sxm h200 b200 b300 gb200 gb300; do
+  [ "$(grep -c '<polyline' "$TMP/fig4-$hw.svg")" = 6 ] || fail "fig4-$hw: expected 6 model series"
+  [ "$(grep -c '' "$TMP/fig4-$hw.csv")" = $((1 + 6 * 32)) ] || fail "fig4-$hw.csv: expected 1 + 192 lines"
+done
+[ "$(grep -c '^deepseek-v3,.*,65.5,' "$TMP/fig4-gb200.csv")" = 32 ] || fail "fig4-gb200: DeepSeek-V3 not flat at 65.5 %"
+grep -q '^glm-4.7,4,.*,49.2,' "$TMP/fig4-gb200.csv" || fail "fig4-gb200: GLM-4.7 49.2 %"
+# Fig. 6: EP + AFD curves for 4 sigmas x (1 EP + 3 AFD).
+[ "$(grep -c '<polyline' "$TMP/fig6-alpha.svg")" = 16 ] || fail "fig6: expected 16 series"
+grep -q '^afd,2,8,4.00,0.7,0.8929' "$TMP/fig6-alpha.csv" || fail "fig6: corrected AFD alpha 0.893 at N_F=2, N_A=8"
+if command -v python3 >/dev/null 2>&1; then
+  for s in "$TMP"/*.svg; do
+    python3 -c "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])" "$s" || fail "$s: not well-formed XML"
+  done
+fi
+[ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "paper figure scripts OK"
