@@ -206,6 +206,15 @@ inline void check_memory(Evaluation& e) {
   }
 }
 
+/// Per layer per micro-batch: the small kernels the operator list does not cost.
+inline double small_kernels_s(const Efficiencies& eff) { return eff.small_kernels_per_layer * eff.kernel_overhead_s; }
+
+/// Two-batch overlap slot: the longer of compute and communication plus the part of the shorter
+/// one that the other micro-batch does not hide.
+inline double overlapped_slot(double compute_s, double network_s, double overlap) {
+  return std::max(compute_s, network_s) + (1.0 - overlap) * std::min(compute_s, network_s);
+}
+
 inline Evaluation bad_shape(const char* why) {
   Evaluation e;
   e.feasible = false;
@@ -247,22 +256,24 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   const CommTime comm = ep_all_to_all(hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
                                       dtype_bytes(p.dispatch), dtype_bytes(p.combine), d.dispatch_style,
                                       w.expert_load_imbalance);
-  e.attention_s = att.time_s;
+  const double small_s = detail::small_kernels_s(eff);
+  const double a2a_s = gpus > 1 ? eff.all_to_all_overhead_s : 0.0;
+  e.attention_s = att.time_s + small_s;
   e.ffn_s = ffn.time_s;
-  e.dispatch_s = comm.dispatch_s;
-  e.combine_s = comm.combine_s;
+  e.dispatch_s = comm.dispatch_s + a2a_s;
+  e.combine_s = comm.combine_s + a2a_s;
   e.scale_out_bytes_per_gpu = comm.scale_out_bytes;
   e.comm_scale_out_bound = comm.scale_out_bound;
   e.tokens_per_ffn_gpu = routed;
-  const double compute = att.time_s + ffn.time_s;
-  const double network = comm.dispatch_s + comm.combine_s;
-  e.slot_s = mb == 1 ? compute + network : std::max(compute, network);
+  const double compute = e.attention_s + ffn.time_s;
+  const double network = e.dispatch_s + e.combine_s;
+  e.slot_s = mb == 1 ? compute + network : detail::overlapped_slot(compute, network, eff.micro_batch_overlap);
   e.moe_layers_s = m.num_moe_layers() * mb * e.slot_s;
 
   const StageTime dense = stage_time(
       attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, false, false),
       hw, eff);
-  e.dense_layers_s = m.num_dense_layers * mb * dense.time_s;
+  e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s);
   e.lm_head_s = op_time(lm_head_op(m, d.batch_per_gpu * q_per_seq, 1), hw, eff).time_s;
   e.gap_s = w.iteration_gap_s;
 
@@ -293,10 +304,10 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.ffn_memory = mem;
 
   // Binding roof.
-  if (mb == 2 ? network >= compute : network >= std::max(att.time_s, ffn.time_s))
+  if (mb == 2 ? network >= compute : network >= std::max(e.attention_s, ffn.time_s))
     e.binding = comm.scale_out_bound ? Binding::scale_out_network : Binding::scale_up_network;
   else
-    e.binding = att.time_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
+    e.binding = e.attention_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
   if (e.dense_layers_s + e.lm_head_s + e.gap_s > e.moe_layers_s) e.binding = Binding::fixed_overhead;
 
   detail::check_memory(e);
@@ -358,29 +369,32 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   in.same_domain = &ha == &hf && ha.is_superpod() && d.total_gpus() <= ha.scale_up_domain_gpus;
   const CommTime comm = afd_m2n(in);
 
-  e.attention_s = att.time_s;
+  const double small_s = detail::small_kernels_s(eff);
+  e.attention_s = att.time_s + small_s;
   e.ffn_s = ffn.time_s;
+  // all_to_all_overhead_s is DeepEP's measured kernel overhead (EP); the M2N libraries of AFD
+  // systems (StepMesh, MegaScale-Infer's M2N) publish none, so their phases keep the link alpha.
   e.dispatch_s = comm.dispatch_s;
   e.combine_s = comm.combine_s;
   e.scale_out_bytes_per_gpu = comm.scale_out_bytes;
   e.comm_scale_out_bound = comm.scale_out_bound;
   e.tokens_per_ffn_gpu = routed;
-  const double t_c = comm.dispatch_s + comm.combine_s;
-  const double round_trip = att.time_s + ffn.time_s + t_c;
-  const double busiest = std::max({att.time_s, ffn.time_s, comm.dispatch_s, comm.combine_s});
+  const double t_c = e.dispatch_s + e.combine_s;
+  const double round_trip = e.attention_s + ffn.time_s + t_c;
+  const double busiest = std::max({e.attention_s, ffn.time_s, e.dispatch_s, e.combine_s});
   e.slot_s = std::max(busiest, round_trip / mb);
   const int L = m.num_moe_layers();
   e.moe_layers_s = L > 0 ? round_trip + e.slot_s * (double(mb) * L - 1.0) : 0;
-  e.attention_bubble_fraction = 1.0 - att.time_s / e.slot_s;
+  e.attention_bubble_fraction = 1.0 - e.attention_s / e.slot_s;
   e.ffn_bubble_fraction = 1.0 - ffn.time_s / e.slot_s;
-  e.bubble_free = (mb - 1) * att.time_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= att.time_s + t_c;
+  e.bubble_free = (mb - 1) * e.attention_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= e.attention_s + t_c;
 
   // Dense layers and the LM head run on the attention side, outside the ping-pong.
   const StageTime dense = stage_time(
       attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens, d.attention.tp,
                           false, false),
       ha, eff);
-  e.dense_layers_s = double(m.num_dense_layers) * mb * dense.time_s;  // double: layers x mb can pass INT_MAX
+  e.dense_layers_s = double(m.num_dense_layers) * mb * (dense.time_s + small_s);  // double: layers x mb can pass INT_MAX
   e.lm_head_s = op_time(lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp), ha, eff).time_s;
   e.gap_s = w.iteration_gap_s;
   e.budget_slot_s = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (3.0 * m.num_layers);
@@ -415,10 +429,10 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
 
   if (e.slot_s > busiest * (1.0 + 1e-9))
     e.binding = Binding::pipeline_bubble;
-  else if (std::max(comm.dispatch_s, comm.combine_s) >= std::max(att.time_s, ffn.time_s))
+  else if (std::max(e.dispatch_s, e.combine_s) >= std::max(e.attention_s, ffn.time_s))
     e.binding = comm.scale_out_bound ? Binding::scale_out_network : Binding::scale_up_network;
   else
-    e.binding = att.time_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
+    e.binding = e.attention_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
   if (e.dense_layers_s + e.lm_head_s + e.gap_s > e.moe_layers_s) e.binding = Binding::fixed_overhead;
 
   detail::check_memory(e);

@@ -67,8 +67,9 @@ Calibration load_calibration(const fs::path& file, const Efficiencies& base) {
     // provenance, fits and samples are what ridgeline-calibrate records beside the efficiencies.
     if (it.key() != "description" && it.key() != "source" && it.key() != "efficiency" && it.key() != "$schema" &&
         it.key() != "provenance" && it.key() != "fits" && it.key() != "samples")
-      throw ConfigError(r.where(it.key()) +
-                        ": unknown key. Fix: allowed keys are description, source, efficiency, provenance, fits, samples");
+      throw ConfigError(
+          r.where(it.key()) +
+          ": unknown key. Fix: allowed keys are description, source, efficiency, provenance, fits, samples");
   Calibration c;
   c.file = name;
   c.description = r.opt_string("description", "");
