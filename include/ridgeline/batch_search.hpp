@@ -17,6 +17,8 @@ struct BatchSearchResult {
   bool found = false;
   long batch = 0;   ///< largest feasible batch (EP: per GPU; AFD: global)
   Evaluation best;  ///< evaluation at `batch` (or the failure at the smallest batch)
+  /// What stops a larger batch: kv_exceeds_hbm or slo_violated (none: the search's upper bound).
+  Infeasible limit = Infeasible::none;
   int evaluations = 0;
 };
 
@@ -47,7 +49,11 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
     }
     return lim;
   };
-  bad = std::min(bad, std::max(good + 1, memory_limit(e, lo) + 1));
+  const long mem_bad = std::max(good + 1, memory_limit(e, lo) + 1);
+  if (mem_bad < bad) {
+    bad = mem_bad;
+    r.limit = Infeasible::kv_exceeds_hbm;
+  }
   int same_side = 0;
   int last_side = 0;
   while (bad - good > 1) {
@@ -73,6 +79,7 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
       side = +1;
     } else {
       bad = g;
+      r.limit = eg.reason;
       bad_by_slo = eg.reason == Infeasible::slo_violated;
       if (bad_by_slo) t_bad = eg.tpot_s;
       side = -1;

@@ -55,6 +55,20 @@ inline double objective_value(const Evaluation& e, Objective o) {
   return 0;
 }
 
+/// What stops a plan's batch from growing, in words.
+inline const char* batch_limit_name(Infeasible r) {
+  switch (r) {
+    case Infeasible::kv_exceeds_hbm:
+      return "KV-cache memory";
+    case Infeasible::slo_violated:
+      return "TPOT SLO";
+    case Infeasible::weights_exceed_hbm:
+      return "weight memory";
+    default:
+      return "search bound";
+  }
+}
+
 /// Why a plan shape was rejected (`--explain`).
 enum class Rejection { weights_exceed_hbm, kv_exceeds_hbm, slo_violated, bubbles, budget, bad_shape };
 inline constexpr int kRejectionKinds = 6;
@@ -114,6 +128,7 @@ struct Candidate {
   Deployment deployment;
   Evaluation evaluation;
   double score = 0;
+  Infeasible batch_limit = Infeasible::none;  ///< what stops a larger batch (KV memory or the SLO)
 };
 
 struct SearchResult {
@@ -266,7 +281,7 @@ inline void consider(const Ctx& c, const Deployment& d, TaskOut& out) {
     ++out.rejected[int(Rejection::bubbles)];
     return;
   }
-  Candidate cand{d, r.best, objective_value(r.best, c.s.objective)};
+  Candidate cand{d, r.best, objective_value(r.best, c.s.objective), r.limit};
   if (d.strategy == Strategy::ep)
     cand.deployment.batch_per_gpu = double(r.batch);
   else
@@ -356,8 +371,8 @@ inline std::vector<Candidate> pareto_frontier(std::vector<Candidate> all) {
   std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
     const double ua = a.evaluation.tokens_per_s_per_user, ub = b.evaluation.tokens_per_s_per_user;
     if (ua != ub) return ua > ub;
-    return better(Candidate{a.deployment, a.evaluation, a.evaluation.tokens_per_s_per_gpu},
-                  Candidate{b.deployment, b.evaluation, b.evaluation.tokens_per_s_per_gpu});
+    return better(Candidate{a.deployment, a.evaluation, a.evaluation.tokens_per_s_per_gpu, a.batch_limit},
+                  Candidate{b.deployment, b.evaluation, b.evaluation.tokens_per_s_per_gpu, b.batch_limit});
   });
   std::vector<Candidate> out;
   double best = -1;

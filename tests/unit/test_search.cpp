@@ -60,8 +60,10 @@ TEST_CASE("batch search returns the largest feasible batch (brute-force check)",
     d.global_batch = double(r.batch);
     CHECK(evaluate(m, bf16(), megascale_workload(), d).feasible);
     d.global_batch = double(r.batch + 1);
-    CHECK_FALSE(evaluate(m, bf16(), megascale_workload(), d).feasible);
-    CHECK(r.evaluations < 30);  // bracketing, not a linear scan
+    const Evaluation next = evaluate(m, bf16(), megascale_workload(), d);
+    CHECK_FALSE(next.feasible);
+    CHECK(r.limit == next.reason);  // the reported limit is what stops one more sequence
+    CHECK(r.evaluations < 30);      // bracketing, not a linear scan
   }
 }
 
