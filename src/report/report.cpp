@@ -155,6 +155,8 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   j["hfu"] = e.hfu;
   j["gpus"] = e.total_gpus;
   j["sequences"] = e.sequences;
+  // max/mean load of the hot FFN rank (given, or computed from workload.routing)
+  j["expert_load_imbalance"] = s.workload.expert_load_imbalance;
   j["breakdown"] = {{"attention_ms", e.attention_s * 1e3},
                     {"ffn_ms", e.ffn_s * 1e3},
                     {"dispatch_ms", e.dispatch_s * 1e3},

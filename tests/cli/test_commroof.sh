@@ -64,6 +64,17 @@ out=$("$BIN" imbalance --alpha --sigma 0.7 --nf 2 --csv) || fail "imbalance --al
 expect_in "alpha AFD 0.893" "afd,2,8,4.00,0.7,0.8929" "$out"
 expect_in "alpha EP 0.921" "ep,-,-,4.00,0.7,0.9211" "$out"
 
+# Scenario routing feeds evaluate: the computed max/mean shows in the JSON, Zipf above uniform.
+cat >"$TMP/r.json" <<'JSON'
+{"model": "deepseek-v3", "workload": {"context_tokens": 4096, "tpot_slo": "1 s", "routing": {"zipf": 0.6}},
+ "deployment": {"strategy": "ep", "hardware": "h800", "gpus": 64, "batch_per_gpu": 64, "micro_batches": 2}}
+JSON
+imb=$("$BIN" evaluate "$TMP/r.json" --json | grep '"expert_load_imbalance"' | head -1 | tr -dc '0-9.')
+awk -v v="$imb" 'BEGIN { exit !(v > 1.2) }' || fail "evaluate with routing zipf 0.6: expert_load_imbalance '$imb' should exceed 1.2"
+sed -e 's/"zipf": 0.6/"zipf": -2/' "$TMP/r.json" >"$TMP/bad.json"
+err=$("$BIN" evaluate "$TMP/bad.json" 2>&1) && fail "zipf -2 accepted"
+expect_in "bad zipf" "/workload/routing/zipf" "$err"
+
 # Bad input: clear errors naming the flag, the value and the fix.
 err=$("$BIN" commroof --model deepseek-v3 --hardware h800 --nf 0..4 2>&1) && fail "--nf 0..4 accepted"
 expect_in "bad --nf" '--nf "0..4"' "$err"
