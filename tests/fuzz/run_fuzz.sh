@@ -12,18 +12,21 @@ declare -A seeds=(
   [units]="$src/tests/fuzz/seeds/units"
   [hardware]="$src/hwdb"
   [model]="$src/models"
-  [scenario]="$src/examples"
+  [scenario]="$src/examples $src/examples/validation"
   [reader]="$src/hwdb $src/models $src/examples"
+  [calibration]="$src/tests/fuzz/seeds/calibration"
+  [validation]="$src/examples/validation"
 )
 status=0
 summary=""
-for t in units hardware model scenario reader; do
+for t in units hardware model scenario reader calibration validation; do
   corpus="$work/$t/corpus"
   mkdir -p "$corpus"
   # Seeds plus every regression input of this target (they are small and worth mutating).
   for d in ${seeds[$t]} "$src/tests/fuzz/regressions/$t"; do
     [ -d "$d" ] && find "$d" -maxdepth 1 -type f -exec cp -n {} "$corpus/" \;
   done
+  rm -f "$work/$t"/crash-* "$work/$t"/timeout-* "$work/$t"/oom-* "$work/$t"/leak-*  # count this run's only
   log="$work/$t/fuzz.log"
   # -rss_limit_mb bounds memory, -timeout flags any input slower than 10 s, -max_len lets the
   # largest seed (about 4 KB) grow; the input size limit of the loaders themselves is tested

@@ -6,15 +6,20 @@
 // message). Anything else escaping -- std::exception from a library, a nlohmann exception, a
 // broken invariant (thrown as std::logic_error), a sanitizer report -- is a finding.
 #pragma once
+#include <unistd.h>
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "io/json_reader.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
+#include "ridgeline/io/validation.hpp"
 #include "ridgeline/units.hpp"
 #include "support/invariants.hpp"
 
@@ -134,6 +139,47 @@ inline int reader_target(const uint8_t* data, size_t size) {
     }
   } catch (const Error&) {
   }
+  return 0;
+}
+
+/// The calibration and validation loaders read files: the input goes to a per-process temp file.
+inline std::filesystem::path temp_input(const uint8_t* data, size_t size, const char* name) {
+  const auto p =
+      std::filesystem::temp_directory_path() / ("ridgeline-fuzz-" + std::to_string(::getpid()) + "-" + name + ".json");
+  std::ofstream(p, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), std::streamsize(size));
+  return p;
+}
+
+/// Calibration files (`ridgeline validate --calibration`): efficiencies stay in their ranges.
+inline int calibration_target(const uint8_t* data, size_t size) {
+  const auto file = temp_input(data, size, "calibration");
+  try {
+    const io::Calibration c = io::load_calibration(file, Efficiencies{});
+    const Efficiencies& f = c.efficiencies;
+    for (double v : {f.gemm_compute, f.gemm_memory, f.attention_compute, f.attention_memory, f.usable_hbm_fraction})
+      if (!(v > 0 && v <= 1)) broken("calibrated efficiency outside (0, 1]: " + std::to_string(v));
+    if (!std::isfinite(f.kernel_overhead_s) || f.kernel_overhead_s < 0)
+      broken("kernel_overhead_s negative or not finite");
+  } catch (const Error&) {
+  }
+  std::filesystem::remove(file);
+  return 0;
+}
+
+/// Validation points (a scenario plus a "measured" block), then the evaluation of the scenario.
+inline int validation_target(const uint8_t* data, size_t size) {
+  const auto file = temp_input(data, size, "validation");
+  try {
+    const io::ValidationPoint v = io::load_validation_point(file, repo_db());
+    const io::Scenario& s = v.scenario;
+    const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
+    const std::string problem = testing::evaluation_problem(e, s.workload);
+    if (!problem.empty()) broken("evaluation of a loaded validation point: " + problem);
+    if (!std::isfinite(v.measured.tokens_per_s_per_gpu)) broken("measured value not finite");
+  } catch (const Error&) {
+  }
+  std::filesystem::remove(file);
   return 0;
 }
 

@@ -42,7 +42,21 @@ TEST_CASE("fuzz regression inputs load or fail cleanly", "[fuzz]") {
   total += replay_all("model", ridgeline::fuzz::model_target);
   total += replay_all("scenario", ridgeline::fuzz::scenario_target);
   total += replay_all("reader", ridgeline::fuzz::reader_target);
+  total += replay_all("calibration", ridgeline::fuzz::calibration_target);
+  total += replay_all("validation", ridgeline::fuzz::validation_target);
   CHECK(total > 0);  // the folder is not silently empty or misplaced
+}
+
+TEST_CASE("the calibration and validation seeds load", "[fuzz]") {
+  for (const auto& e : fs::directory_iterator(fs::path(RIDGELINE_SOURCE_DIR) / "tests/fuzz/seeds/calibration")) {
+    INFO(e.path().string());
+    REQUIRE_NOTHROW(ridgeline::io::load_calibration(e.path(), ridgeline::Efficiencies{}));
+  }
+  for (const auto& e : fs::directory_iterator(fs::path(RIDGELINE_SOURCE_DIR) / "examples/validation")) {
+    if (e.path().extension() != ".json") continue;
+    INFO(e.path().string());
+    REQUIRE_NOTHROW(ridgeline::io::load_validation_point(e.path(), ridgeline::fuzz::repo_db()));
+  }
 }
 
 TEST_CASE("the fuzz targets accept the shipped files as seeds", "[fuzz]") {
