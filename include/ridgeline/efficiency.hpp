@@ -41,12 +41,12 @@ struct Efficiencies {
   /// operator list costs 9. Each costs kernel_overhead_s (2 us: the DeepGEMM fit above).
   double small_kernels_per_layer = 20;
   /// Two-batch overlap: fraction of the shorter of (compute, communication) that the other
-  /// micro-batch hides. 1 = perfect overlap (slot = max); 0 = none (slot = sum). CALIBRATED,
-  /// the one default set from end-to-end data: DeepEP's low-latency kernels hold SMs while they
-  /// pack and unpack tokens and the two micro-batches contend for SMs and HBM, so TBO gains
-  /// 25-36 % in SGLang's ablation (LMSYS large-scale-EP blog) where a perfect overlap of the
-  /// modelled stage times would give 40-80 %. 0.5 halves the validation median |error| against
-  /// 1.0 (README, section 'Validation against published measurements', shows both).
+  /// micro-batch hides. 1 = perfect overlap (slot = max, the design's TBO); 0 = none (sum).
+  /// The default keeps the ideal overlap; examples/calibration/tbo-overlap-2025.json sets 0.5,
+  /// calibrated on end-to-end data: DeepEP's low-latency kernels hold SMs while they pack and
+  /// unpack tokens and the two micro-batches contend for SMs and HBM, so TBO gains 25-36 % in
+  /// SGLang's ablation (LMSYS large-scale-EP blog) where a perfect overlap of the modelled stage
+  /// times would give 40-80 %. README 'Validation against published measurements' shows both.
   double micro_batch_overlap = 1.0;
   Source source = Source::assumed;
 };

@@ -254,7 +254,9 @@ std::string scenario_to_json(const Scenario& s) {
   const auto& f = s.efficiencies;
   j["efficiency"] = {{"gemm_compute", f.gemm_compute}, {"gemm_memory", f.gemm_memory},
                      {"attention_compute", f.attention_compute}, {"attention_memory", f.attention_memory},
-                     {"kernel_overhead", f.kernel_overhead_s}, {"usable_hbm_fraction", f.usable_hbm_fraction}};
+                     {"kernel_overhead", f.kernel_overhead_s}, {"usable_hbm_fraction", f.usable_hbm_fraction},
+                     {"all_to_all_overhead", f.all_to_all_overhead_s}, {"small_kernels_per_layer", f.small_kernels_per_layer},
+                     {"micro_batch_overlap", f.micro_batch_overlap}, {"gemm_overlap", f.gemm_overlap}};
   const auto& d = s.deployment;
   auto hw_value = [](const std::string& id, const std::string& overrides) {
     return overrides.empty() ? Json(id) : Json::parse(overrides);
