@@ -121,6 +121,9 @@ struct SearchSpace {
   Objective objective = Objective::tokens_per_gpu;
   int top_k = 1;
   bool keep_pareto = false;
+  /// Try every granular attention count instead of the balance point's neighbours (slow;
+  /// used to check that the BALANCE pruning does not miss the best plan).
+  bool scan_all_attention_counts = false;
   int threads = 0;  ///< 0: all hardware threads
 };
 
@@ -320,7 +323,13 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       d.micro_batches = mb;
       d.ffn = {&hf, ffn_gpus, tp_e};
       int n = 0;
-      if (c.s.exact_gpus > 0) {
+      if (c.s.scan_all_attention_counts && c.s.exact_gpus == 0) {
+        for (int a : attention_counts) {
+          if (a % tp_a || a + ffn_gpus > c.s.max_gpus) continue;
+          d.attention = {&ha, a, tp_a};
+          consider(c, d, out);
+        }
+      } else if (c.s.exact_gpus > 0) {
         const int a = c.s.exact_gpus - ffn_gpus;
         if (a >= tp_a && a % tp_a == 0) tried[n++] = a;
       } else {

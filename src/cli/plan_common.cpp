@@ -82,6 +82,9 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
   cmd->add_flag("--require-bubble-free", f.require_bubble_free,
                 "reject AFD plans that violate the ping-pong conditions (m-1) t_a >= t_f + t_c and "
                 "(m-1) t_f >= t_a + t_c (MegaScale-Infer Eqs. 3-4); by default their bubbles are just charged");
+  cmd->add_flag("--scan-all-attention-counts", f.scan_all,
+                "AFD: try every attention GPU count instead of the balance point's two neighbours on each side "
+                "(slower; checks the pruning)");
   cmd->add_option("--threads", f.threads, "worker threads (0 = all cores); results do not depend on it")
       ->check(CLI::NonNegativeNumber);
 }
@@ -140,6 +143,7 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   sp.afd_micro_batches = f.afd_micro_batches;
   sp.require_bubble_free = f.require_bubble_free;
   sp.threads = f.threads;
+  sp.scan_all_attention_counts = f.scan_all;
   if (sp.objective == Objective::tokens_per_dollar)
     for (const auto* list : {&sp.ep_hardware, &sp.attention_hardware, &sp.ffn_hardware})
       for (const Accelerator* hw : *list)

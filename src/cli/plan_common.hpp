@@ -27,6 +27,7 @@ struct SearchFlags {
   std::string objective = "gpu";
   std::vector<int> afd_micro_batches{3, 4};
   bool require_bubble_free = false;
+  bool scan_all = false;
   int threads = 0;
 };
 

@@ -245,3 +245,30 @@ TEST_CASE(
   CHECK(dsv3_gb200 > dsv3_h800);
   CHECK(step3_h800 > dsv3_h800);
 }
+
+TEST_CASE("the BALANCE pruning finds (nearly) the plan a scan of every attention count finds", "[search]") {
+  struct Case {
+    const char* model;
+    const char* hw;
+    bool bf16_weights;
+    double slo_s;
+  };
+  for (const Case& k : {Case{"deepseek-v3", "h800", false, 0.05}, Case{"dbrx", "a800", true, 0.15},
+                        Case{"step-3", "gb200", false, 0.05}}) {
+    SearchSpace s = homogeneous(db().hardware(k.hw));
+    s.search_ep = false;
+    s.max_gpus = 256;
+    Workload w;
+    w.tpot_slo_s = k.slo_s;
+    const Precision p = k.bf16_weights ? bf16() : Precision{};
+    const SearchResult pruned = search_plans(db().model(k.model), p, w, s);
+    s.scan_all_attention_counts = true;
+    const SearchResult full = search_plans(db().model(k.model), p, w, s);
+    REQUIRE(pruned.best_afd());
+    REQUIRE(full.best_afd());
+    INFO(k.model << " on " << k.hw << ": pruned " << pruned.best_afd()->score << " (" << pruned.shapes
+                 << " shapes), full scan " << full.best_afd()->score << " (" << full.shapes << " shapes)");
+    CHECK(pruned.best_afd()->score >= 0.95 * full.best_afd()->score);
+    CHECK(pruned.shapes < full.shapes);
+  }
+}
