@@ -146,6 +146,12 @@ inline double phi_cdf(double z) {
 
 }  // namespace detail
 
+/// Mean load per rank above which uniform_routing_load switches from the exact distribution to
+/// its Gaussian limit (keeps the cost bounded for hostile or huge inputs).
+inline constexpr double kExactLoadLimit = 2e4;
+
+double expected_max_gaussian(const std::vector<double>& mean, const std::vector<double>& sd);
+
 struct LoadStats {
   double mean_load = 0;     ///< token-expert pairs per rank, mean over ranks
   double expected_max = 0;  ///< E[max over ranks]
@@ -168,6 +174,20 @@ inline LoadStats uniform_routing_load(int num_experts, int top_k, int ranks, dou
   }
   const auto h = detail::hypergeometric_pmf(num_experts, group, top_k);
   const detail::Pmf one = detail::prune({0, h});
+  if (double(n) * top_k / ranks > kExactLoadLimit) {
+    // Large loads: the per-rank sum is Gaussian to far better than the 1e-3 this model needs
+    // (skewness ~ 1/sqrt(load)), and the exact convolution would cost O(load).
+    double m1 = 0, m2 = 0;
+    for (size_t j = 0; j < h.size(); ++j) {
+      m1 += double(j) * h[j];
+      m2 += double(j) * double(j) * h[j];
+    }
+    const double mu = double(n) * m1, sd = std::sqrt(double(n) * (m2 - m1 * m1));
+    const double e_max = expected_max_gaussian(std::vector<double>(ranks, mu), std::vector<double>(ranks, sd));
+    s.expected_max = mu + std::sqrt(double(ranks) / (ranks - 1.0)) * (e_max - mu);
+    s.load_factor = s.mean_load > 0 ? s.expected_max / s.mean_load : 1;
+    return s;
+  }
   const detail::Pmf sum = detail::iid_sum(one, n);
   // E[max of R iid] = sum_x P(max > x) = sum_x (1 - F(x)^R).
   double cdf = 0, e_max = double(sum.offset), mean_group = 0;

@@ -138,3 +138,14 @@ TEST_CASE("a user histogram: one hot expert sets the max; EPLB splits it", "[imb
   h.redundant_experts = 4;
   CHECK(routing_load(h, 16, 2, 4, 4000).load_factor < plain.load_factor);
 }
+
+TEST_CASE("uniform routing: huge loads use the Gaussian limit, continuous with the exact path", "[imbalance]") {
+  // Just below and above the switch (mean load kExactLoadLimit = 2e4 pairs per rank, top-8).
+  const double below = uniform_routing_load(256, 8, 64, 64 * 2490.0).load_factor;
+  const double above = uniform_routing_load(256, 8, 64, 64 * 2510.0).load_factor;
+  CHECK(above == Approx(below).epsilon(0.001));
+  CHECK(above < below);
+  const auto big = uniform_routing_load(256, 8, 256, 256 * 1e6);  // 2.56e8 tokens: must stay fast
+  CHECK(big.load_factor > 1.0);
+  CHECK(big.load_factor < 1.001);
+}
