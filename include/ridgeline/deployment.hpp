@@ -32,6 +32,10 @@ struct Deployment {
   bool shared_experts_on_ffn = false;
   /// EPLB: extra expert replicas over the whole EP group (they cost memory, cut imbalance).
   int redundant_experts = 0;
+  /// EP low-latency all-to-all sends intra-node copies over RDMA too: DeepEP's low-latency
+  /// kernels before June 2025 ("pure RDMA"; its README's February table), used by DeepSeek's
+  /// production and profile runs and SGLang's May 2025 deployment. Later versions use NVLink.
+  bool all_to_all_pure_rdma = false;
 
   int total_gpus() const {
     return strategy == Strategy::ep ? attention.gpus : attention.gpus + ffn.gpus;

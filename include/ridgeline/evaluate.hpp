@@ -253,7 +253,15 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   const double batch_tokens_global = tokens * gpus;
   const StageTime ffn = stage_time(
       ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0), hw, eff);
-  const CommTime comm = ep_all_to_all(hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
+  // Pure-RDMA low-latency kernels reach every peer over the NIC: a scale-up domain of one GPU.
+  const Accelerator* comm_hw = &hw;
+  Accelerator rdma_only;
+  if (d.all_to_all_pure_rdma && d.dispatch_style == DispatchStyle::low_latency) {
+    rdma_only = hw;
+    rdma_only.scale_up_domain_gpus = 1;
+    comm_hw = &rdma_only;
+  }
+  const CommTime comm = ep_all_to_all(*comm_hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
                                       dtype_bytes(p.dispatch), dtype_bytes(p.combine), d.dispatch_style,
                                       w.expert_load_imbalance);
   const double small_s = detail::small_kernels_s(eff);

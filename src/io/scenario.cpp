@@ -222,8 +222,13 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   dep.redundant_experts = d.opt_integer("redundant_experts", 0, 0);
   const std::string style = d.opt_string("dispatch_style", "low_latency");
   if (style == "low_latency") dep.dispatch_style = DispatchStyle::low_latency;
+  else if (style == "low_latency_pure_rdma") {
+    dep.dispatch_style = DispatchStyle::low_latency;
+    dep.all_to_all_pure_rdma = true;
+  }
   else if (style == "normal") dep.dispatch_style = DispatchStyle::normal;
-  else d.fail("dispatch_style", "unknown dispatch style", "use \"low_latency\" (DeepEP LL) or \"normal\"");
+  else d.fail("dispatch_style", "unknown dispatch style",
+              "use \"low_latency\" (DeepEP LL), \"low_latency_pure_rdma\" (DeepEP LL before June 2025) or \"normal\"");
   // Every dtype the plan computes in must exist on its hardware: a missing peak is an error.
   for (const Accelerator* hw : {dep.attention.hw, dep.ffn.hw}) {
     if (!hw->supports(s.precision.weights))
@@ -269,7 +274,7 @@ std::string scenario_to_json(const Scenario& s) {
     dep["hardware"] = hw_value(s.attention_hardware_id, s.attention_hardware_overrides);
     dep["gpus"] = d.attention.gpus;
     dep["batch_per_gpu"] = d.batch_per_gpu;
-    dep["dispatch_style"] = dispatch_style_name(d.dispatch_style);
+    dep["dispatch_style"] = d.all_to_all_pure_rdma ? "low_latency_pure_rdma" : dispatch_style_name(d.dispatch_style);
   } else {
     dep["attention"] = {{"hardware", hw_value(s.attention_hardware_id, s.attention_hardware_overrides)}, {"gpus", d.attention.gpus}, {"tp", d.attention.tp}};
     dep["ffn"] = {{"hardware", hw_value(s.ffn_hardware_id, s.ffn_hardware_overrides)}, {"gpus", d.ffn.gpus}, {"tp", d.ffn.tp}};

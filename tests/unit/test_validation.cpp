@@ -125,6 +125,26 @@ TEST_CASE("kernel check: EP all-to-all + overhead against DeepEP low-latency (Ju
   CHECK(s.max_abs_error < 0.35);
 }
 
+TEST_CASE("kernel check: pure-RDMA EP all-to-all against DeepEP low-latency (February 2025, H800, 128 tokens)") {
+  Accelerator rdma = vdb().hardware("h800");
+  rdma.scale_up_domain_gpus = 1;  // what Deployment::all_to_all_pure_rdma does
+  const Efficiencies eff;
+  // DeepEP README (commit ebfe47e): EP, dispatch us, combine us (b_deepep_v1_ll_ep*_2025_02).
+  const double table[][3] = {{8, 163, 318},  {16, 173, 329},  {32, 182, 350},
+                             {64, 186, 353}, {128, 192, 369}, {256, 194, 360}};
+  std::vector<double> errs;
+  for (const auto& row : table) {
+    const CommTime c = ep_all_to_all(rdma, int(row[0]), 256, 8, 7168, 128, 1.0, 2.0, DispatchStyle::low_latency, 1.0);
+    errs.push_back(signed_error(c.dispatch_s + eff.all_to_all_overhead_s, row[1] * 1e-6));
+    errs.push_back(signed_error(c.combine_s + eff.all_to_all_overhead_s, row[2] * 1e-6));
+    std::printf("DeepEP LL pure RDMA EP%-3.0f dispatch %+.1f %%, combine %+.1f %% (kernel time)\n", row[0],
+                100 * errs[errs.size() - 2], 100 * errs.back());
+  }
+  const ErrorSummary s = summarize_errors(errs);
+  CHECK(s.median_abs_error < 0.15);
+  CHECK(s.max_abs_error < 0.35);
+}
+
 TEST_CASE("kernel check: attention core against FlashMLA's compute-bound H800 decode (660 TFLOPS)") {
   const Accelerator& h800 = vdb().hardware("h800");
   const ModelSpec& m = vdb().model("deepseek-v3");
