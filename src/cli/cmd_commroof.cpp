@@ -68,7 +68,12 @@ Resolved resolve(const RoofFlags& f, const ModelSpec& m) {
   r.precision.dispatch = parse_dtype_name(f.dispatch, "--dispatch");
   r.precision.combine = parse_dtype_name(f.combine, "--combine");
   r.slo_s = parse_flag_quantity(f.slo, Dimension::seconds, "--slo");
-  r.gap_s = parse_quantity(f.gap, Dimension::seconds);
+  try {
+    r.gap_s = parse_quantity(f.gap, Dimension::seconds);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("--gap \"{}\": {}. Fix: write a time such as \"15 ms\" (or 0).", f.gap, e.what()));
+  }
+  if (r.gap_s < 0) throw UsageError(fmt::format("--gap \"{}\": must not be negative. Fix: e.g. \"15 ms\".", f.gap));
   r.options.budget_s = budget_slot_s(r.slo_s, f.mtp_acceptance, r.gap_s, m.num_layers);
   if (!(r.options.budget_s > 0))
     throw UsageError(

@@ -80,6 +80,8 @@ err=$("$BIN" commroof --model deepseek-v3 --hardware h800 --nf 0..4 2>&1) && fai
 expect_in "bad --nf" '--nf "0..4"' "$err"
 err=$("$BIN" commroof --model deepseek-v3 --hardware h800 --slo 5kg 2>&1) && fail "--slo 5kg accepted"
 expect_in "bad --slo" '--slo "5kg"' "$err"
+err=$("$BIN" commroof --model deepseek-v3 --hardware h800 --gap 3GB 2>&1) && fail "--gap 3GB accepted"
+expect_in "bad --gap" '--gap "3GB"' "$err"
 err=$("$BIN" commroof --model deepseek-v3 --hardware h800 --hwdb /nonexistent 2>&1) && fail "--hwdb missing accepted"
 expect_in "bad --hwdb" 'Fix' "$err"
 printf '1, 2, x\n' >"$TMP/h.txt"

@@ -70,3 +70,24 @@ TEST_CASE("routing: bad values give errors naming the JSON path and the fix", "[
   CHECK_THAT(error_of(ep_scenario(R"(, "routing": {"histogram": )" + hist + "}")),
              Catch::Contains("/workload/routing/histogram/7"));
 }
+
+TEST_CASE("routing in an AFD scenario: the hot FFN rank gets more pairs and sets t_f", "[imbalance][scenario]") {
+  auto afd = [](const std::string& extra) {
+    return io::parse_scenario(R"({"model": "deepseek-v3",
+      "workload": {"context_tokens": 4096, "tpot_slo": "1 s")" +
+                                  extra + R"(},
+      "deployment": {"strategy": "afd", "micro_batches": 3, "global_batch": 2304,
+                     "attention": {"hardware": "h800", "gpus": 16}, "ffn": {"hardware": "h800", "gpus": 16}}})",
+                              "s.json", db());
+  };
+  const auto uni = afd(R"(, "routing": {"uniform": true})");
+  const auto hot = afd(R"(, "routing": {"zipf": 0.8})");
+  // 16 EP ranks, 2304 / 3 = 768 tokens per micro-batch.
+  CHECK(uni.workload.expert_load_imbalance == Approx(uniform_routing_load(256, 8, 16, 768).load_factor));
+  CHECK(hot.workload.expert_load_imbalance > uni.workload.expert_load_imbalance);
+  const auto eu = evaluate(uni.model, uni.precision, uni.workload, uni.deployment, uni.efficiencies);
+  const auto eh = evaluate(hot.model, hot.precision, hot.workload, hot.deployment, hot.efficiencies);
+  CHECK(eh.tokens_per_ffn_gpu > eu.tokens_per_ffn_gpu);
+  CHECK(eh.ffn_s > eu.ffn_s);
+  CHECK(eh.dispatch_s >= eu.dispatch_s);
+}
