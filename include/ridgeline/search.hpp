@@ -290,7 +290,24 @@ inline void consider(const Ctx& c, const Deployment& d, TaskOut& out) {
   else
     cand.deployment.global_batch = double(r.batch);
   keep_top(d.strategy == Strategy::ep ? out.ep : out.afd, cand, c.s.top_k);
-  if (c.s.keep_pareto) out.pareto.push_back(cand);
+  if (!c.s.keep_pareto) return;
+  out.pareto.push_back(cand);
+  // The frontier trades throughput for interactivity: also offer each shape at smaller batches
+  // (1/2 .. 1/16 of its largest), which run faster per user.
+  for (long b = r.batch / 2; b >= d.micro_batches && b * 16 >= r.batch; b /= 2) {
+    Candidate smaller = cand;
+    if (d.strategy == Strategy::ep)
+      smaller.deployment.batch_per_gpu = double(b);
+    else
+      smaller.deployment.global_batch = double(b);
+    smaller.evaluation = evaluate(c.m, c.p, c.w, smaller.deployment, c.eff);
+    ++out.evaluations;
+    if (!smaller.evaluation.feasible) continue;
+    if (d.strategy == Strategy::afd && c.s.require_bubble_free && !smaller.evaluation.bubble_free) continue;
+    smaller.score = objective_value(smaller.evaluation, c.s.objective);
+    smaller.batch_limit = Infeasible::none;
+    out.pareto.push_back(smaller);
+  }
 }
 
 inline void run_ep_task(const Ctx& c, const Accelerator& hw, int gpus, TaskOut& out) {
