@@ -30,6 +30,7 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     const auto& db = ctx.db();
     // Load everything first: bad input prints no partial results.
     std::vector<io::Scenario> scenarios;
+    scenarios.reserve(opt->files.size());  // a Scenario points into its own deque: never let the vector copy one
     for (const auto& f : opt->files) scenarios.push_back(io::load_scenario(f, db));
     std::string calibration_source;
     if (!opt->calibration.empty()) {
