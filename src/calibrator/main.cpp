@@ -94,6 +94,11 @@ int main(int argc, char** argv) {
                  "hwdb id whose datasheet peaks the efficiencies are relative to (default: the best measured)");
   app.add_option("--data-dir", data_dir, "folder holding hwdb/ (default: $RIDGELINE_DATA_DIR or the source tree)");
   app.add_flag("--quick", o.quick, "fewer sizes and repetitions (seconds instead of a minute)");
+  app.add_option("--experts", o.experts, "cpu backend: GEMMs per group")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--hidden", o.hidden, "cpu backend: GEMM K (hidden size)")->check(CLI::Range(16, 65536))->capture_default_str();
+  app.add_option("--intermediate", o.intermediate, "cpu backend: GEMM N per expert")
+      ->check(CLI::Range(16, 65536))
+      ->capture_default_str();
   app.add_option("--repetitions", o.repetitions, "timed repetitions per point (median kept)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
