@@ -27,11 +27,16 @@ enum class Infeasible { none, bad_shape, weights_exceed_hbm, kv_exceeds_hbm, slo
 
 inline const char* infeasible_name(Infeasible r) {
   switch (r) {
-    case Infeasible::none: return "none";
-    case Infeasible::bad_shape: return "bad_shape";
-    case Infeasible::weights_exceed_hbm: return "weights_exceed_hbm";
-    case Infeasible::kv_exceeds_hbm: return "kv_exceeds_hbm";
-    case Infeasible::slo_violated: return "slo_violated";
+    case Infeasible::none:
+      return "none";
+    case Infeasible::bad_shape:
+      return "bad_shape";
+    case Infeasible::weights_exceed_hbm:
+      return "weights_exceed_hbm";
+    case Infeasible::kv_exceeds_hbm:
+      return "kv_exceeds_hbm";
+    case Infeasible::slo_violated:
+      return "slo_violated";
   }
   return "?";
 }
@@ -55,19 +60,32 @@ enum class Binding {
 
 inline const char* binding_name(Binding b) {
   switch (b) {
-    case Binding::attention_compute: return "attention_compute";
-    case Binding::attention_kv_read: return "attention_kv_read";
-    case Binding::attention_weight_read: return "attention_weight_read";
-    case Binding::ffn_compute: return "ffn_compute";
-    case Binding::ffn_weight_read: return "ffn_weight_read";
-    case Binding::scale_out_network: return "scale_out_network";
-    case Binding::scale_up_network: return "scale_up_network";
-    case Binding::pipeline_bubble: return "pipeline_bubble";
-    case Binding::fixed_overhead: return "fixed_overhead";
-    case Binding::weights_exceed_hbm: return "weights_exceed_hbm";
-    case Binding::kv_exceeds_hbm: return "kv_exceeds_hbm";
-    case Binding::slo: return "slo";
-    case Binding::bad_shape: return "bad_shape";
+    case Binding::attention_compute:
+      return "attention_compute";
+    case Binding::attention_kv_read:
+      return "attention_kv_read";
+    case Binding::attention_weight_read:
+      return "attention_weight_read";
+    case Binding::ffn_compute:
+      return "ffn_compute";
+    case Binding::ffn_weight_read:
+      return "ffn_weight_read";
+    case Binding::scale_out_network:
+      return "scale_out_network";
+    case Binding::scale_up_network:
+      return "scale_up_network";
+    case Binding::pipeline_bubble:
+      return "pipeline_bubble";
+    case Binding::fixed_overhead:
+      return "fixed_overhead";
+    case Binding::weights_exceed_hbm:
+      return "weights_exceed_hbm";
+    case Binding::kv_exceeds_hbm:
+      return "kv_exceeds_hbm";
+    case Binding::slo:
+      return "slo";
+    case Binding::bad_shape:
+      return "bad_shape";
   }
   return "?";
 }
@@ -86,17 +104,17 @@ struct Evaluation {
 
   // Per MoE layer, per micro-batch (seconds).
   double attention_s = 0, ffn_s = 0, dispatch_s = 0, combine_s = 0;
-  double slot_s = 0;                ///< pipeline slot per micro-batch per MoE layer
-  double moe_layers_s = 0;          ///< all MoE layers, all micro-batches
-  double dense_layers_s = 0;        ///< all dense layers, all micro-batches
+  double slot_s = 0;          ///< pipeline slot per micro-batch per MoE layer
+  double moe_layers_s = 0;    ///< all MoE layers, all micro-batches
+  double dense_layers_s = 0;  ///< all dense layers, all micro-batches
   double lm_head_s = 0;
   double gap_s = 0;
   double iteration_s = 0;
   double tpot_s = 0;
   double budget_slot_s = 0;  ///< AFD t_B = (SLO L_accept - t_g) / (m_min L), m_min = 3 (paper Eq. 1)
 
-  double sequences = 0;          ///< in flight, all micro-batches
-  double tokens_per_s = 0;       ///< whole deployment
+  double sequences = 0;     ///< in flight, all micro-batches
+  double tokens_per_s = 0;  ///< whole deployment
   double tokens_per_s_per_gpu = 0;
   double tokens_per_s_per_user = 0;
   double tokens_per_s_per_dollar_hour = 0;  ///< tokens/s divided by the deployment's $/hour
@@ -104,14 +122,14 @@ struct Evaluation {
   double tokens_per_s_per_watt = 0;
   int total_gpus = 0;
 
-  double hfu = 0;             ///< useful FLOPs / (iteration x sum of GPU peaks)
-  double ffn_ofu = 0;         ///< routed-expert FLOPs / (t_f x peak): operator utilisation
-  double ffn_occupancy = 0;   ///< S_t = t_f / slot
-  double ffn_hfu = 0;         ///< = OFU x S_t on the FFN GPUs
+  double hfu = 0;            ///< useful FLOPs / (iteration x sum of GPU peaks)
+  double ffn_ofu = 0;        ///< routed-expert FLOPs / (t_f x peak): operator utilisation
+  double ffn_occupancy = 0;  ///< S_t = t_f / slot
+  double ffn_hfu = 0;        ///< = OFU x S_t on the FFN GPUs
   double attention_bubble_fraction = 0;
   double ffn_bubble_fraction = 0;
-  bool bubble_free = true;    ///< paper Eqs. 3-4 generalised: (m-1) t_a >= t_f + t_c, (m-1) t_f >= t_a + t_c
-  double tokens_per_ffn_gpu = 0;  ///< routed token-expert pairs per FFN GPU per micro-batch (hot rank)
+  bool bubble_free = true;             ///< paper Eqs. 3-4 generalised: (m-1) t_a >= t_f + t_c, (m-1) t_f >= t_a + t_c
+  double tokens_per_ffn_gpu = 0;       ///< routed token-expert pairs per FFN GPU per micro-batch (hot rank)
   double scale_out_bytes_per_gpu = 0;  ///< per micro-batch per MoE layer
 
   const char* attention_dominant_op = "";
@@ -127,23 +145,22 @@ namespace detail {
 
 /// Bytes of the non-expert weights a DP attention rank holds (attention, dense FFN, router,
 /// embeddings, LM head, plus shared experts when they run on the attention side).
-inline double attention_side_weight_bytes(const ModelSpec& m, const Precision& p, int tp,
-                                          bool shared_here, bool with_mtp) {
+inline double attention_side_weight_bytes(const ModelSpec& m, const Precision& p, int tp, bool shared_here,
+                                          bool with_mtp) {
   const double w = dtype_bytes(p.weights);
   double b = m.num_layers * m.attention_params_per_layer() * w / tp;
   b += m.num_dense_layers * m.dense_ffn_params() * w / tp;
   b += m.num_moe_layers() * m.router_params() * 2.0;
   if (shared_here) b += m.num_moe_layers() * m.shared_expert_params() * w / tp;
   b += (m.embedding_params() + m.lm_head_params()) * 2.0 / tp;  // kept in bf16
-  if (with_mtp && m.mtp_layers > 0)  // an MTP module is about one MoE layer + a projection
-    b += m.mtp_layers * (m.attention_params_per_layer() + m.shared_expert_params() +
-                         2.0 * m.hidden_size * m.hidden_size) * w / tp;
+  if (with_mtp && m.mtp_layers > 0)                             // an MTP module is about one MoE layer + a projection
+    b += m.mtp_layers *
+         (m.attention_params_per_layer() + m.shared_expert_params() + 2.0 * m.hidden_size * m.hidden_size) * w / tp;
   return b;
 }
 
 inline double kv_bytes_per_sequence(const ModelSpec& m, const Precision& p, double context) {
-  return m.num_layers * m.mean_attended_tokens(context) * m.kv_elements_per_token_per_layer() *
-         dtype_bytes(p.kv_cache);
+  return m.num_layers * m.mean_attended_tokens(context) * m.kv_elements_per_token_per_layer() * dtype_bytes(p.kv_cache);
 }
 
 /// Share of a sequence's KV one TP rank stores (MLA latent is replicated over TP).
@@ -156,13 +173,13 @@ inline Binding stage_binding(bool attention, const StageTime& st) {
   if (attention) {
     if (st.dominant_bound == Bound::compute) return Binding::attention_compute;
     return std::string_view(st.dominant_op) == "attn_core" ? Binding::attention_kv_read
-                                                             : Binding::attention_weight_read;
+                                                           : Binding::attention_weight_read;
   }
   return st.dominant_bound == Bound::compute ? Binding::ffn_compute : Binding::ffn_weight_read;
 }
 
-inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w,
-                              double useful_flops, double peak_sum) {
+inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w, double useful_flops,
+                              double peak_sum) {
   e.iteration_s = e.moe_layers_s + e.dense_layers_s + e.lm_head_s + e.gap_s;
   e.tpot_s = e.iteration_s / w.mtp_acceptance;
   e.total_gpus = d.total_gpus();
@@ -175,8 +192,8 @@ inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload
     usd_per_h = d.attention.hw->price_usd_per_gpu_hour * d.attention.gpus;
     watts = d.attention.hw->power_w * d.attention.gpus;
   } else {
-    usd_per_h = d.attention.hw->price_usd_per_gpu_hour * d.attention.gpus +
-                d.ffn.hw->price_usd_per_gpu_hour * d.ffn.gpus;
+    usd_per_h =
+        d.attention.hw->price_usd_per_gpu_hour * d.attention.gpus + d.ffn.hw->price_usd_per_gpu_hour * d.ffn.gpus;
     watts = d.attention.hw->power_w * d.attention.gpus + d.ffn.hw->power_w * d.ffn.gpus;
   }
   e.tokens_per_s_per_dollar_hour = usd_per_h > 0 ? e.tokens_per_s / usd_per_h : 0;
@@ -207,12 +224,26 @@ inline void check_memory(Evaluation& e) {
 }
 
 /// Per layer per micro-batch: the small kernels the operator list does not cost.
-inline double small_kernels_s(const Efficiencies& eff) { return eff.small_kernels_per_layer * eff.kernel_overhead_s; }
+inline double small_kernels_s(const Efficiencies& eff) {
+  return eff.small_kernels_per_layer * eff.kernel_overhead_s;
+}
 
 /// Two-batch overlap slot: the longer of compute and communication plus the part of the shorter
 /// one that the other micro-batch does not hide.
 inline double overlapped_slot(double compute_s, double network_s, double overlap) {
   return std::max(compute_s, network_s) + (1.0 - overlap) * std::min(compute_s, network_s);
+}
+
+/// The last step of both schedules: fixed costs may outweigh the MoE layers; then memory and the
+/// SLO turn a plan infeasible, naming the violated constraint as its binding.
+inline void apply_constraints(Evaluation& e, const Workload& w) {
+  if (e.dense_layers_s + e.lm_head_s + e.gap_s > e.moe_layers_s) e.binding = Binding::fixed_overhead;
+  check_memory(e);
+  if (e.feasible && e.tpot_s > w.tpot_slo_s) {
+    e.feasible = false;
+    e.reason = Infeasible::slo_violated;
+    e.binding = Binding::slo;
+  }
 }
 
 inline Evaluation bad_shape(const char* why) {
@@ -227,8 +258,8 @@ inline Evaluation bad_shape(const char* why) {
 }  // namespace detail
 
 /// Evaluates an EP deployment (DP attention on every GPU, experts over all GPUs).
-inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w,
-                              const Deployment& d, const Efficiencies& eff) {
+inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                              const Efficiencies& eff) {
   const Accelerator& hw = *d.attention.hw;
   const int gpus = d.attention.gpus;
   if (gpus < 1) return detail::bad_shape("EP needs at least one GPU");
@@ -244,15 +275,13 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
 
   // Attention side: the DP rank's own batch (the slowest rank carries attention_imbalance).
   const StageTime att = stage_time(
-      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, true, true),
-      hw, eff);
+      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, true, true), hw, eff);
   // FFN side: routed experts of this GPU. Redundant experts add slots but cut the hot factor.
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / gpus));
   const double routed = tokens * m.moe.top_k * w.expert_load_imbalance;  // hot GPU
   const double batch_tokens_global = tokens * gpus;
-  const StageTime ffn = stage_time(
-      ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0), hw, eff);
+  const StageTime ffn = stage_time(ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0), hw, eff);
   // Pure-RDMA low-latency kernels reach every peer over the NIC: a scale-up domain of one GPU.
   const Accelerator* comm_hw = &hw;
   Accelerator rdma_only;
@@ -261,9 +290,9 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
     rdma_only.scale_up_domain_gpus = 1;
     comm_hw = &rdma_only;
   }
-  const CommTime comm = ep_all_to_all(*comm_hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
-                                      dtype_bytes(p.dispatch), dtype_bytes(p.combine), d.dispatch_style,
-                                      w.expert_load_imbalance);
+  const CommTime comm =
+      ep_all_to_all(*comm_hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens, dtype_bytes(p.dispatch),
+                    dtype_bytes(p.combine), d.dispatch_style, w.expert_load_imbalance);
   const double small_s = detail::small_kernels_s(eff);
   const double a2a_s = gpus > 1 ? eff.all_to_all_overhead_s : 0.0;
   e.attention_s = att.time_s + small_s;
@@ -279,8 +308,7 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.moe_layers_s = m.num_moe_layers() * mb * e.slot_s;
 
   const StageTime dense = stage_time(
-      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, false, false),
-      hw, eff);
+      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, false, false), hw, eff);
   e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s);
   e.lm_head_s = op_time(lm_head_op(m, d.batch_per_gpu * q_per_seq, 1), hw, eff).time_s;
   e.gap_s = w.iteration_gap_s;
@@ -294,8 +322,10 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
   // Useful FLOPs per GPU per iteration (balanced work; imbalance is lost time, not work).
-  const StageTime att_bal = w.attention_imbalance == 1.0 ? att
-      : stage_time(attention_stage_ops(m, p, seqs, q_per_seq, w.context_tokens, 1, true, true), hw, eff);
+  const StageTime att_bal =
+      w.attention_imbalance == 1.0
+          ? att
+          : stage_time(attention_stage_ops(m, p, seqs, q_per_seq, w.context_tokens, 1, true, true), hw, eff);
   const double ffn_flops_bal = ffn.flops / w.expert_load_imbalance;
   const double flops_gpu = mb * (m.num_moe_layers() * (att_bal.flops + ffn_flops_bal) +
                                  m.num_dense_layers * dense.flops / w.attention_imbalance) +
@@ -316,27 +346,19 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
     e.binding = comm.scale_out_bound ? Binding::scale_out_network : Binding::scale_up_network;
   else
     e.binding = e.attention_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
-  if (e.dense_layers_s + e.lm_head_s + e.gap_s > e.moe_layers_s) e.binding = Binding::fixed_overhead;
-
-  detail::check_memory(e);
-  if (e.feasible && e.tpot_s > w.tpot_slo_s) {
-    e.feasible = false;
-    e.reason = Infeasible::slo_violated;
-    e.binding = Binding::slo;
-  }
+  detail::apply_constraints(e, w);
   return e;
 }
 
 /// Evaluates an AFD deployment (A instances DP x TP_a, F GPUs EP x expert-TP, m micro-batches).
-inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w,
-                               const Deployment& d, const Efficiencies& eff) {
+inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                               const Efficiencies& eff) {
   const Accelerator& ha = *d.attention.hw;
   const Accelerator& hf = *d.ffn.hw;
   if (d.attention.gpus < 1 || d.ffn.gpus < 1) return detail::bad_shape("AFD needs GPUs on both sides");
   if (d.attention.tp < 1 || d.attention.gpus % d.attention.tp != 0)
     return detail::bad_shape("attention GPUs must be a multiple of attention TP");
-  if (d.ffn.tp < 1 || d.ffn.gpus % d.ffn.tp != 0)
-    return detail::bad_shape("FFN GPUs must be a multiple of expert TP");
+  if (d.ffn.tp < 1 || d.ffn.gpus % d.ffn.tp != 0) return detail::bad_shape("FFN GPUs must be a multiple of expert TP");
   if (d.micro_batches < 1) return detail::bad_shape("micro_batches must be at least 1");
   if (!(d.global_batch > 0)) return detail::bad_shape("global_batch must be positive");
   Evaluation e;
@@ -345,21 +367,20 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const int n_a = d.attention.gpus / d.attention.tp;  // attention DP instances
   const int ep_ranks = d.ffn.gpus / d.ffn.tp;
   const double q_per_seq = 1.0 + w.mtp_draft_tokens;
-  const double mb_seqs = d.global_batch / mb;         // sequences per micro-batch
-  const double seqs_a = mb_seqs / n_a;                // per attention instance per micro-batch
+  const double mb_seqs = d.global_batch / mb;  // sequences per micro-batch
+  const double seqs_a = mb_seqs / n_a;         // per attention instance per micro-batch
   const double mb_tokens = mb_seqs * q_per_seq;
   const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
 
-  const StageTime att = stage_time(
-      attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens, d.attention.tp,
-                          true, !shared_on_ffn),
-      ha, eff);
+  const StageTime att = stage_time(attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq,
+                                                       w.context_tokens, d.attention.tp, true, !shared_on_ffn),
+                                   ha, eff);
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
   const double routed = mb_tokens * m.moe.top_k / ep_ranks * w.expert_load_imbalance;
   const double shared_tokens = shared_on_ffn ? mb_tokens / d.ffn.gpus : 0;
-  const StageTime ffn = stage_time(
-      ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens), hf, eff);
+  const StageTime ffn =
+      stage_time(ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens), hf, eff);
 
   M2NInput in{};
   in.attn_hw = &ha;
@@ -398,11 +419,11 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.bubble_free = (mb - 1) * e.attention_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= e.attention_s + t_c;
 
   // Dense layers and the LM head run on the attention side, outside the ping-pong.
-  const StageTime dense = stage_time(
-      attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens, d.attention.tp,
-                          false, false),
-      ha, eff);
-  e.dense_layers_s = double(m.num_dense_layers) * mb * (dense.time_s + small_s);  // double: layers x mb can pass INT_MAX
+  const StageTime dense = stage_time(attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq,
+                                                         w.context_tokens, d.attention.tp, false, false),
+                                     ha, eff);
+  e.dense_layers_s =
+      double(m.num_dense_layers) * mb * (dense.time_s + small_s);  // double: layers x mb can pass INT_MAX
   e.lm_head_s = op_time(lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp), ha, eff).time_s;
   e.gap_s = w.iteration_gap_s;
   e.budget_slot_s = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (3.0 * m.num_layers);
@@ -441,14 +462,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
     e.binding = comm.scale_out_bound ? Binding::scale_out_network : Binding::scale_up_network;
   else
     e.binding = e.attention_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
-  if (e.dense_layers_s + e.lm_head_s + e.gap_s > e.moe_layers_s) e.binding = Binding::fixed_overhead;
-
-  detail::check_memory(e);
-  if (e.feasible && e.tpot_s > w.tpot_slo_s) {
-    e.feasible = false;
-    e.reason = Infeasible::slo_violated;
-    e.binding = Binding::slo;
-  }
+  detail::apply_constraints(e, w);
   return e;
 }
 

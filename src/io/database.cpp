@@ -18,7 +18,9 @@ struct DbEntry {
   ModelSpec model;
 };
 
-double parse_quantity_text(const std::string& text, Dimension dim) { return parse_quantity(text, dim); }
+double parse_quantity_text(const std::string& text, Dimension dim) {
+  return parse_quantity(text, dim);
+}
 
 namespace {
 
@@ -43,7 +45,8 @@ Link read_link(const Reader& r, double default_efficiency) {
 
 Accelerator accelerator_from_json(const Json& j, const std::string& file, const std::string& id) {
   Reader r(j, file);
-  if (!j.is_object()) throw ConfigError(file + ": a hardware file must be a JSON object. Fix: see docs/data-format.md.");
+  if (!j.is_object())
+    throw ConfigError(file + ": a hardware file must be a JSON object. Fix: see docs/data-format.md.");
   check_schema(r);
   Accelerator a;
   a.id = id;
@@ -89,11 +92,16 @@ ModelSpec model_from_json(const Json& j, const std::string& file, const std::str
     r.fail("dense_intermediate_size", "must be given when num_dense_layers > 0", "add the dense FFN width");
   const Reader a = r.object("attention");
   const std::string kind = a.string("kind");
-  if (kind == "mha") m.attention.kind = AttentionKind::mha;
-  else if (kind == "gqa") m.attention.kind = AttentionKind::gqa;
-  else if (kind == "mla") m.attention.kind = AttentionKind::mla;
-  else if (kind == "mfa") m.attention.kind = AttentionKind::mfa;
-  else a.fail("kind", "unknown attention kind", "use one of mha, gqa, mla, mfa");
+  if (kind == "mha")
+    m.attention.kind = AttentionKind::mha;
+  else if (kind == "gqa")
+    m.attention.kind = AttentionKind::gqa;
+  else if (kind == "mla")
+    m.attention.kind = AttentionKind::mla;
+  else if (kind == "mfa")
+    m.attention.kind = AttentionKind::mfa;
+  else
+    a.fail("kind", "unknown attention kind", "use one of mha, gqa, mla, mfa");
   auto& at = m.attention;
   at.num_heads = a.integer("num_heads", 1);
   if (at.kind == AttentionKind::mla) {
@@ -123,7 +131,8 @@ ModelSpec model_from_json(const Json& j, const std::string& file, const std::str
   m.moe.num_shared_experts = moe.opt_integer("num_shared_experts", 0, 0);
   m.moe.shared_expert_intermediate_size = moe.opt_integer("shared_expert_intermediate_size", 0, 0);
   if (m.moe.num_shared_experts > 0 && m.moe.shared_expert_intermediate_size == 0)
-    moe.fail("shared_expert_intermediate_size", "must be given when num_shared_experts > 0", "add the shared expert width");
+    moe.fail("shared_expert_intermediate_size", "must be given when num_shared_experts > 0",
+             "add the shared expert width");
   m.mtp_layers = r.opt_integer("mtp_layers", 0, 0);
   m.published_total_params = r.opt_quantity("published_total_params", Dimension::count).value_or(0.0);
   m.param_count_note = r.opt_string("param_count_note", "");
@@ -223,7 +232,8 @@ void load_into(const fs::path& dir, std::map<std::string, std::unique_ptr<DbEntr
     e->json = parse_json_text(e->text, file.string());
     const std::string id = file.stem().string();
     if (!valid_id(id))
-      throw ConfigError(file.string() + ": file name \"" + id + "\" is not a valid id. Fix: use letters, digits, '-', '_', '.'.");
+      throw ConfigError(file.string() + ": file name \"" + id +
+                        "\" is not a valid id. Fix: use letters, digits, '-', '_', '.'.");
     if (e->json.is_object() && e->json.contains("id") && e->json["id"] != id)
       throw ConfigError(file.string() + ": /id is " + short_value(e->json["id"]) + " but the file name says \"" + id +
                         "\". Fix: make them equal.");
@@ -231,7 +241,8 @@ void load_into(const fs::path& dir, std::map<std::string, std::unique_ptr<DbEntr
     Reader r(e->json, file.string());
     for (const auto& a : r.opt_strings("aliases")) {
       if (aliases.count(a) || entries.count(a))
-        throw ConfigError(file.string() + ": /aliases: \"" + a + "\" is already used by another entry. Fix: remove it.");
+        throw ConfigError(file.string() + ": /aliases: \"" + a +
+                          "\" is already used by another entry. Fix: remove it.");
       aliases[a] = id;
     }
     entries[id] = std::move(e);
@@ -241,12 +252,10 @@ void load_into(const fs::path& dir, std::map<std::string, std::unique_ptr<DbEntr
 
 Database Database::load(const fs::path& hwdb_dir, const fs::path& models_dir) {
   Database db;
-  load_into(hwdb_dir, db.hw_, db.hw_alias_, [](DbEntry& e, const std::string& id) {
-    e.hw = accelerator_from_json(e.json, e.file.string(), id);
-  });
-  load_into(models_dir, db.models_, db.model_alias_, [](DbEntry& e, const std::string& id) {
-    e.model = model_from_json(e.json, e.file.string(), id);
-  });
+  load_into(hwdb_dir, db.hw_, db.hw_alias_,
+            [](DbEntry& e, const std::string& id) { e.hw = accelerator_from_json(e.json, e.file.string(), id); });
+  load_into(models_dir, db.models_, db.model_alias_,
+            [](DbEntry& e, const std::string& id) { e.model = model_from_json(e.json, e.file.string(), id); });
   return db;
 }
 
@@ -261,55 +270,64 @@ Database Database::load_default() {
     std::error_code ec;
     if (fs::is_directory(r / "hwdb", ec) && fs::is_directory(r / "models", ec)) return load(r / "hwdb", r / "models");
   }
-  throw ConfigError("cannot find the hwdb/ and models/ folders. Fix: set RIDGELINE_DATA_DIR to the Ridgeline source folder.");
+  throw ConfigError(
+      "cannot find the hwdb/ and models/ folders. Fix: set RIDGELINE_DATA_DIR to the Ridgeline source folder.");
 }
 
-const DbEntry& Database::hw_entry(const std::string& id) const {
+namespace {
+/// Looks an id up by exact id, alias, then lower case; errors list the close matches.
+/// `what` is "hardware" or "models" (the `ridgeline list` argument), `kind` the noun.
+const DbEntry& find_entry(const std::map<std::string, std::unique_ptr<DbEntry>>& entries,
+                          const std::map<std::string, std::string>& aliases, const std::string& id, const char* kind,
+                          const char* what) {
   if (!valid_id(id))
-    throw LookupError("hardware id \"" + id + "\" is not a valid id (letters, digits, '-', '_', '.'; no paths). "
-                      "Fix: run `ridgeline list hardware`.");
-  auto it = hw_.find(id);
-  if (it == hw_.end()) {
-    auto a = hw_alias_.find(id);
-    if (a == hw_alias_.end()) a = hw_alias_.find(lower(id));
-    if (a != hw_alias_.end()) it = hw_.find(a->second);
-    else it = hw_.find(lower(id));
+    throw LookupError(std::string(kind) + " id \"" + id +
+                      "\" is not a valid id (letters, digits, '-', '_', '.'; no paths). " +
+                      "Fix: run `ridgeline list " + what + "`.");
+  auto it = entries.find(id);
+  if (it == entries.end()) {
+    auto a = aliases.find(id);
+    if (a == aliases.end()) a = aliases.find(lower(id));
+    it = a != aliases.end() ? entries.find(a->second) : entries.find(lower(id));
   }
-  if (it == hw_.end()) {
-    const auto m = close_matches(id, hardware_ids());
-    throw LookupError("unknown hardware \"" + id + "\"" + (m.empty() ? "" : "; did you mean " + join(m) + "?") +
-                      " Fix: run `ridgeline list hardware` for all ids.");
+  if (it == entries.end()) {
+    std::vector<std::string> ids;
+    for (const auto& [k, _] : entries) ids.push_back(k);
+    const auto m = close_matches(id, ids);
+    throw LookupError("unknown " + std::string(kind) + " \"" + id + "\"" +
+                      (m.empty() ? "" : "; did you mean " + join(m) + "?") + " Fix: run `ridgeline list " + what +
+                      "` for all ids.");
   }
   return *it->second;
+}
+}  // namespace
+
+const DbEntry& Database::hw_entry(const std::string& id) const {
+  return find_entry(hw_, hw_alias_, id, "hardware", "hardware");
 }
 
 const DbEntry& Database::model_entry(const std::string& id) const {
-  if (!valid_id(id))
-    throw LookupError("model id \"" + id + "\" is not a valid id (letters, digits, '-', '_', '.'; no paths). "
-                      "Fix: run `ridgeline list models`.");
-  auto it = models_.find(id);
-  if (it == models_.end()) {
-    auto a = model_alias_.find(id);
-    if (a == model_alias_.end()) a = model_alias_.find(lower(id));
-    if (a != model_alias_.end()) it = models_.find(a->second);
-    else it = models_.find(lower(id));
-  }
-  if (it == models_.end()) {
-    const auto m = close_matches(id, model_ids());
-    throw LookupError("unknown model \"" + id + "\"" + (m.empty() ? "" : "; did you mean " + join(m) + "?") +
-                      " Fix: run `ridgeline list models` for all ids.");
-  }
-  return *it->second;
+  return find_entry(models_, model_alias_, id, "model", "models");
 }
 
-const Accelerator& Database::hardware(const std::string& id) const { return hw_entry(id).hw; }
-const ModelSpec& Database::model(const std::string& id) const { return model_entry(id).model; }
+const Accelerator& Database::hardware(const std::string& id) const {
+  return hw_entry(id).hw;
+}
+const ModelSpec& Database::model(const std::string& id) const {
+  return model_entry(id).model;
+}
 bool Database::has_hardware(const std::string& id) const {
   return hw_.count(id) || hw_alias_.count(id);
 }
-bool Database::has_model(const std::string& id) const { return models_.count(id) || model_alias_.count(id); }
-fs::path Database::hardware_file(const std::string& id) const { return hw_entry(id).file; }
-fs::path Database::model_file(const std::string& id) const { return model_entry(id).file; }
+bool Database::has_model(const std::string& id) const {
+  return models_.count(id) || model_alias_.count(id);
+}
+fs::path Database::hardware_file(const std::string& id) const {
+  return hw_entry(id).file;
+}
+fs::path Database::model_file(const std::string& id) const {
+  return model_entry(id).file;
+}
 
 std::string Database::raw_json(const std::string& id) const {
   if (has_hardware(id)) return hw_entry(id).text;
@@ -338,14 +356,19 @@ Accelerator Database::hardware_with_overrides(const std::string& base_id, const 
   Json patch = parse_json_text(overrides_json, where);
   Json merged = base.json;
   // Shortcuts for the common what-ifs; any hwdb key path also works (merge patch).
-  static const std::pair<const char*, const char*> kShortcuts[] = {
-      {"scale_out_bandwidth", "/scale_out/bytes_per_s"}, {"scale_up_bandwidth", "/scale_up/bytes_per_s"},
-      {"scale_out_efficiency", "/scale_out/efficiency"}, {"scale_up_efficiency", "/scale_up/efficiency"},
-      {"scale_out_latency", "/scale_out/latency_s"},     {"scale_up_latency", "/scale_up/latency_s"},
-      {"scale_up_domain", "/scale_up/domain_gpus"},      {"hbm_bandwidth", "/hbm_bytes_per_s"},
-      {"hbm_capacity", "/hbm_bytes"},                    {"price", "/price_usd_per_gpu_hour"},
-      {"fp8_peak", "/peak_flops_per_s/fp8"},             {"bf16_peak", "/peak_flops_per_s/bf16"},
-      {"fp4_peak", "/peak_flops_per_s/fp4"}};
+  static const std::pair<const char*, const char*> kShortcuts[] = {{"scale_out_bandwidth", "/scale_out/bytes_per_s"},
+                                                                   {"scale_up_bandwidth", "/scale_up/bytes_per_s"},
+                                                                   {"scale_out_efficiency", "/scale_out/efficiency"},
+                                                                   {"scale_up_efficiency", "/scale_up/efficiency"},
+                                                                   {"scale_out_latency", "/scale_out/latency_s"},
+                                                                   {"scale_up_latency", "/scale_up/latency_s"},
+                                                                   {"scale_up_domain", "/scale_up/domain_gpus"},
+                                                                   {"hbm_bandwidth", "/hbm_bytes_per_s"},
+                                                                   {"hbm_capacity", "/hbm_bytes"},
+                                                                   {"price", "/price_usd_per_gpu_hour"},
+                                                                   {"fp8_peak", "/peak_flops_per_s/fp8"},
+                                                                   {"bf16_peak", "/peak_flops_per_s/bf16"},
+                                                                   {"fp4_peak", "/peak_flops_per_s/fp4"}};
   for (const auto& [k, ptr] : kShortcuts) {
     if (patch.contains(k)) {
       merged[Json::json_pointer(ptr)] = patch[k];
@@ -353,8 +376,11 @@ Accelerator Database::hardware_with_overrides(const std::string& base_id, const 
     }
   }
   patch.erase("base");
-  const std::vector<std::string> allowed = {"name", "peak_flops_per_s", "hbm_bytes", "hbm_bytes_per_s", "scale_up",
-                                            "scale_out", "gpus_per_node", "price_usd_per_gpu_hour", "power_w", "notes"};
+  const std::vector<std::string> allowed = {"name",          "peak_flops_per_s",
+                                            "hbm_bytes",     "hbm_bytes_per_s",
+                                            "scale_up",      "scale_out",
+                                            "gpus_per_node", "price_usd_per_gpu_hour",
+                                            "power_w",       "notes"};
   for (auto it = patch.begin(); it != patch.end(); ++it) {
     if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
       std::vector<std::string> keys = allowed;

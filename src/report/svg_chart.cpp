@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "svg_chart.hpp"
+#include "xml_escape.hpp"
 
 #include <fmt/format.h>
 
@@ -19,31 +20,7 @@ constexpr double kLeft = 80, kRight = 230, kTop = 50, kBottom = 60;  // margins;
 const char* const kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return xml_escape(s); }
 
 /// Maps data values to pixels on one axis.
 struct Axis {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "svg_heatmap.hpp"
+#include "xml_escape.hpp"
 
 #include <fmt/format.h>
 
@@ -10,28 +11,7 @@ namespace ridgeline::report {
 
 namespace {
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return xml_escape(s); }
 
 /// Diverging colour: log2(v) in [-1, 1] (0.5x .. 2x) from blue (< 1) through white to orange (> 1).
 std::string cell_colour(double v) {
