@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include "cli/plan_common.hpp"
 #include "report/report.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
@@ -98,6 +99,56 @@ PYBIND11_MODULE(_core, m) {
   m.def("load_scenario", &io::load_scenario, py::arg("path"), py::arg("db"), "Load a scenario file.");
   m.def("parse_scenario", &io::parse_scenario, py::arg("text"), py::arg("name"), py::arg("db"),
         "Parse scenario JSON text (name is used in error messages).");
+  m.def(
+      "plan",
+      [](const io::Database& db, const std::string& model, const std::vector<std::string>& hardware,
+         const std::string& slo, const std::string& context, const std::string& objective, const std::string& strategy,
+         int max_gpus, int gpus, int top, bool pareto, const std::vector<std::string>& attention_hardware,
+         const std::vector<std::string>& ffn_hardware, const std::string& weights, const std::string& kv_cache,
+         double mtp_acceptance, int mtp_draft_tokens) {
+        cli::SearchFlags f;
+        f.model = model;
+        f.hardware = hardware;
+        f.slo = slo;
+        f.context = context;
+        f.objective = objective;
+        f.strategy = strategy;
+        f.max_gpus = max_gpus;
+        f.gpus = gpus;
+        f.attention_hardware = attention_hardware;
+        f.ffn_hardware = ffn_hardware;
+        f.weights = weights;
+        f.kv_cache = kv_cache;
+        f.mtp_acceptance = mtp_acceptance;
+        f.mtp_draft_tokens = mtp_draft_tokens;
+        cli::SearchSetup setup = cli::resolve_search(f, db);
+        setup.space.top_k = top;
+        setup.space.keep_pareto = pareto;
+        SearchResult r;
+        {
+          py::gil_scoped_release release;  // the search uses every core
+          r = search_plans(*setup.model, setup.precision, setup.workload, setup.space, setup.efficiencies);
+        }
+        nlohmann::json j;
+        for (const char* side : {"ep", "afd", "pareto"}) j[side] = nlohmann::json::array();
+        for (const auto& c : r.ep) j["ep"].push_back(cli::candidate_json(setup, c));
+        for (const auto& c : r.afd) j["afd"].push_back(cli::candidate_json(setup, c));
+        for (const auto& c : r.pareto) j["pareto"].push_back(cli::candidate_json(setup, c));
+        for (int k = 0; k < kRejectionKinds; ++k) j["rejected"][rejection_name(Rejection(k))] = r.rejected[k];
+        j["shapes"] = r.shapes;
+        j["evaluations"] = r.evaluations;
+        return json_to_py(j);
+      },
+      py::arg("db"), py::arg("model"), py::arg("hardware") = std::vector<std::string>{"h800"}, py::arg("slo") = "50 ms",
+      py::arg("context") = "4096", py::arg("objective") = "gpu", py::arg("strategy") = "both",
+      py::arg("max_gpus") = 1024, py::arg("gpus") = 0, py::arg("top") = 1, py::arg("pareto") = false,
+      py::arg("attention_hardware") = std::vector<std::string>{}, py::arg("ffn_hardware") = std::vector<std::string>{},
+      py::arg("weights") = "fp8", py::arg("kv_cache") = "bf16", py::arg("mtp_acceptance") = 1.0,
+      py::arg("mtp_draft_tokens") = 0,
+      "Search the best EP and AFD deployments (the same search and fields as `ridgeline plan --json`).\n"
+      "objective: gpu | cost | watt | hfu; strategy: ep | afd | both. Returns a dict with 'ep', 'afd'\n"
+      "(best first, at most `top` each), 'pareto' (when pareto=True), 'rejected' counts by reason.");
+
   m.def(
       "evaluate",
       [](const io::Scenario& s) {

@@ -29,6 +29,7 @@ from ._core import (  # noqa: F401
     load_scenario,
     parse_quantity,
     parse_scenario,
+    plan,
 )
 
 

@@ -83,3 +83,27 @@ def test_quickstart_notebook_runs(tmp_path):
     nbconvert.ExecutePreprocessor(timeout=120, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+def test_plan_matches_cli_and_paper_verdict(db):
+    got = rl.plan(db, "deepseek-v3", ["h800"], slo="50 ms")
+    ep, afd = got["ep"][0], got["afd"][0]
+    # afd-roofline-paper verdict: on H800 with 400 Gb/s NICs, large EP beats AFD per GPU.
+    assert ep["tokens_per_s_per_gpu"] > afd["tokens_per_s_per_gpu"] > 0
+    assert got["evaluations"] > 0 and sum(got["rejected"].values()) >= 0
+    cli = Path(os.environ.get("RIDGELINE_CLI", ROOT / "build" / "ridgeline"))
+    if cli.exists() and os.environ.get("RIDGELINE_COMPARE_CLI", "1") == "1":
+        out = json.loads(subprocess.run([str(cli), "plan", "--model", "deepseek-v3", "--hardware", "h800",
+                                         "--slo", "50 ms", "--json"], check=True, capture_output=True,
+                                        text=True).stdout)
+        # Same search, same plan: the CLI's best EP and AFD plans are the binding's.
+        for side, mine in (("ep", ep), ("afd", afd)):
+            assert out[side]["plan"] == mine["plan"]
+            assert out[side]["tokens_per_s_per_gpu"] == pytest.approx(mine["tokens_per_s_per_gpu"], rel=1e-12)
+
+
+def test_plan_bad_input(db):
+    with pytest.raises(KeyError, match="h800"):
+        rl.plan(db, "deepseek-v3", ["h8000"])
+    with pytest.raises(ValueError):
+        rl.plan(db, "deepseek-v3", ["h800"], slo="50 GB")
