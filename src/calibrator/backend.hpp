@@ -33,6 +33,20 @@ struct Run {
   std::vector<std::string> notes;
 };
 
+/// Peaks the efficiencies are relative to: the datasheet ones from --hardware when given, else
+/// the best this machine achieved in the run (the only honest reference without a datasheet).
+inline void resolve_peaks(const Options& o, Run& r) {
+  r.peak_source = o.peak_source;
+  r.peak_flops_per_s = o.peak_flops_per_s;
+  r.peak_bytes_per_s = o.peak_bytes_per_s;
+  if (r.peak_flops_per_s <= 0) {
+    for (const auto& g : r.gemm) r.peak_flops_per_s = std::max(r.peak_flops_per_s, g.flops() / g.time_s);
+    r.peak_source = "measured (best observed; pass --hardware for datasheet-relative efficiencies)";
+  }
+  if (r.peak_bytes_per_s <= 0)
+    for (const auto& s : r.stream) r.peak_bytes_per_s = std::max(r.peak_bytes_per_s, s.bytes / s.time_s);
+}
+
 /// CPU backend: Eigen float GEMMs, a streaming read, and a two-thread shared-memory hand-off
 /// as the "link". Runs anywhere, so the calibrate -> fit -> predict loop is testable without a GPU.
 Run run_cpu(const Options& o);

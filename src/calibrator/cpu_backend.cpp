@@ -131,17 +131,6 @@ Run run_cpu(const Options& o) {
   for (size_t m : msgs) r.link.push_back(shared_memory_link(m, reps * 3));
   r.link_kind = "shared-memory hand-off between two threads (stands in for M->N transfers)";
 
-  // Peaks: the datasheet when given, else the best this machine achieved (then efficiencies are
-  // relative to the best observed, which is what a CPU self-test can honestly say).
-  r.peak_source = o.peak_source;
-  r.peak_flops_per_s = o.peak_flops_per_s;
-  r.peak_bytes_per_s = o.peak_bytes_per_s;
-  if (r.peak_flops_per_s <= 0) {
-    for (const auto& g : r.gemm) r.peak_flops_per_s = std::max(r.peak_flops_per_s, g.flops() / g.time_s);
-    r.peak_source = "measured (best observed)";
-  }
-  if (r.peak_bytes_per_s <= 0)
-    for (const auto& s : r.stream) r.peak_bytes_per_s = std::max(r.peak_bytes_per_s, s.bytes / s.time_s);
   r.notes.push_back(
       "CPU backend: tests the calibrate -> fit -> predict loop; its numbers describe this host, not a GPU");
   return r;

@@ -234,14 +234,6 @@ int run_cuda(const Options& o, Run& r) {
       }
       r.link_kind = "device-to-device copy on one GPU (no second GPU for an M->N transfer)";
     }
-    r.peak_source = o.peak_source;
-    r.peak_flops_per_s = o.peak_flops_per_s;
-    r.peak_bytes_per_s = o.peak_bytes_per_s;
-    if (r.peak_flops_per_s <= 0) {
-      for (const auto& s : r.gemm) r.peak_flops_per_s = std::max(r.peak_flops_per_s, s.flops() / s.time_s);
-      for (const auto& s : r.stream) r.peak_bytes_per_s = std::max(r.peak_bytes_per_s, s.bytes / s.time_s);
-      r.peak_source = "measured (best observed; pass --hardware for datasheet-relative efficiencies)";
-    }
   } catch (const Error& e) {
     std::fprintf(stderr, "ridgeline-calibrate: CUDA error: %s\n", e.what());
     return 1;

@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
       const int rc = calib::run_cuda(o, run);
       if (rc != 0) return rc;
     }
+    calib::resolve_peaks(o, run);
     const GemmEfficiencyFit g = fit_gemm_efficiency(run.gemm, run.peak_flops_per_s, run.peak_bytes_per_s);
     const AlphaBetaFit link = fit_alpha_beta(run.link);
     std::vector<double> x, y;
