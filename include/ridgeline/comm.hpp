@@ -32,8 +32,8 @@ inline double expected_distinct_groups(int num_experts, int k, int groups) {
 }
 
 /// The paper's effective per-rank bandwidth under two-stage forwarding (Eq. 9 / Eq. 17).
-inline double two_stage_bandwidth(double scale_out_bytes_per_s, double scale_up_bytes_per_s,
-                                  int top_k, double ffn_nodes) {
+inline double two_stage_bandwidth(double scale_out_bytes_per_s, double scale_up_bytes_per_s, int top_k,
+                                  double ffn_nodes) {
   return std::min(scale_out_bytes_per_s * std::max(1.0, top_k / ffn_nodes), scale_up_bytes_per_s);
 }
 
@@ -64,9 +64,9 @@ struct CommTime {
 /// over `gpus` GPUs and receives `hot_factor` x the mean share back (routing skew).
 /// low_latency: one copy per (token, expert) straight to the expert's GPU (DeepEP LL);
 /// normal: one scale-out copy per destination node, NVLink fan-out inside it (DeepEP normal).
-inline CommTime ep_all_to_all(const Accelerator& hw, int gpus, int num_experts, int top_k, int hidden,
-                              double tokens, double dispatch_bytes_per_elem,
-                              double combine_bytes_per_elem, DispatchStyle style, double hot_factor) {
+inline CommTime ep_all_to_all(const Accelerator& hw, int gpus, int num_experts, int top_k, int hidden, double tokens,
+                              double dispatch_bytes_per_elem, double combine_bytes_per_elem, DispatchStyle style,
+                              double hot_factor) {
   CommTime c;
   const int domain = std::min(gpus, hw.scale_up_domain_gpus);
   const int nodes = std::max(1, (gpus + domain - 1) / domain);
@@ -113,6 +113,9 @@ struct M2NInput {
   double dispatch_bytes_per_elem;
   double combine_bytes_per_elem;
   bool same_domain;
+  /// Max/mean load of the hottest FFN rank (routing skew). Its node receives that much more over
+  /// scale-out too (as ep_all_to_all charges it); tokens_per_ffn_gpu already includes it.
+  double hot_factor = 1.0;
 };
 
 inline CommTime afd_m2n(const M2NInput& in) {
@@ -124,8 +127,8 @@ inline CommTime afd_m2n(const M2NInput& in) {
     if (in.same_domain) {
       const double send = in.tokens_per_attn_gpu * std::min<double>(in.top_k, in.ffn_gpus) * h * bytes_per_elem;
       const double recv = in.tokens_per_ffn_gpu * h * bytes_per_elem;
-      const double up = std::max(send / aa.scale_up.sustained_bytes_per_s(),
-                                 recv / fa.scale_up.sustained_bytes_per_s());
+      const double up =
+          std::max(send / aa.scale_up.sustained_bytes_per_s(), recv / fa.scale_up.sustained_bytes_per_s());
       return std::tuple<double, double, bool>{fa.scale_up.latency_s + up, 0.0, false};
     }
     const int nodes = std::max(1, in.ffn_gpus / std::max(1, in.ffn_gpus_per_node));
@@ -135,7 +138,8 @@ inline CommTime afd_m2n(const M2NInput& in) {
     if (aa.scale_out.sustained_bytes_per_s() < out.sustained_bytes_per_s()) out = aa.scale_out;
     out.latency_s = std::max(fa.scale_out.latency_s, aa.scale_out.latency_s);
     const double send_out = in.tokens_per_attn_gpu * distinct * h * bytes_per_elem;
-    const double recv_out = in.micro_batch_tokens * distinct / (nodes * double(in.ffn_gpus_per_node)) * h * bytes_per_elem;
+    const double recv_out =
+        in.micro_batch_tokens * in.hot_factor * distinct / (nodes * double(in.ffn_gpus_per_node)) * h * bytes_per_elem;
     const double recv_up = in.tokens_per_ffn_gpu * h * bytes_per_elem * (1.0 - 1.0 / in.ffn_gpus_per_node);
     const double out_s = out.latency_s + std::max(send_out, recv_out) / out.sustained_bytes_per_s();
     const double up_s = recv_up > 0 ? fa.scale_up.latency_s + recv_up / fa.scale_up.sustained_bytes_per_s() : 0;

@@ -388,6 +388,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   in.tokens_per_attn_gpu = seqs_a * q_per_seq / d.attention.tp * w.attention_imbalance;
   in.micro_batch_tokens = mb_tokens;
   in.tokens_per_ffn_gpu = routed;
+  in.hot_factor = w.expert_load_imbalance;
   in.ffn_gpus = d.ffn.gpus;
   in.ffn_gpus_per_node = std::min(hf.gpus_per_node, d.ffn.gpus);
   in.num_experts = m.moe.num_experts;

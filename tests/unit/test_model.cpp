@@ -75,3 +75,27 @@ TEST_CASE("expected distinct groups is exact for small cases", "[comm]") {
   CHECK(two_stage_bandwidth(50e9, 160e9, 8, 4) == Approx(100e9));
   CHECK(two_stage_bandwidth(50e9, 160e9, 8, 16) == Approx(50e9));
 }
+
+TEST_CASE("AFD M2N: the hot FFN node receives hot_factor x the mean scale-out bytes", "[comm][imbalance]") {
+  const auto& hw = db().hardware("h800");
+  M2NInput in{};
+  in.attn_hw = &hw;
+  in.ffn_hw = &hw;
+  in.tokens_per_attn_gpu = 1;  // tiny send side, so the receive side sets the time
+  in.micro_batch_tokens = 4096;
+  in.ffn_gpus = 32;
+  in.ffn_gpus_per_node = 8;
+  in.num_experts = 256;
+  in.top_k = 8;
+  in.hidden = 7168;
+  in.dispatch_bytes_per_elem = 1;
+  in.combine_bytes_per_elem = 2;
+  in.tokens_per_ffn_gpu = 4096.0 * 8 / 32;
+  const CommTime even = afd_m2n(in);
+  in.hot_factor = 2;
+  in.tokens_per_ffn_gpu *= 2;
+  const CommTime hot = afd_m2n(in);
+  CHECK(hot.scale_out_bytes == Approx(2 * even.scale_out_bytes));
+  CHECK(hot.dispatch_s > even.dispatch_s);
+  CHECK(hot.combine_s > even.combine_s);
+}
