@@ -35,6 +35,14 @@ walk(json.loads(sys.stdin.read()))' <<<"$out" || fail "non-finite output with ca
 "$CAL" --backend cpu --hardware h100-sxm -o "$T/x.json" >/dev/null 2>"$T/err" && fail "cpu + --hardware accepted"
 grep -q "Fix" "$T/err" || fail "no fix in: $(cat "$T/err")"
 
+# Out-of-range shapes and an unknown backend are usage errors (exit 2) that name the flag.
+"$CAL" --backend cpu --experts 0 -o "$T/x.json" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] || fail "--experts 0: exit $rc, expected 2"
+grep -q -- "--experts" "$T/err" || fail "--experts 0: flag not named: $(cat "$T/err")"
+"$CAL" --backend tpu -o "$T/x.json" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] || fail "--backend tpu: exit $rc, expected 2"
+grep -q -- "--backend" "$T/err" || fail "--backend tpu: flag not named: $(cat "$T/err")"
+
 # CUDA backend: exit 2 with a clear message without a GPU; a real calibration with one.
 "$CAL" --backend cuda --quick -o "$T/cuda.json" >"$T/out" 2>"$T/err"; rc=$?
 if [ "$rc" = 2 ]; then
