@@ -79,9 +79,15 @@ struct Accelerator {
       case DType::fp8: v = peak_fp8_flops_per_s; break;
       case DType::int8: v = peak_int8_flops_per_s ? peak_int8_flops_per_s : peak_fp8_flops_per_s; break;
       case DType::bf16:
-      case DType::fp16:
-      case DType::fp32: v = peak_bf16_flops_per_s; break;
+      case DType::fp16: v = peak_bf16_flops_per_s; break;
+      // FP32 GEMMs run far below the BF16 tensor-core peak and hwdb files carry no FP32 peak:
+      // refuse instead of silently using the BF16 number.
+      case DType::fp32: v = std::nullopt; break;
     }
+    if (d == DType::fp32)
+      throw MissingDataError(std::string("hardware '") + id +
+                             "' has no fp32 peak FLOP/s: FP32 GEMMs are not modelled (the BF16 tensor-core "
+                             "peak would overstate them): use bf16 weights");
     if (!v || *v <= 0)
       throw MissingDataError(std::string("hardware '") + id + "' has no " + dtype_name(d) +
                              " peak FLOP/s: choose a precision it supports (e.g. bf16) or add "
