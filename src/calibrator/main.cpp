@@ -4,11 +4,17 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "backend.hpp"
+#include "io/files.hpp"
 #include "report/report.hpp"
 #include "ridgeline/calibration_fit.hpp"
 #include "ridgeline/io/database.hpp"
@@ -110,6 +116,16 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> args(argv, argv + argc);
   try {
+    // Before a minute of measuring: the output must not be a device, a folder or inside the data
+    // folder being read (the write itself is atomic: temp file + rename).
+    {
+      std::vector<std::filesystem::path> dirs;
+      const char* env = std::getenv("RIDGELINE_DATA_DIR");
+      const std::string root = !data_dir.empty() ? data_dir : env ? env : "";
+      if (!hardware.empty() && !root.empty())
+        dirs = {std::filesystem::path(root) / "hwdb", std::filesystem::path(root) / "models"};
+      io::check_output_path(out, {}, dirs, "--out");
+    }
     if (!hardware.empty() && backend == "cpu")
       throw ConfigError("--hardware " + hardware +
                         ": the cpu backend measures this host, not an accelerator. Fix: "
@@ -140,9 +156,7 @@ int main(int argc, char** argv) {
     }
     const LinearFit lin = fit_linear(x, y);
     const json j = to_json(run, g, link, lin, args);
-    std::ofstream f(out);
-    if (!f) throw ConfigError(out + ": cannot write. Fix: check the folder exists and is writable.");
-    f << j.dump(2) << "\n";
+    io::write_file_atomic(out, j.dump(2) + "\n", "--out");
     fmt::print(
         "{} backend on {}\n  gemm_compute {:.3f}  gemm_memory {:.3f}  kernel_overhead {:.2f} us  (fit rms {:.1f} %)\n"
         "  link alpha {:.2f} us, {:.2f} GB/s  (fit rms {:.1f} %)\n  wrote {}\n",
@@ -150,6 +164,15 @@ int main(int argc, char** argv) {
         100 * g.rms_relative_error, link.alpha_s * 1e6, link.bytes_per_s / 1e9, 100 * link.rms_relative_error, out);
   } catch (const Error& e) {
     fmt::print(stderr, "ridgeline-calibrate: error: {}\n", e.what());
+    return 1;
+  } catch (const std::system_error&) {  // fmt::print on a failing stdout
+    if (!std::ferror(stdout)) throw;
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    fmt::print(stderr,
+               "ridgeline-calibrate: error: cannot write the summary to standard output ({}); the "
+               "calibration file was written.\n",
+               std::strerror(errno ? errno : EIO));
     return 1;
   }
   return 0;

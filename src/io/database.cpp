@@ -216,8 +216,24 @@ std::vector<fs::path> json_files(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw ConfigError(dir.string() + ": not a directory. Fix: pass --hwdb/--models folders or set RIDGELINE_DATA_DIR.");
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
+  // Every filesystem call takes an error_code: an unreadable folder or a symlink loop is bad
+  // input with the folder's name, not a filesystem_error escaping as an "internal error".
+  auto unreadable = [&](const std::error_code& e) {
+    return ConfigError(dir.string() + ": cannot list the folder (" + e.message() +
+                       "). Fix: check its permissions, or pass another --data-dir.");
+  };
+  fs::directory_iterator it(dir, ec), end;
+  if (ec) throw unreadable(ec);
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw unreadable(ec);
+    if (it->path().extension() != ".json") continue;
+    std::error_code fe;
+    const bool regular = it->is_regular_file(fe);
+    if (fe)  // e.g. a symlink loop named *.json
+      throw ConfigError(it->path().string() + ": cannot read (" + fe.message() + "). Fix: remove or repair it.");
+    if (regular) out.push_back(it->path());
+  }
+  if (ec) throw unreadable(ec);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -261,7 +277,16 @@ Database Database::load(const fs::path& hwdb_dir, const fs::path& models_dir) {
 
 Database Database::load_default() {
   std::vector<fs::path> roots;
-  if (const char* env = std::getenv("RIDGELINE_DATA_DIR")) roots.emplace_back(env);
+  if (const char* env = std::getenv("RIDGELINE_DATA_DIR"); env && *env) {
+    // A set but mistyped RIDGELINE_DATA_DIR is an error, not a silent fall back to another folder.
+    const fs::path r(env);
+    std::error_code ec;
+    if (!fs::is_directory(r / "hwdb", ec) || !fs::is_directory(r / "models", ec))
+      throw ConfigError("RIDGELINE_DATA_DIR=\"" + r.string() +
+                        "\": no hwdb/ and models/ folders there. Fix: point it at the folder holding them "
+                        "(e.g. the Ridgeline source folder), or unset it.");
+    return load(r / "hwdb", r / "models");
+  }
 #ifdef RIDGELINE_SOURCE_DIR
   roots.emplace_back(RIDGELINE_SOURCE_DIR);
 #endif

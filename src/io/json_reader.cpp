@@ -4,12 +4,15 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
+
+#include "io/files.hpp"
 
 namespace ridgeline::io {
 
 namespace {
 // Files larger than this are not configuration: refuse them before reading (bounded memory).
-constexpr std::uintmax_t kMaxJsonFileBytes = 16u * 1024u * 1024u;
+constexpr std::uintmax_t kMaxJsonFileBytes = kMaxInputFileBytes;
 // Deeper nesting than this is never a valid Ridgeline file; refuse before recursing.
 constexpr int kMaxJsonDepth = 64;
 
@@ -34,36 +37,21 @@ void check_depth(const std::string& text, const std::string& file) {
 }  // namespace
 
 std::string read_text_file(const std::string& file) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) throw ConfigError(file + ": cannot read (" + ec.message() + "). Fix: check the path.");
-  if (size > kMaxJsonFileBytes)
-    throw ConfigError(file + ": file is " + std::to_string(size) + " bytes, more than the " +
-                      std::to_string(kMaxJsonFileBytes) + "-byte limit for Ridgeline JSON files. Fix: pass the right file.");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError(file + ": cannot open. Fix: check the path and permissions.");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_bounded_file(file, kMaxJsonFileBytes);
 }
 
 Json parse_json_text(const std::string& text, const std::string& file) {
   check_depth(text, file);
-  // Duplicate keys are an error (nlohmann keeps the last one silently).
+  // Duplicate keys are an error (nlohmann keeps the last one silently). One hash set per open
+  // object: linear in the number of keys (a list scan was quadratic and hung on 1.3 M keys).
   std::string dup;
-  int depth = 0;
-  std::vector<std::vector<std::string>> keys_at_depth(1);
+  std::vector<std::unordered_set<std::string>> keys_at_depth(1);
   auto cb = [&](int d, Json::parse_event_t ev, Json& parsed) {
-    (void)depth;
     if (ev == Json::parse_event_t::object_start) {
       if (static_cast<int>(keys_at_depth.size()) <= d + 1) keys_at_depth.resize(d + 2);
       keys_at_depth[d + 1].clear();
     } else if (ev == Json::parse_event_t::key) {
-      auto& seen = keys_at_depth[d];
-      const std::string k = parsed.get<std::string>();
-      for (const auto& s : seen)
-        if (s == k && dup.empty()) dup = k;
-      seen.push_back(k);
+      if (!keys_at_depth[d].insert(parsed.get<std::string>()).second && dup.empty()) dup = parsed.get<std::string>();
     }
     return true;
   };

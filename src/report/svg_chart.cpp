@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "svg_chart.hpp"
-#include "xml_escape.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +8,9 @@
 #include <fstream>
 #include <limits>
 
+#include "io/files.hpp"
 #include "ridgeline/error.hpp"
+#include "xml_escape.hpp"
 
 namespace ridgeline::report {
 
@@ -185,16 +186,7 @@ std::string SvgChart::render() const {
 }
 
 void write_text_file(const std::string& path, const std::string& text, const char* flag) {
-  std::ofstream f(path, std::ios::binary);
-  if (!f)
-    throw ConfigError(
-        fmt::format("{} \"{}\": cannot open the file for writing. Fix: give a path in an existing, "
-                    "writable folder.",
-                    flag, path));
-  f << text;
-  if (!f)
-    throw ConfigError(
-        fmt::format("{} \"{}\": writing failed (disk full?). Fix: free space or choose another path.", flag, path));
+  io::write_file_atomic(path, text, flag);  // temp file + rename: never a truncated file
 }
 
 }  // namespace ridgeline::report
