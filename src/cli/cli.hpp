@@ -15,6 +15,10 @@ struct Context {
   std::vector<std::string> argv;
   /// Loads the databases once (from --data-dir, RIDGELINE_DATA_DIR or the source tree).
   const io::Database& db();
+  /// Refuses an output file (`flag`, e.g. "--svg") that is one of `inputs` or lies inside the
+  /// data folders being read (hwdb/, models/ and `input_dirs`). Throws ConfigError.
+  void check_output(const std::string& path, const char* flag, const std::vector<std::string>& inputs = {},
+                    const std::vector<std::string>& input_dirs = {});
 
  private:
   std::unique_ptr<io::Database> db_;

@@ -5,10 +5,17 @@
 // plus EP on each), up to 1,024 GPUs, at 3 TPOT SLOs. Results are checked before timing.
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
 
+#include "checks.hpp"
 #include "cli.hpp"
 #include "plan_common.hpp"
 #include "report/report.hpp"
@@ -68,6 +75,33 @@ double evaluations_per_second(const ModelSpec& m, const Accelerator& hw, double 
   return double(count) / elapsed;
 }
 
+/// Runs `exe plan` with stdout and stderr on /dev/null, without a shell (argv[0] may hold spaces
+/// or shell syntax: it is never parsed). Returns the exit status, or -1 when it could not run.
+int run_plan_process(const std::string& exe) {
+  posix_spawn_file_actions_t fa;
+  if (posix_spawn_file_actions_init(&fa) != 0) return -1;
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::string arg0 = exe, arg1 = "plan";
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  pid_t pid = 0;
+  const int err = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, ::environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) return -1;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/// This executable: /proc/self/exe where there is one, else argv[0] as given.
+std::string self_path(const Context& ctx) {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) return std::string(buf, size_t(n));
+  return ctx.argv.empty() ? "ridgeline" : ctx.argv[0];
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, Context& ctx) {
@@ -83,8 +117,11 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       "default `ridgeline plan` (DeepSeek-V3, H800, 50 ms), and of an exhaustive DeepSeek-V3 search over\n"
       "6 accelerators (h800 h20 h200 b200 l40s gb200: 36 attention/FFN pairs + EP on each), up to 1,024 GPUs,\n"
       "at 3 TPOT SLOs (30, 50, 100 ms). Targets: >= 1e6 evaluations/s, plan < 100 ms, exhaustive < 1 s.");
-  cmd->add_option("--seconds", o->seconds, "minimum time of the evaluation-rate loop")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "threads for the searches (0 = all cores)");
+  cmd->add_option("--seconds", o->seconds, "minimum time of the evaluation-rate loop")
+      ->check(FiniteRange(0, limits::kMaxBenchSeconds))
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "threads for the searches (0 = all cores)")
+      ->check(FiniteRange(0, limits::kMaxThreads));
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->callback([o, &ctx] {
     const auto& db = ctx.db();
@@ -100,9 +137,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     const SearchResult def = search_plans(*s.model, s.precision, s.workload, s.space, s.efficiencies);
     const double plan_search_s = seconds_since(t0);
     if (!def.best_ep() || !def.best_afd()) throw Error("bench: the default plan found no EP or AFD plan");
-    const std::string self = ctx.argv.empty() ? "ridgeline" : ctx.argv[0];
     t0 = Clock::now();
-    const int rc = std::system((self + " plan > /dev/null 2>&1").c_str());
+    const int rc = run_plan_process(self_path(ctx));
     const double plan_process_s = seconds_since(t0);
 
     // The exhaustive search.

@@ -4,6 +4,7 @@
 // every accelerator of the hardware database.
 #include <fmt/format.h>
 
+#include "checks.hpp"
 #include "cli.hpp"
 #include "report/report.hpp"
 #include "report/svg_chart.hpp"
@@ -31,7 +32,7 @@ void add_roof_flags(CLI::App* cmd, RoofFlags& f) {
   cmd->add_option("--slo", f.slo, "TPOT SLO; sets the budget t_B = (SLO x L_accept - t_g) / (3 x layers) (paper Eq. 1)")
       ->capture_default_str();
   cmd->add_option("--mtp-acceptance", f.mtp_acceptance, "L_accept: tokens accepted per step (paper: 1.7)")
-      ->check(CLI::Range(1.0, 16.0))
+      ->check(FiniteRange(1.0, 16.0))
       ->capture_default_str();
   cmd->add_option("--gap", f.gap, "t_g: per-iteration time outside the layer pipeline (paper: 15 ms)")
       ->capture_default_str();
@@ -39,18 +40,18 @@ void add_roof_flags(CLI::App* cmd, RoofFlags& f) {
   cmd->add_option("--dispatch", f.dispatch, "A->F payload format (paper: fp8)")->capture_default_str();
   cmd->add_option("--combine", f.combine, "F->A payload format (paper: bf16)")->capture_default_str();
   cmd->add_option("--expert-tp", f.expert_tp, "split each expert over this many FFN ranks (ETP)")
-      ->check(CLI::Range(1, 64))
+      ->check(FiniteRange(1, 64))
       ->capture_default_str();
   cmd->add_option("--shared-on", f.shared_on, "side that runs the shared experts: attention (paper) or ffn")
       ->check(CLI::IsMember({"attention", "ffn"}))
       ->capture_default_str();
   cmd->add_option("--redundant-experts", f.redundant, "EPLB replicas over the FFN side (cost memory and slots)")
-      ->check(CLI::Range(0, 4096))
+      ->check(FiniteRange(0, 4096))
       ->capture_default_str();
   cmd->add_flag("--gpu-granular", f.gpu_granular, "N_F counts GPUs, not 8-GPU nodes (superpod placement)");
   cmd->add_flag("--latency", f.latency, "subtract dispatch + combine link latencies (alpha terms) from t_B");
   cmd->add_option("--usable-hbm", f.usable_hbm, "fraction of HBM the expert weights may fill (paper: 1.0)")
-      ->check(CLI::Range(0.05, 1.0))
+      ->check(FiniteRange(0.05, 1.0))
       ->capture_default_str();
   cmd->add_flag("--json", f.json, "print JSON (with a meta block)");
   cmd->add_flag("--csv", f.csv, "print CSV");
@@ -71,12 +72,12 @@ Resolved resolve(const RoofFlags& f, const ModelSpec& m) {
   try {
     r.gap_s = parse_quantity(f.gap, Dimension::seconds);
   } catch (const Error& e) {
-    throw UsageError(fmt::format("--gap \"{}\": {}. Fix: write a time such as \"15 ms\" (or 0).", f.gap, e.what()));
+    throw FlagError(fmt::format("--gap \"{}\": {}. Fix: write a time such as \"15 ms\" (or 0).", f.gap, e.what()));
   }
-  if (r.gap_s < 0) throw UsageError(fmt::format("--gap \"{}\": must not be negative. Fix: e.g. \"15 ms\".", f.gap));
+  if (r.gap_s < 0) throw FlagError(fmt::format("--gap \"{}\": must not be negative. Fix: e.g. \"15 ms\".", f.gap));
   r.options.budget_s = budget_slot_s(r.slo_s, f.mtp_acceptance, r.gap_s, m.num_layers);
   if (!(r.options.budget_s > 0))
-    throw UsageError(
+    throw FlagError(
         fmt::format("--slo {} with --mtp-acceptance {} and --gap {} leaves no budget: SLO x L_accept must "
                     "exceed t_g. Fix: raise --slo or lower --gap.",
                     f.slo, f.mtp_acceptance, f.gap));
@@ -215,12 +216,13 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   add_roof_flags(cmd, o->f);
   cmd->callback([o, &ctx] {
+    if (!o->svg.empty()) ctx.check_output(o->svg, "--svg", {}, {o->f.hwdb});
     const HardwareSource src(ctx, o->f.hwdb);
     const auto& db = src.db();
     const Accelerator& hw = db.hardware(o->hardware);
     const std::vector<int> nfs = parse_int_list(o->nf, "--nf");
     const auto ids = split_ids(o->models);
-    if (ids.empty()) throw UsageError("--model is empty. Fix: give a model id such as deepseek-v3.");
+    if (ids.empty()) throw FlagError("--model is empty. Fix: give a model id such as deepseek-v3.");
     report::Table t;
     t.header = {"model",   "N_F",     "ranks", "regime", "local",   "B_eff", "tokens",  "I",
                 "I cont.", "HFU max", "OFU",   "S_t",    "weights", "read",  "feasible"};
@@ -318,7 +320,7 @@ void add_deadzone_command(CLI::App& app, Context& ctx) {
       "~60 %) inside the dead zone (paper §8 check 15: 0.3 x FLOPS / M).");
   cmd->add_option("--model,-m", o->model, "model id (ridgeline list models)")->required();
   cmd->add_option("--target-hfu", o->target, "large-EP HFU to match (paper: ~0.60)")
-      ->check(CLI::Range(0.01, 1.0))
+      ->check(FiniteRange(0.01, 1.0))
       ->capture_default_str();
   cmd->add_option("--nf", o->nf, "FFN sizes searched for the peak ceiling")->capture_default_str();
   add_roof_flags(cmd, o->f);

@@ -3,10 +3,9 @@
 // SLO, as a table (and JSON/CSV) and an SVG heatmap.
 #include <fmt/format.h>
 
-#include <fstream>
-#include <iostream>
-
+#include "checks.hpp"
 #include "cli.hpp"
+#include "io/files.hpp"
 #include "plan_common.hpp"
 #include "report/report.hpp"
 #include "report/svg_heatmap.hpp"
@@ -31,9 +30,13 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--hardware,-H", o->flags.hardware, "hardware id(s), comma separated (as in plan)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--slos", o->slos, "TPOT targets (columns), comma separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--slos", o->slos, "TPOT targets (columns), comma separated")
+      ->delimiter(',')
+      ->check(QuantityRange(Dimension::seconds, limits::kMinSloS, limits::kMaxSloS, "1 us to 1 h"))
+      ->capture_default_str();
   cmd->add_option("--contexts", o->contexts, "context lengths (rows), comma separated")
       ->delimiter(',')
+      ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"))
       ->capture_default_str();
   add_search_flags(cmd, o->flags, false);
   cmd->add_option("--svg", o->svg, "write the heatmap to this SVG file ('-': to stdout instead of the table)");
@@ -41,6 +44,10 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--csv", o->csv, "print CSV (one row per cell)");
   cmd->callback([o, &ctx] {
     const auto& db = ctx.db();
+    // The size of the map before any search: every cell is one full plan search.
+    check_work("compare: cells (--contexts x --slos)", double(o->contexts.size()) * double(o->slos.size()),
+               double(limits::kMaxGridPoints), "list fewer --contexts or --slos");
+    if (!o->svg.empty() && o->svg != "-") ctx.check_output(o->svg, "--svg");
     for (const auto& c : o->contexts)
       for (const auto& s : o->slos) {
         SearchFlags f = o->flags;
@@ -87,13 +94,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
       t.rows.push_back(cells_text);
     }
     const std::string svg = report::heatmap_svg(h);
-    if (!o->svg.empty() && o->svg != "-") {
-      std::ofstream out(o->svg);
-      if (!out)
-        throw ConfigError(
-            fmt::format("--svg \"{}\": cannot open the file for writing. Fix: check the folder exists.", o->svg));
-      out << svg;
-    }
+    if (!o->svg.empty() && o->svg != "-") io::write_file_atomic(o->svg, svg, "--svg");
     if (o->svg == "-") {
       fmt::print("{}", svg);
     } else if (o->json) {

@@ -4,10 +4,11 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
+#include "checks.hpp"
 #include "cli.hpp"
+#include "io/files.hpp"
 #include "report/report.hpp"
 #include "report/svg_chart.hpp"
 #include "ridgeline/imbalance.hpp"
@@ -22,15 +23,8 @@ namespace {
 /// A histogram file: numbers (tokens or weights per expert id) separated by commas, spaces or
 /// newlines; '[' and ']' are ignored so a JSON array works too.
 std::vector<double> read_histogram(const std::string& path, int num_experts) {
-  std::ifstream f(path);
-  if (!f)
-    throw UsageError(
-        fmt::format("--histogram \"{}\": cannot read the file. Fix: give a text file with one number "
-                    "per expert (comma, space or newline separated, or a JSON array).",
-                    path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string text = ss.str();
+  // A regular file of at most 16 MiB: /dev/zero or a FIFO is refused before it is read.
+  std::string text = io::read_bounded_file(path, io::kMaxInputFileBytes, "--histogram");
   for (char& c : text)
     if (c == ',' || c == '[' || c == ']' || c == '\n' || c == '\r' || c == '\t') c = ' ';
   std::istringstream in(text);
@@ -44,21 +38,21 @@ std::vector<double> read_histogram(const std::string& path, int num_experts) {
     } catch (...) {
       used = 0;
     }
-    if (used != tok.size() || !std::isfinite(v) || v < 0)
-      throw UsageError(
-          fmt::format("--histogram \"{}\": entry {} is \"{}\", not a non-negative number. Fix: write "
+    if (used != tok.size() || !std::isfinite(v) || v < 0 || v > 1e15)
+      throw ConfigError(
+          fmt::format("--histogram \"{}\": entry {} is \"{}\", not a number in [0, 1e15]. Fix: write "
                       "tokens (or weights) per expert id, e.g. 120, 95, 300, ...",
                       path, h.size(), tok));
     h.push_back(v);
   }
   if (int(h.size()) != num_experts)
-    throw UsageError(
+    throw ConfigError(
         fmt::format("--histogram \"{}\": {} entries but the model has {} routed experts. Fix: give one "
                     "number per expert, in expert-id order.",
                     path, h.size(), num_experts));
   double sum = 0;
   for (double v : h) sum += v;
-  if (!(sum > 0)) throw UsageError(fmt::format("--histogram \"{}\": all entries are zero. Fix: give counts.", path));
+  if (!(sum > 0)) throw ConfigError(fmt::format("--histogram \"{}\": all entries are zero. Fix: give counts.", path));
   return h;
 }
 
@@ -67,6 +61,14 @@ void print_alpha_curves(const std::string& sigma_text, const std::string& nf_tex
                         const std::string& svg, bool json, bool csv, const Context& ctx) {
   const auto sigmas = parse_number_list(sigma_text, "--sigma", 0.01, 1.0);
   const auto nfs = parse_int_list(nf_text, "--nf");
+  // The size of the work, before doing it: 41 EP points per sigma plus, per N_F, every N_A from
+  // N_F to lambda_max x N_F (--nf 100000 --lambda-max 100 would be 4e7 rows: it aborted).
+  double rows_needed = 0;
+  for (int nf : nfs) rows_needed += std::floor(lambda_max * nf + 1e-9) - nf + 1;
+  rows_needed = double(sigmas.size()) * (41 + rows_needed);
+  check_work("imbalance --alpha: rows (sigmas x (41 + sum over --nf of (lambda_max - 1) x N_F))", rows_needed,
+             double(limits::kMaxTableRows),
+             "use fewer or smaller --nf values, a smaller --lambda-max or fewer --sigma");
   report::Table t;
   t.header = {"strategy", "N_F", "N_A", "lambda", "sigma", "alpha"};
   t.units = {"", "", "", "", "", ""};
@@ -139,29 +141,30 @@ void add_imbalance_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--tokens", o->tokens, "tokens each rank contributes per micro-batch: list or range")
       ->capture_default_str();
   cmd->add_option("--zipf", o->zipf, "Zipf exponent s of expert popularity (0 = uniform)")
-      ->check(CLI::Range(0.0, 10.0));
+      ->check(FiniteRange(0.0, 10.0));
   cmd->add_option("--histogram", o->histogram, "file with tokens (or weights) per expert id, in id order");
   cmd->add_option("--redundant-experts", o->redundant, "EPLB replicas placed greedily on the least-loaded rank")
-      ->check(CLI::Range(0, 4096))
+      ->check(FiniteRange(0, 4096))
       ->capture_default_str();
   cmd->add_option("--lambda", o->lambda, "lambda_EP = t_a / t_f for the alpha column (paper: ~4 on H800)")
-      ->check(CLI::Range(0.0, 1000.0))
+      ->check(FiniteRange(0.0, 1000.0))
       ->capture_default_str();
   cmd->add_flag("--alpha", o->alpha, "print alpha vs lambda (paper Fig. 6) instead of routing statistics");
   cmd->add_option("--sigma", o->sigma, "--alpha: balancedness values sigma")->capture_default_str();
   cmd->add_option("--nf", o->nf, "--alpha: AFD FFN node counts")->capture_default_str();
   cmd->add_option("--lambda-max", o->lambda_max, "--alpha: largest lambda")
-      ->check(CLI::Range(1.0, 100.0))
+      ->check(FiniteRange(1.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--svg", o->svg, "--alpha: also write the chart to this SVG file");
   cmd->add_flag("--json", o->json, "print JSON (with a meta block)");
   cmd->add_flag("--csv", o->csv, "print CSV");
   cmd->callback([o, &ctx] {
+    if (o->alpha && !o->svg.empty()) ctx.check_output(o->svg, "--svg");
     if (o->alpha) return print_alpha_curves(o->sigma, o->nf, o->lambda_max, o->svg, o->json, o->csv, ctx);
     if (o->model.empty())
-      throw UsageError("imbalance needs --model (or --alpha). Fix: e.g. ridgeline imbalance --model deepseek-v3.");
+      throw FlagError("imbalance needs --model (or --alpha). Fix: e.g. ridgeline imbalance --model deepseek-v3.");
     if (o->zipf >= 0 && !o->histogram.empty())
-      throw UsageError("--zipf and --histogram both given. Fix: describe routing with one of them.");
+      throw FlagError("--zipf and --histogram both given. Fix: describe routing with one of them.");
     const ModelSpec& m = ctx.db().model(o->model);
     RoutingModel rm;
     rm.redundant_experts = o->redundant;
@@ -180,13 +183,18 @@ void add_imbalance_command(CLI::App& app, Context& ctx) {
     t.header = {"ranks", "tokens", "mean load", "E[max]", "max/mean", "sigma", "alpha_EP"};
     t.units = {"", "/rank", "pairs", "pairs", "", "", fmt::format("lambda={:g}", o->lambda)};
     nlohmann::json rows = nlohmann::json::array();
-    for (int ranks : parse_int_list(o->ranks, "--ranks")) {
+    const std::vector<int> rank_list = parse_int_list(o->ranks, "--ranks"),
+                           token_list = parse_int_list(o->tokens, "--tokens");
+    check_work("imbalance: rows (--ranks values x --tokens values)",
+               double(rank_list.size()) * double(token_list.size()), double(limits::kMaxImbalanceRows),
+               "list fewer --ranks or --tokens values");
+    for (int ranks : rank_list) {
       if (ranks > m.moe.num_experts + o->redundant)
-        throw UsageError(
+        throw FlagError(
             fmt::format("--ranks {}: more ranks than the {} expert slots of {}. Fix: use at most {} "
                         "ranks or add --redundant-experts.",
                         ranks, m.moe.num_experts + o->redundant, m.id, m.moe.num_experts + o->redundant));
-      for (int tok : parse_int_list(o->tokens, "--tokens")) {
+      for (int tok : token_list) {
         const LoadStats s = routing_load(rm, m.moe.num_experts, m.moe.top_k, ranks, double(tok) * ranks);
         const double a = alpha_ep_imbalance_ep(o->lambda, s.sigma());
         t.rows.push_back({std::to_string(ranks), std::to_string(tok), fmt::format("{:.1f}", s.mean_load),

@@ -3,6 +3,7 @@
 // roofline of one decode MoE layer on one GPU of an EP deployment (DP attention, EP experts).
 #include <fmt/format.h>
 
+#include "checks.hpp"
 #include "cli.hpp"
 #include "report/report.hpp"
 
@@ -12,7 +13,8 @@ namespace {
 DType parse_dtype_flag(const std::string& s, const char* flag) {
   for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
     if (s == dtype_name(d)) return d;
-  throw ConfigError(fmt::format("{} \"{}\": unknown number format. Fix: use fp4, fp8, int8, bf16, fp16 or fp32.", flag, s));
+  throw FlagError(
+      fmt::format("{} \"{}\": unknown number format. Fix: use fp4, fp8, int8, bf16, fp16 or fp32.", flag, s));
 }
 }  // namespace
 
@@ -30,9 +32,15 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
                                  "The GPU runs data-parallel attention for --batch sequences and holds 1/--ep of the experts.");
   cmd->add_option("--model,-m", o->model, "model id (ridgeline list models)")->required();
   cmd->add_option("--hardware,-H", o->hardware, "hardware id (ridgeline list hardware)")->required();
-  cmd->add_option("--batch,-b", o->batch, "sequences per GPU")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--context,-c", o->context, "context tokens per sequence")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--ep", o->ep, "GPUs the experts are spread over")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch,-b", o->batch, "sequences per GPU")
+      ->check(FiniteRange(1e-3, limits::kMaxBatch))
+      ->capture_default_str();
+  cmd->add_option("--context,-c", o->context, "context tokens per sequence")
+      ->check(FiniteRange(1, limits::kMaxContextTokens))
+      ->capture_default_str();
+  cmd->add_option("--ep", o->ep, "GPUs the experts are spread over")
+      ->check(FiniteRange(1, limits::kMaxGpus))
+      ->capture_default_str();
   cmd->add_option("--weights", o->weights, "weight format (fp8, bf16, fp4, ...)")->capture_default_str();
   cmd->add_option("--kv", o->kv, "KV-cache format")->capture_default_str();
   cmd->add_flag("--json", o->json, "print JSON");

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "checks.hpp"
 #include "cli.hpp"
 #include "plan_common.hpp"
 #include "report/report.hpp"
@@ -64,13 +65,16 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--hardware,-H", o->hardware, "hardware ids, comma separated")->delimiter(',')->capture_default_str();
   cmd->add_option("--slo", o->slos, "TPOT targets, comma separated (\"30 ms,50 ms\")")
       ->delimiter(',')
+      ->check(QuantityRange(Dimension::seconds, limits::kMinSloS, limits::kMaxSloS, "1 us to 1 h"))
       ->capture_default_str();
   cmd->add_option("--context,-c", o->contexts, "context lengths in tokens, comma separated")
       ->delimiter(',')
+      ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"))
       ->capture_default_str();
   cmd->add_option("--scale-out-bandwidth", o->bandwidths,
                   "scale-out (NIC) bandwidths per GPU, comma separated, e.g. \"400 Gb/s,800 Gb/s\" (default: hwdb)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(QuantityRange(Dimension::bytes_per_s, 1e6, 1e15, "1 MB/s to 1 PB/s"));
   add_search_flags(cmd, o->flags, false);
   cmd->add_flag("--json", o->json, "print JSON (rows + meta)");
   cmd->add_flag("--csv", o->csv, "print CSV");
@@ -80,6 +84,11 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
     struct Point {
       std::string model, hw, slo, context, bw;
     };
+    // The size of the grid before it is built: every point is one full plan search.
+    check_work("sweep: grid points (models x hardware x SLOs x contexts x bandwidths)",
+               double(o->models.size()) * double(o->hardware.size()) * double(o->slos.size()) *
+                   double(o->contexts.size()) * double(bws.size()),
+               double(limits::kMaxGridPoints), "split the sweep or list fewer values per axis");
     std::vector<Point> points;
     for (const auto& m : o->models)
       for (const auto& h : o->hardware)

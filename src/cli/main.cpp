@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
+#include "checks.hpp"
 #include "cli.hpp"
+#include "io/files.hpp"
 #include "report/report.hpp"
 
 namespace ridgeline::cli {
@@ -22,7 +27,37 @@ const io::Database& Context::db() {
   return *db_;
 }
 
+void Context::check_output(const std::string& path, const char* flag, const std::vector<std::string>& inputs,
+                           const std::vector<std::string>& input_dirs) {
+  std::vector<std::filesystem::path> ins(inputs.begin(), inputs.end()), dirs(input_dirs.begin(), input_dirs.end());
+  try {  // the folders the databases come from; a command that reads none (imbalance --alpha) may
+         // run where they do not load
+    const auto& d = db();
+    if (const auto ids = d.hardware_ids(); !ids.empty()) dirs.push_back(d.hardware_file(ids.front()).parent_path());
+    if (const auto ids = d.model_ids(); !ids.empty()) dirs.push_back(d.model_file(ids.front()).parent_path());
+  } catch (const Error&) {
+  }
+  io::check_output_path(path, ins, dirs, flag);
+}
+
 }  // namespace ridgeline::cli
+
+namespace {
+int stdout_failed() {
+  fmt::print(stderr,
+             "ridgeline: error: cannot write the result to standard output ({}). Fix: check the disk "
+             "or pipe it goes to.\n",
+             std::strerror(errno ? errno : EIO));
+  return 1;
+}
+
+/// A result is only delivered once stdout is flushed without error: `ridgeline ... > /dev/full`
+/// or a full disk must not exit 0.
+int finish_stdout(int code) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) return stdout_failed();
+  return code;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace ridgeline;
@@ -56,23 +91,31 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return finish_stdout(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return finish_stdout(app.exit(e));
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return finish_stdout(app.exit(e));
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;  // usage error (documented in README)
   } catch (const cli::ExitCode& e) {
-    return e.code;
+    return finish_stdout(e.code);
+  } catch (const cli::FlagError& e) {
+    fmt::print(stderr, "ridgeline: error: {}\n", e.what());
+    return 2;  // a bad flag value found after parsing: a usage error too
   } catch (const ridgeline::Error& e) {
     std::fflush(stdout);
     fmt::print(stderr, "ridgeline: error: {}\n", e.what());
+    return 1;
+  } catch (const std::system_error& e) {
+    // fmt::print throws when stdout fails (a full disk, a closed pipe, /dev/full).
+    if (std::ferror(stdout)) return stdout_failed();
+    fmt::print(stderr, "ridgeline: internal error: {}\n", e.what());
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "ridgeline: internal error: {}\n", e.what());
     return 1;
   }
-  return 0;
+  return finish_stdout(0);
 }

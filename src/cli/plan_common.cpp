@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "checks.hpp"
 #include "report/report.hpp"
 #include "ridgeline/error.hpp"
 
@@ -43,8 +44,11 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
                     "hardware id(s), comma separated: EP runs on each kind; AFD sides default to these too")
         ->delimiter(',')
         ->capture_default_str();
-    cmd->add_option("--slo", f.slo, "TPOT (time per output token) target, e.g. \"50 ms\"")->capture_default_str();
+    cmd->add_option("--slo", f.slo, "TPOT (time per output token) target, e.g. \"50 ms\"")
+        ->check(QuantityRange(Dimension::seconds, limits::kMinSloS, limits::kMaxSloS, "1 us to 1 h"))
+        ->capture_default_str();
     cmd->add_option("--context,-c", f.context, "mean KV length per sequence in tokens, e.g. 4096 or \"32K\"")
+        ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"))
         ->capture_default_str();
   }
   cmd->add_option("--attention-hardware", f.attention_hardware,
@@ -58,18 +62,18 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
   cmd->add_option("--dispatch", f.dispatch, "dispatch (A->F, all-to-all) payload format")->capture_default_str();
   cmd->add_option("--combine", f.combine, "combine (F->A) payload format")->capture_default_str();
   cmd->add_option("--mtp-acceptance", f.mtp_acceptance, "mean tokens accepted per step with MTP (1 = off)")
-      ->check(CLI::Range(1.0, 16.0))
+      ->check(FiniteRange(1.0, 16.0))
       ->capture_default_str();
   cmd->add_option("--mtp-draft-tokens", f.mtp_draft_tokens, "MTP draft tokens verified per step")
-      ->check(CLI::Range(0, 15))
+      ->check(FiniteRange(0, 15))
       ->capture_default_str();
   cmd->add_option("--strategy", f.strategy, "ep, afd or both")
       ->check(CLI::IsMember({"ep", "afd", "both"}))
       ->capture_default_str();
   cmd->add_option("--gpus", f.gpus, "plans must use exactly N GPUs (0 = any count up to --max-gpus)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(FiniteRange(0, limits::kMaxGpus));
   cmd->add_option("--max-gpus", f.max_gpus, "GPU budget: the most GPUs a plan may use")
-      ->check(CLI::PositiveNumber)
+      ->check(FiniteRange(1, limits::kMaxGpus))
       ->capture_default_str();
   cmd->add_option("--objective", f.objective,
                   "what 'best' means: gpu (tokens/s per GPU), cost (tokens/s per $), power (per W), hfu")
@@ -77,7 +81,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
   cmd->add_option("--afd-micro-batches", f.afd_micro_batches,
                   "AFD ping-pong micro-batch counts to try, comma separated (>= 3 hides communication)")
       ->delimiter(',')
-      ->check(CLI::Range(1, 16))
+      ->check(FiniteRange(1, 16))
       ->capture_default_str();
   cmd->add_flag("--require-bubble-free", f.require_bubble_free,
                 "reject AFD plans that violate the ping-pong conditions (m-1) t_a >= t_f + t_c and "
@@ -86,7 +90,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
                 "AFD: try every attention GPU count instead of the balance point's two neighbours on each side "
                 "(slower; checks the pruning)");
   cmd->add_option("--threads", f.threads, "worker threads (0 = all cores); results do not depend on it")
-      ->check(CLI::NonNegativeNumber);
+      ->check(FiniteRange(0, limits::kMaxThreads));
 }
 
 namespace {

@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "checks.hpp"
+
 namespace ridgeline::cli::roof {
 
 namespace {
@@ -33,7 +35,7 @@ long parse_long(const std::string& s, const char* flag, const std::string& whole
     used = 0;
   }
   if (used == 0 || used != s.size() || v < 1 || v > 1000000)
-    throw UsageError(
+    throw FlagError(
         fmt::format("{} \"{}\": \"{}\" is not a whole number from 1 to 1000000. Fix: write a list or "
                     "range such as 1..64 or 1,2,4,8.",
                     flag, whole, s));
@@ -44,22 +46,28 @@ long parse_long(const std::string& s, const char* flag, const std::string& whole
 
 std::vector<int> parse_int_list(const std::string& text, const char* flag) {
   std::set<int> out;
+  long requested = 0;  // values asked for, duplicates included: bounds the work before it is done
   for (const auto& part : split(text, ',')) {
     const auto dots = part.find("..");
     if (dots == std::string::npos) {
+      check_work(fmt::format("{} values", flag), double(++requested), double(limits::kMaxListValues),
+                 "list fewer values or shorter ranges");
       out.insert(int(parse_long(part, flag, text)));
       continue;
     }
     const long a = parse_long(std::string(detail::trim(part.substr(0, dots))), flag, text);
     const long b = parse_long(std::string(detail::trim(part.substr(dots + 2))), flag, text);
     if (b < a || b - a > 100000)
-      throw UsageError(
+      throw FlagError(
           fmt::format("{} \"{}\": range {} is empty or too long. Fix: write FROM..TO with FROM <= TO "
                       "(at most 100000 values).",
                       flag, text, part));
+    requested += b - a + 1;
+    check_work(fmt::format("{} values", flag), double(requested), double(limits::kMaxListValues),
+               "list fewer values or shorter ranges");
     for (long v = a; v <= b; ++v) out.insert(int(v));
   }
-  if (out.empty()) throw UsageError(fmt::format("{} is empty. Fix: give values such as 1..64 or 1,2,4,8.", flag));
+  if (out.empty()) throw FlagError(fmt::format("{} is empty. Fix: give values such as 1..64 or 1,2,4,8.", flag));
   return {out.begin(), out.end()};
 }
 
@@ -74,13 +82,13 @@ std::vector<double> parse_number_list(const std::string& text, const char* flag,
       used = 0;
     }
     if (used == 0 || used != part.size() || !std::isfinite(v) || v < lo || v > hi)
-      throw UsageError(
+      throw FlagError(
           fmt::format("{} \"{}\": \"{}\" is not a number in [{}, {}]. Fix: give comma-separated numbers "
                       "in that range.",
                       flag, text, part, lo, hi));
     out.push_back(v);
   }
-  if (out.empty()) throw UsageError(fmt::format("{} is empty. Fix: give comma-separated numbers.", flag));
+  if (out.empty()) throw FlagError(fmt::format("{} is empty. Fix: give comma-separated numbers.", flag));
   return out;
 }
 
@@ -89,17 +97,17 @@ double parse_flag_quantity(const std::string& text, Dimension dim, const char* f
   try {
     v = parse_quantity(text, dim);
   } catch (const Error& e) {
-    throw UsageError(
+    throw FlagError(
         fmt::format("{} \"{}\": {}. Fix: write a number with a unit, e.g. \"50 ms\".", flag, text, e.what()));
   }
-  if (!(v > 0)) throw UsageError(fmt::format("{} \"{}\": must be positive. Fix: e.g. \"50 ms\".", flag, text));
+  if (!(v > 0)) throw FlagError(fmt::format("{} \"{}\": must be positive. Fix: e.g. \"50 ms\".", flag, text));
   return v;
 }
 
 DType parse_dtype_name(const std::string& s, const char* flag) {
   for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
     if (s == dtype_name(d)) return d;
-  throw UsageError(
+  throw FlagError(
       fmt::format("{} \"{}\": unknown number format. Fix: use fp4, int4, fp8, int8, bf16, fp16 or fp32.", flag, s));
 }
 
@@ -110,7 +118,7 @@ std::vector<std::string> split_ids(const std::string& text) {
 HardwareSource::HardwareSource(Context& ctx, const std::string& hwdb_dir) : ctx_(ctx), label_("hwdb") {
   if (hwdb_dir.empty()) return;
   if (!std::filesystem::is_directory(hwdb_dir))
-    throw UsageError(
+    throw FlagError(
         fmt::format("--hwdb \"{}\": not a folder. Fix: give a folder of hardware JSON files, e.g. "
                     "examples/paper-afd-roofline/hardware (the AFD paper's Table 5 inputs).",
                     hwdb_dir));

@@ -49,7 +49,10 @@ expect_error() {
   [ ! -s "$T/out" ] || fail "$1: printed a partial result"
   grep -qi "fix\|did you mean" "$T/err" || fail "$1: no fix in: $(cat "$T/err")"
 }
-expect_error bad-slo --slo "fast"
+# A bad flag value is a usage error (exit 2) naming the flag and the allowed range.
+"$BIN" plan --slo "fast" >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] || fail "bad-slo: exit $rc, expected 2"
+grep -q -- '--slo' "$T/err" && grep -q "1 us to 1 h" "$T/err" || fail "bad-slo: $(cat "$T/err")"
 expect_error bad-objective --objective speed
 expect_error bad-hw --hardware h8000
 expect_error bad-dtype --weights fp9
