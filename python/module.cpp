@@ -4,6 +4,9 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <algorithm>
+
+#include "cli/checks.hpp"
 #include "cli/plan_common.hpp"
 #include "report/report.hpp"
 #include "ridgeline/evaluate.hpp"
@@ -15,6 +18,35 @@ using namespace ridgeline;
 namespace {
 py::object json_to_py(const nlohmann::json& j) {
   return py::module_::import("json").attr("loads")(j.dump());
+}
+
+/// plan()'s arguments go through the CLI's own flag definitions and validators (the same
+/// ranges, NaN and inf refused), so rl.plan() accepts exactly what `ridgeline plan` accepts.
+/// A bad value raises ValueError naming the keyword argument, the value and the range.
+void parse_as_cli(cli::SearchFlags& f, const std::vector<std::pair<std::string, std::string>>& flags) {
+  CLI::App app{"rl.plan", "plan"};
+  cli::add_search_flags(&app, f, true);
+  std::vector<std::string> args;
+  for (const auto& [flag, value] : flags) args.push_back(flag + "=" + value);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    for (const auto& [flag, value] : flags) {  // name the keyword argument, not the CLI flag
+      std::string kw = flag.substr(2);
+      std::replace(kw.begin(), kw.end(), '-', '_');
+      for (size_t at = msg.find(flag); at != std::string::npos; at = msg.find(flag, at + kw.size()))
+        msg.replace(at, flag.size(), kw);
+    }
+    throw py::value_error(msg);
+  }
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
 }
 }  // namespace
 
@@ -107,20 +139,25 @@ PYBIND11_MODULE(_core, m) {
          const std::vector<std::string>& ffn_hardware, const std::string& weights, const std::string& kv_cache,
          double mtp_acceptance, int mtp_draft_tokens) {
         cli::SearchFlags f;
-        f.model = model;
-        f.hardware = hardware;
-        f.slo = slo;
-        f.context = context;
-        f.objective = objective;
-        f.strategy = strategy;
-        f.max_gpus = max_gpus;
-        f.gpus = gpus;
-        f.attention_hardware = attention_hardware;
-        f.ffn_hardware = ffn_hardware;
-        f.weights = weights;
-        f.kv_cache = kv_cache;
-        f.mtp_acceptance = mtp_acceptance;
-        f.mtp_draft_tokens = mtp_draft_tokens;
+        std::vector<std::pair<std::string, std::string>> flags = {
+            {"--model", model},
+            {"--slo", slo},
+            {"--context", context},
+            {"--objective", objective},
+            {"--strategy", strategy},
+            {"--max-gpus", std::to_string(max_gpus)},
+            {"--gpus", std::to_string(gpus)},
+            {"--weights", weights},
+            {"--kv-cache", kv_cache},
+            {"--mtp-acceptance", fmt::format("{}", mtp_acceptance)},
+            {"--mtp-draft-tokens", std::to_string(mtp_draft_tokens)}};
+        if (!hardware.empty()) flags.emplace_back("--hardware", join(hardware));
+        if (!attention_hardware.empty()) flags.emplace_back("--attention-hardware", join(attention_hardware));
+        if (!ffn_hardware.empty()) flags.emplace_back("--ffn-hardware", join(ffn_hardware));
+        parse_as_cli(f, flags);
+        if (hardware.empty()) f.hardware.clear();  // resolve_search names the empty list
+        if (std::string e = cli::FiniteRange(1, 1000)(std::to_string(top)); !e.empty())
+          throw py::value_error("top: " + e);
         cli::SearchSetup setup = cli::resolve_search(f, db);
         setup.space.top_k = top;
         setup.space.keep_pareto = pareto;

@@ -107,3 +107,24 @@ def test_plan_bad_input(db):
         rl.plan(db, "deepseek-v3", ["h8000"])
     with pytest.raises(ValueError):
         rl.plan(db, "deepseek-v3", ["h800"], slo="50 GB")
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"mtp_acceptance": -1.0}, "mtp_acceptance"),
+        ({"mtp_acceptance": float("nan")}, "mtp_acceptance"),
+        ({"mtp_acceptance": float("inf")}, "mtp_acceptance"),
+        ({"mtp_draft_tokens": 99}, "mtp_draft_tokens"),
+        ({"max_gpus": 2147483647}, "max_gpus"),
+        ({"gpus": -8}, "gpus"),
+        ({"slo": "nan ms"}, "slo"),
+        ({"context": "1e20"}, "context"),
+        ({"strategy": "both; rm -rf"}, "strategy"),
+        ({"top": 0}, "top"),
+    ],
+)
+def test_plan_validates_like_the_cli(db, kwargs, needle):
+    # Issue 13: these used to return a "feasible" plan with a negative TPOT, or None.
+    with pytest.raises(ValueError, match=needle):
+        rl.plan(db, "deepseek-v3", ["h800"], **kwargs)
