@@ -57,7 +57,8 @@ struct CommTime {
   double combine_s = 0;
   double scale_out_bytes = 0;  ///< per GPU, dispatch + combine, on the busiest GPU
   double scale_up_bytes = 0;
-  bool scale_out_bound = false;  ///< scale-out is the slower link
+  bool scale_out_bound = false;            ///< scale-out is the slower link
+  double tokens_received_per_ffn_gpu = 0;  ///< AFD: distinct tokens the hot FFN GPU receives per phase
 };
 
 /// EP all-to-all for one micro-batch: every GPU sends `tokens` tokens to top_k experts spread
@@ -123,10 +124,17 @@ inline CommTime afd_m2n(const M2NInput& in) {
   const Accelerator& fa = *in.ffn_hw;
   const Accelerator& aa = *in.attn_hw;
   const double h = in.hidden;
+  // A token whose top-k experts include several on one FFN GPU crosses to it once: the GPU
+  // receives the expected number of distinct tokens that hit it (exact, hypergeometric), scaled
+  // by the hot rank's skew, not its token-expert pairs.
+  const int ep_gpus = std::max(1, in.ffn_gpus);
+  const double distinct_per_gpu =
+      in.micro_batch_tokens * in.hot_factor * expected_distinct_groups(in.num_experts, in.top_k, ep_gpus) / ep_gpus;
+  c.tokens_received_per_ffn_gpu = std::min(distinct_per_gpu, in.tokens_per_ffn_gpu);
   auto phase = [&](double bytes_per_elem) {
     if (in.same_domain) {
       const double send = in.tokens_per_attn_gpu * std::min<double>(in.top_k, in.ffn_gpus) * h * bytes_per_elem;
-      const double recv = in.tokens_per_ffn_gpu * h * bytes_per_elem;
+      const double recv = c.tokens_received_per_ffn_gpu * h * bytes_per_elem;
       const double up =
           std::max(send / aa.scale_up.sustained_bytes_per_s(), recv / fa.scale_up.sustained_bytes_per_s());
       return std::tuple<double, double, bool>{fa.scale_up.latency_s + up, 0.0, false};
@@ -140,7 +148,7 @@ inline CommTime afd_m2n(const M2NInput& in) {
     const double send_out = in.tokens_per_attn_gpu * distinct * h * bytes_per_elem;
     const double recv_out =
         in.micro_batch_tokens * in.hot_factor * distinct / (nodes * double(in.ffn_gpus_per_node)) * h * bytes_per_elem;
-    const double recv_up = in.tokens_per_ffn_gpu * h * bytes_per_elem * (1.0 - 1.0 / in.ffn_gpus_per_node);
+    const double recv_up = c.tokens_received_per_ffn_gpu * h * bytes_per_elem * (1.0 - 1.0 / in.ffn_gpus_per_node);
     const double out_s = out.latency_s + std::max(send_out, recv_out) / out.sustained_bytes_per_s();
     const double up_s = recv_up > 0 ? fa.scale_up.latency_s + recv_up / fa.scale_up.sustained_bytes_per_s() : 0;
     return std::tuple<double, double, bool>{std::max(out_s, up_s), std::max(send_out, recv_out), out_s >= up_s};

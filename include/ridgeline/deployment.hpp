@@ -3,14 +3,19 @@
 // micro-batches and batch. Accelerators are referenced, not owned, so the search can build
 // millions of plans without copying strings.
 #pragma once
+#include <optional>
+
 #include "ridgeline/comm.hpp"
 #include "ridgeline/hardware.hpp"
+#include "ridgeline/transport.hpp"
 
 namespace ridgeline {
 
 enum class Strategy { ep, afd };
 
-inline const char* strategy_name(Strategy s) { return s == Strategy::ep ? "ep" : "afd"; }
+inline const char* strategy_name(Strategy s) {
+  return s == Strategy::ep ? "ep" : "afd";
+}
 
 struct Side {
   const Accelerator* hw = nullptr;
@@ -36,14 +41,20 @@ struct Deployment {
   /// kernels before June 2025 ("pure RDMA"; its README's February table), used by DeepSeek's
   /// production and profile runs and SGLang's May 2025 deployment. Later versions use NVLink.
   bool all_to_all_pure_rdma = false;
+  /// How dispatch/combine (EP) or A->F/F->A (AFD) travel. Unset: what each strategy's reference
+  /// systems run (default_transport): DeepEP low-latency kernels for EP decode (DeepSeek,
+  /// SGLang), CPU-driven RDMA for AFD (MegaScale-Infer's M2N, StepMesh). EP with
+  /// dispatch_style normal always uses deepep_normal.
+  std::optional<TransportKind> transport;
 
-  int total_gpus() const {
-    return strategy == Strategy::ep ? attention.gpus : attention.gpus + ffn.gpus;
+  int total_gpus() const { return strategy == Strategy::ep ? attention.gpus : attention.gpus + ffn.gpus; }
+  TransportKind resolved_transport() const {
+    if (strategy == Strategy::ep && dispatch_style == DispatchStyle::normal) return TransportKind::deepep_normal;
+    if (transport) return *transport;
+    return strategy == Strategy::ep ? TransportKind::deepep_low_latency : TransportKind::cpu_rdma;
   }
   /// Sequences in flight over the whole deployment.
-  double sequences() const {
-    return strategy == Strategy::ep ? batch_per_gpu * attention.gpus : global_batch;
-  }
+  double sequences() const { return strategy == Strategy::ep ? batch_per_gpu * attention.gpus : global_batch; }
 };
 
 }  // namespace ridgeline

@@ -3,7 +3,10 @@
 // the operator roofline; each default is named, documented and tagged `assumed` until a
 // Calibration replaces it. Never tune them to one data point.
 #pragma once
+#include <array>
+
 #include "ridgeline/provenance.hpp"
+#include "ridgeline/transport.hpp"
 
 namespace ridgeline {
 
@@ -28,11 +31,6 @@ struct Efficiencies {
   /// README 2025-02) fit best with 0.5 together with gemm_memory 0.95 and gemm_compute 0.70
   /// (median |error| 4 %, max 22 %, against 12 % / 40 % for the plain max()).
   double gemm_overlap = 0.5;
-  /// Fixed cost of one dispatch or one combine (kernel launch, barrier, completion signalling,
-  /// token packing), on top of the alpha-beta link time. DeepEP's low-latency kernels (README,
-  /// June 2025 table, 128 tokens, H800) fit t = alpha + bytes / B with alpha = 45 us (dispatch)
-  /// and 36 us (combine) over EP16..EP64; 40 us is their mean.
-  double all_to_all_overhead_s = 40e-6;
   /// Small kernels per layer that the operator list does not cost (norms, RoPE, activation
   /// quantisation, top-k routing, residual adds, MLA absorb BMMs, FlashMLA metadata/combine):
   /// a DeepSeek-V3 decode layer launches ~29 kernels (SGLang/DeepSeek kernel list: 3 norms,
@@ -40,14 +38,16 @@ struct Efficiencies {
   /// 4 FP8 activation quantisations, the shared-expert down GEMM, 2 residual adds), the
   /// operator list costs 9. Each costs kernel_overhead_s (2 us: the DeepGEMM fit above).
   double small_kernels_per_layer = 20;
-  /// Two-batch overlap: fraction of the shorter of (compute, communication) that the other
-  /// micro-batch hides. 1 = perfect overlap (slot = max, the design's TBO); 0 = none (sum).
-  /// The default keeps the ideal overlap; examples/calibration/tbo-overlap-2025.json sets 0.5,
-  /// calibrated on end-to-end data: DeepEP's low-latency kernels hold SMs while they pack and
-  /// unpack tokens and the two micro-batches contend for SMs and HBM, so TBO gains 25-36 % in
-  /// SGLang's ablation (LMSYS large-scale-EP blog) where a perfect overlap of the modelled stage
-  /// times would give 40-80 %. README 'Validation against published measurements' shows both.
-  double micro_batch_overlap = 1.0;
+  /// Launch cost per kernel when the layer cannot run as a CUDA graph (a transport that is not
+  /// graph-capturable, e.g. DeepEP normal kernels): eager launches cost ~4-5 us each against
+  /// ~2 us replayed from a graph (assumed; the calibrator measures both).
+  double eager_launch_overhead_s = 5e-6;
+  /// Per-transfer software cost and compute contention of each transport (transport.hpp), the
+  /// one mechanism that prices EP's two-batch overlap and AFD's ping-pong alike.
+  std::array<TransportCost, kTransportKinds> transports{
+      default_transport_cost(TransportKind::deepep_low_latency), default_transport_cost(TransportKind::deepep_normal),
+      default_transport_cost(TransportKind::nccl), default_transport_cost(TransportKind::cpu_rdma)};
+  const TransportCost& transport(TransportKind k) const { return transports[size_t(k)]; }
   Source source = Source::assumed;
 };
 

@@ -17,6 +17,7 @@
 #include "ridgeline/comm.hpp"
 #include "ridgeline/deployment.hpp"
 #include "ridgeline/efficiency.hpp"
+#include "ridgeline/load.hpp"
 #include "ridgeline/model.hpp"
 #include "ridgeline/ops.hpp"
 #include "ridgeline/workload.hpp"
@@ -108,6 +109,7 @@ struct Evaluation {
   double moe_layers_s = 0;    ///< all MoE layers, all micro-batches
   double dense_layers_s = 0;  ///< all dense layers, all micro-batches
   double lm_head_s = 0;
+  double mtp_s = 0;  ///< MTP draft pass: drafts x MTP layers, each priced as one MoE layer
   double gap_s = 0;
   double iteration_s = 0;
   double tpot_s = 0;
@@ -131,6 +133,10 @@ struct Evaluation {
   bool bubble_free = true;             ///< paper Eqs. 3-4 generalised: (m-1) t_a >= t_f + t_c, (m-1) t_f >= t_a + t_c
   double tokens_per_ffn_gpu = 0;       ///< routed token-expert pairs per FFN GPU per micro-batch (hot rank)
   double scale_out_bytes_per_gpu = 0;  ///< per micro-batch per MoE layer
+  double expert_load_imbalance = 1;    ///< hot FFN rank's load / mean rank load (given or computed)
+  double transfer_overhead_s = 0;      ///< transport software cost in each dispatch / combine
+  TransportKind transport = TransportKind::deepep_low_latency;
+  double transport_contention = 0;  ///< fraction of the GPU the transport holds while in flight
 
   const char* attention_dominant_op = "";
   Bound attention_dominant_bound = Bound::memory;
@@ -159,8 +165,40 @@ inline double attention_side_weight_bytes(const ModelSpec& m, const Precision& p
   return b;
 }
 
-inline double kv_bytes_per_sequence(const ModelSpec& m, const Precision& p, double context) {
-  return m.num_layers * m.mean_attended_tokens(context) * m.kv_elements_per_token_per_layer() * dtype_bytes(p.kv_cache);
+/// KV bytes of one sequence; the MTP module keeps its own KV cache when drafting is on.
+inline double kv_bytes_per_sequence(const ModelSpec& m, const Precision& p, double context, bool with_mtp = false) {
+  const double layers = m.num_layers + (with_mtp ? m.mtp_layers : 0);
+  return layers * m.mean_attended_tokens(context) * m.kv_elements_per_token_per_layer() * dtype_bytes(p.kv_cache);
+}
+
+/// Token-expert pairs on the busiest FFN rank per micro-batch: `global_tokens` tokens routed
+/// over `ranks` EP ranks holding `slots` expert slots (experts + EPLB replicas). The fullest rank
+/// holds ceil(slots / ranks) slots; ranks beyond the slot count sit idle and take no load.
+/// A given expert_load_imbalance multiplies that rank's mean share; 0 computes uniform routing.
+inline double hot_rank_load(const ModelSpec& m, const Workload& w, double slots, int ranks, double global_tokens) {
+  const double group = std::ceil(slots / std::max(1, ranks));
+  const int active = int(std::min<double>(ranks, slots));
+  if (w.expert_load_imbalance > 0) return global_tokens * m.moe.top_k * group / slots * w.expert_load_imbalance;
+  const double uniform = uniform_hot_rank_load(int(slots), m.moe.top_k, active, group, global_tokens);
+  const auto& skew = w.routing_skew_by_ranks;
+  if (!skew || skew->empty()) return uniform;
+  return uniform * (*skew)[std::min<size_t>(size_t(active), skew->size() - 1)];
+}
+
+/// Efficiencies for a layer whose transport cannot be captured in a CUDA graph: every kernel
+/// pays the eager launch cost.
+inline Efficiencies launch_efficiencies(const Efficiencies& eff, const TransportCost& t) {
+  if (t.graph_capturable) return eff;
+  Efficiencies e = eff;
+  e.kernel_overhead_s = std::max(eff.kernel_overhead_s, eff.eager_launch_overhead_s);
+  return e;
+}
+
+/// The MTP draft pass: each draft token runs the MTP module's layers once, priced as one MoE
+/// layer of the main model at the same batch (DeepSeek-V3's MTP module is one such layer).
+inline double mtp_draft_s(const ModelSpec& m, const Workload& w, double moe_layer_s) {
+  if (!w.mtp_drafting() || m.mtp_layers <= 0) return 0;
+  return double(w.mtp_draft_tokens) * m.mtp_layers * moe_layer_s;
 }
 
 /// Share of a sequence's KV one TP rank stores (MLA latent is replicated over TP).
@@ -180,7 +218,7 @@ inline Binding stage_binding(bool attention, const StageTime& st) {
 
 inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w, double useful_flops,
                               double peak_sum) {
-  e.iteration_s = e.moe_layers_s + e.dense_layers_s + e.lm_head_s + e.gap_s;
+  e.iteration_s = e.moe_layers_s + e.dense_layers_s + e.lm_head_s + e.mtp_s + e.gap_s;
   e.tpot_s = e.iteration_s / w.mtp_acceptance;
   e.total_gpus = d.total_gpus();
   e.sequences = d.sequences();
@@ -228,10 +266,15 @@ inline double small_kernels_s(const Efficiencies& eff) {
   return eff.small_kernels_per_layer * eff.kernel_overhead_s;
 }
 
-/// Two-batch overlap slot: the longer of compute and communication plus the part of the shorter
-/// one that the other micro-batch does not hide.
-inline double overlapped_slot(double compute_s, double network_s, double overlap) {
-  return std::max(compute_s, network_s) + (1.0 - overlap) * std::min(compute_s, network_s);
+/// Two-batch overlap per micro-batch: the four stage pairs of one layer (two micro-batches A, B
+/// alternating: attn A | combine B, dispatch A | attn B, FFN A | dispatch B, combine A | FFN B),
+/// each as long as its longer member (compute slowed by the transport's contention), halved.
+/// It equals max(compute, network) only when every pair is balanced.
+inline double two_batch_overlap_slot_s(double attention_s, double ffn_s, double dispatch_s, double combine_s,
+                                       double contention) {
+  return 0.5 * (overlapped_busy_s(attention_s, combine_s, contention) +
+                overlapped_busy_s(attention_s, dispatch_s, contention) +
+                overlapped_busy_s(ffn_s, dispatch_s, contention) + overlapped_busy_s(ffn_s, combine_s, contention));
 }
 
 /// The last step of both schedules: fixed costs may outweigh the MoE layers; then memory and the
@@ -259,9 +302,12 @@ inline Evaluation bad_shape(const char* why) {
 
 /// Evaluates an EP deployment (DP attention on every GPU, experts over all GPUs).
 inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                              const Efficiencies& eff) {
+                              const Efficiencies& eff_in) {
   const Accelerator& hw = *d.attention.hw;
   const int gpus = d.attention.gpus;
+  const TransportKind tk = d.resolved_transport();
+  const TransportCost& tc = eff_in.transport(tk);
+  const Efficiencies eff = detail::launch_efficiencies(eff_in, tc);
   if (gpus < 1) return detail::bad_shape("EP needs at least one GPU");
   if (d.micro_batches < 1 || d.micro_batches > 2)
     return detail::bad_shape("EP supports micro_batches 1 (no overlap) or 2 (two-batch overlap)");
@@ -279,8 +325,9 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   // FFN side: routed experts of this GPU. Redundant experts add slots but cut the hot factor.
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / gpus));
-  const double routed = tokens * m.moe.top_k * w.expert_load_imbalance;  // hot GPU
   const double batch_tokens_global = tokens * gpus;
+  const double routed = detail::hot_rank_load(m, w, slots, gpus, batch_tokens_global);  // hot GPU
+  const double hot_factor = routed / (tokens * m.moe.top_k);                            // its receive vs. its own sends
   const StageTime ffn = stage_time(ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0), hw, eff);
   // Pure-RDMA low-latency kernels reach every peer over the NIC: a scale-up domain of one GPU.
   const Accelerator* comm_hw = &hw;
@@ -290,11 +337,10 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
     rdma_only.scale_up_domain_gpus = 1;
     comm_hw = &rdma_only;
   }
-  const CommTime comm =
-      ep_all_to_all(*comm_hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens, dtype_bytes(p.dispatch),
-                    dtype_bytes(p.combine), d.dispatch_style, w.expert_load_imbalance);
+  const CommTime comm = ep_all_to_all(*comm_hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
+                                      dtype_bytes(p.dispatch), dtype_bytes(p.combine), d.dispatch_style, hot_factor);
   const double small_s = detail::small_kernels_s(eff);
-  const double a2a_s = gpus > 1 ? eff.all_to_all_overhead_s : 0.0;
+  const double a2a_s = gpus > 1 ? transfer_overhead_s(tc, tokens) : 0.0;
   e.attention_s = att.time_s + small_s;
   e.ffn_s = ffn.time_s;
   e.dispatch_s = comm.dispatch_s + a2a_s;
@@ -304,14 +350,25 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.tokens_per_ffn_gpu = routed;
   const double compute = e.attention_s + ffn.time_s;
   const double network = e.dispatch_s + e.combine_s;
-  e.slot_s = mb == 1 ? compute + network : detail::overlapped_slot(compute, network, eff.micro_batch_overlap);
+  // TBO: the two micro-batches alternate, so each compute stage of one overlaps the next
+  // transfer of the other (attention | combine, dispatch | attention, FFN | dispatch,
+  // combine | FFN), each pair slowed by what the transport holds of the GPU (the function
+  // that prices AFD's ping-pong). Per micro-batch: half of the four pairs.
+  e.slot_s =
+      mb == 1 ? compute + network
+              : detail::two_batch_overlap_slot_s(e.attention_s, ffn.time_s, e.dispatch_s, e.combine_s, tc.contention);
   e.moe_layers_s = m.num_moe_layers() * mb * e.slot_s;
+  e.mtp_s = detail::mtp_draft_s(m, w, mb * e.slot_s);
+  e.expert_load_imbalance = routed / (batch_tokens_global * m.moe.top_k / std::min<double>(gpus, slots));
+  e.transfer_overhead_s = a2a_s;
+  e.transport = tk;
+  e.transport_contention = mb == 1 ? 0.0 : tc.contention;
 
   const StageTime dense = stage_time(
       attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, false, false), hw, eff);
   e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s);
   e.lm_head_s = op_time(lm_head_op(m, d.batch_per_gpu * q_per_seq, 1), hw, eff).time_s;
-  e.gap_s = w.iteration_gap_s;
+  e.gap_s = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
 
   e.attention_dominant_op = att.dominant_op;
   e.attention_dominant_bound = att.dominant_bound;
@@ -326,7 +383,7 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
       w.attention_imbalance == 1.0
           ? att
           : stage_time(attention_stage_ops(m, p, seqs, q_per_seq, w.context_tokens, 1, true, true), hw, eff);
-  const double ffn_flops_bal = ffn.flops / w.expert_load_imbalance;
+  const double ffn_flops_bal = ffn.flops / (routed / (batch_tokens_global * m.moe.top_k / gpus));
   const double flops_gpu = mb * (m.num_moe_layers() * (att_bal.flops + ffn_flops_bal) +
                                  m.num_dense_layers * dense.flops / w.attention_imbalance) +
                            2.0 * d.batch_per_gpu * q_per_seq * m.embedding_params();
@@ -337,7 +394,7 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
   mem.weights_bytes = detail::attention_side_weight_bytes(m, p, 1, true, w.mtp_draft_tokens > 0) +
                       local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights);
-  mem.kv_bytes = d.batch_per_gpu * detail::kv_bytes_per_sequence(m, p, w.context_tokens);
+  mem.kv_bytes = d.batch_per_gpu * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0);
   e.attention_memory = mem;
   e.ffn_memory = mem;
 
@@ -352,7 +409,10 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
 
 /// Evaluates an AFD deployment (A instances DP x TP_a, F GPUs EP x expert-TP, m micro-batches).
 inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                               const Efficiencies& eff) {
+                               const Efficiencies& eff_in) {
+  const TransportKind tk = d.resolved_transport();
+  const TransportCost& tc = eff_in.transport(tk);
+  const Efficiencies eff = detail::launch_efficiencies(eff_in, tc);
   const Accelerator& ha = *d.attention.hw;
   const Accelerator& hf = *d.ffn.hw;
   if (d.attention.gpus < 1 || d.ffn.gpus < 1) return detail::bad_shape("AFD needs GPUs on both sides");
@@ -377,7 +437,8 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
                                    ha, eff);
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
-  const double routed = mb_tokens * m.moe.top_k / ep_ranks * w.expert_load_imbalance;
+  const double routed = detail::hot_rank_load(m, w, slots, ep_ranks, mb_tokens);
+  const double mean_routed = mb_tokens * m.moe.top_k / ep_ranks;
   const double shared_tokens = shared_on_ffn ? mb_tokens / d.ffn.gpus : 0;
   const StageTime ffn =
       stage_time(ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens), hf, eff);
@@ -388,7 +449,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   in.tokens_per_attn_gpu = seqs_a * q_per_seq / d.attention.tp * w.attention_imbalance;
   in.micro_batch_tokens = mb_tokens;
   in.tokens_per_ffn_gpu = routed;
-  in.hot_factor = w.expert_load_imbalance;
+  in.hot_factor = routed / (mb_tokens * m.moe.top_k * std::ceil(slots / ep_ranks) / slots);
   in.ffn_gpus = d.ffn.gpus;
   in.ffn_gpus_per_node = std::min(hf.gpus_per_node, d.ffn.gpus);
   in.num_experts = m.moe.num_experts;
@@ -402,19 +463,29 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const double small_s = detail::small_kernels_s(eff);
   e.attention_s = att.time_s + small_s;
   e.ffn_s = ffn.time_s;
-  // all_to_all_overhead_s is DeepEP's measured kernel overhead (EP); the M2N libraries of AFD
-  // systems (StepMesh, MegaScale-Infer's M2N) publish none, so their phases keep the link alpha.
-  e.dispatch_s = comm.dispatch_s;
-  e.combine_s = comm.combine_s;
+  // The same per-transfer cost as EP's all-to-all, for this deployment's transport; the per-token
+  // part is paid by the busier end (an attention GPU's sends or an FFN GPU's distinct receives).
+  const double xfer_s = transfer_overhead_s(tc, std::max(in.tokens_per_attn_gpu, comm.tokens_received_per_ffn_gpu));
+  e.dispatch_s = comm.dispatch_s + xfer_s;
+  e.combine_s = comm.combine_s + xfer_s;
   e.scale_out_bytes_per_gpu = comm.scale_out_bytes;
   e.comm_scale_out_bound = comm.scale_out_bound;
   e.tokens_per_ffn_gpu = routed;
   const double t_c = e.dispatch_s + e.combine_s;
   const double round_trip = e.attention_s + ffn.time_s + t_c;
-  const double busiest = std::max({e.attention_s, ffn.time_s, e.dispatch_s, e.combine_s});
+  // Each side computes one micro-batch while it sends one and receives another (opposite link
+  // directions, so in flight together): its busy time is priced as EP's two-batch overlap is.
+  const double in_flight = std::max(e.dispatch_s, e.combine_s);
+  const double busiest = std::max({overlapped_busy_s(e.attention_s, in_flight, tc.contention),
+                                   overlapped_busy_s(ffn.time_s, in_flight, tc.contention), e.dispatch_s, e.combine_s});
   e.slot_s = std::max(busiest, round_trip / mb);
   const int L = m.num_moe_layers();
   e.moe_layers_s = L > 0 ? round_trip + e.slot_s * (double(mb) * L - 1.0) : 0;
+  e.mtp_s = detail::mtp_draft_s(m, w, L > 0 ? e.moe_layers_s / L : 0);
+  e.expert_load_imbalance = routed / (mb_tokens * m.moe.top_k / std::min<double>(ep_ranks, slots));
+  e.transfer_overhead_s = xfer_s;
+  e.transport = tk;
+  e.transport_contention = tc.contention;
   e.attention_bubble_fraction = 1.0 - e.attention_s / e.slot_s;
   e.ffn_bubble_fraction = 1.0 - ffn.time_s / e.slot_s;
   e.bubble_free = (mb - 1) * e.attention_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= e.attention_s + t_c;
@@ -426,7 +497,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.dense_layers_s =
       double(m.num_dense_layers) * mb * (dense.time_s + small_s);  // double: layers x mb can pass INT_MAX
   e.lm_head_s = op_time(lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp), ha, eff).time_s;
-  e.gap_s = w.iteration_gap_s;
+  e.gap_s = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
   e.budget_slot_s = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (3.0 * m.num_layers);
 
   e.attention_dominant_op = att.dominant_op;
@@ -440,7 +511,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
   const double att_flops_bal = att.flops / w.attention_imbalance;
-  const double flops = mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops / w.expert_load_imbalance * d.ffn.gpus) +
+  const double flops = mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops * mean_routed / routed * d.ffn.gpus) +
                              m.num_dense_layers * dense.flops / w.attention_imbalance * d.attention.gpus) +
                        2.0 * d.global_batch * q_per_seq * m.embedding_params();
   detail::finish_throughput(e, d, w, flops, peak_a * d.attention.gpus + peak_f * d.ffn.gpus);
@@ -448,7 +519,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   MemoryUse ma;
   ma.capacity_bytes = ha.hbm_bytes * eff.usable_hbm_fraction;
   ma.weights_bytes = detail::attention_side_weight_bytes(m, p, d.attention.tp, !shared_on_ffn, w.mtp_draft_tokens > 0);
-  ma.kv_bytes = seqs_a * mb * detail::kv_bytes_per_sequence(m, p, w.context_tokens) *
+  ma.kv_bytes = seqs_a * mb * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
                 detail::kv_share_per_rank(m, d.attention.tp);
   MemoryUse mf;
   mf.capacity_bytes = hf.hbm_bytes * eff.usable_hbm_fraction;

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -115,7 +116,12 @@ struct SearchSpace {
   std::vector<int> ep_micro_batches{1, 2};
   std::vector<int> afd_micro_batches{3, 4};
   std::vector<int> tp_sizes{1, 2, 4, 8};  ///< TP_a and expert-TP candidates (<= GPUs per node)
-  std::vector<DispatchStyle> ep_dispatch_styles{DispatchStyle::low_latency, DispatchStyle::normal};
+  /// Decode stacks run DeepEP's low-latency kernels (CUDA-graph capturable); the normal kernels
+  /// are tried only when asked (`--dispatch-styles low_latency,normal`).
+  std::vector<DispatchStyle> ep_dispatch_styles{DispatchStyle::low_latency};
+  /// Transports of the searched plans (unset: each strategy's reference transport, see
+  /// Deployment::resolved_transport).
+  std::optional<TransportKind> ep_transport, afd_transport;
   /// Reject AFD plans whose best batch violates the ping-pong conditions (Eqs. 3-4 generalised).
   bool require_bubble_free = false;
   Objective objective = Objective::tokens_per_gpu;
@@ -186,15 +192,14 @@ struct TaskOut {
 
 }  // namespace search_detail
 
-/// GPU counts one side may take: every GPU inside a superpod's scale-up domain, whole nodes
-/// elsewhere; every node count up to 16 nodes, then steps of about 1/8 octave.
+/// GPU counts one side may take: every GPU count inside one scale-up domain (a node, or a
+/// superpod's whole domain), then every whole node count up to the budget.
 inline std::vector<int> side_gpu_counts(const Accelerator& hw, int max_gpus) {
   std::vector<int> out;
-  const int gpn = std::max(1, hw.gpus_per_node);
-  const int domain = hw.is_superpod() ? std::min(hw.scale_up_domain_gpus, max_gpus) : 0;
-  for (int g = 1; g <= domain; ++g) out.push_back(g);
-  for (int k = 1; k * gpn <= max_gpus; k += std::max(1, k / 8))
-    if (k * gpn > domain) out.push_back(k * gpn);
+  const long gpn = std::max(1, hw.gpus_per_node);
+  const long domain = std::min<long>(std::max<long>(gpn, hw.is_superpod() ? hw.scale_up_domain_gpus : 0), max_gpus);
+  for (long g = 1; g <= domain; ++g) out.push_back(int(g));
+  for (long k = domain / gpn + 1; k * gpn <= max_gpus; ++k) out.push_back(int(k * gpn));
   return out;
 }
 
@@ -240,7 +245,7 @@ inline double balanced_attention_instances(const ModelSpec& m, const Precision& 
   const double local = std::max(1.0, std::ceil(double(m.moe.num_experts) / ep_ranks));
   const double q = 1.0 + w.mtp_draft_tokens;
   auto t_f = [&](double tokens) {
-    const double routed = tokens * m.moe.top_k / ep_ranks * w.expert_load_imbalance;
+    const double routed = detail::hot_rank_load(m, w, m.moe.num_experts, ep_ranks, tokens);
     return stage_time(ffn_stage_ops(m, p, routed, local, tp_e, tokens, 0), hf, eff).time_s;
   };
   auto t_a = [&](double seqs) {
@@ -321,6 +326,7 @@ inline void run_ep_task(const Ctx& c, const Accelerator& hw, int gpus, TaskOut& 
       d.attention = {&hw, gpus, 1};
       d.ffn = d.attention;
       d.dispatch_style = style;
+      d.transport = c.s.ep_transport;
       consider(c, d, out);
     }
 }
@@ -339,6 +345,7 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       d.strategy = Strategy::afd;
       d.micro_batches = mb;
       d.ffn = {&hf, ffn_gpus, tp_e};
+      d.transport = c.s.afd_transport;
       int n = 0;
       if (c.s.scan_all_attention_counts && c.s.exact_gpus == 0) {
         for (int a : attention_counts) {

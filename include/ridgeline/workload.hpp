@@ -2,6 +2,9 @@
 // Precision and Workload: what is computed, stored and sent in which format, and the decode
 // traffic the deployment serves.
 #pragma once
+#include <memory>
+#include <vector>
+
 #include "ridgeline/hardware.hpp"
 
 namespace ridgeline {
@@ -14,6 +17,9 @@ struct Precision {
   DType attention_math = DType::bf16;  ///< attention-core math (scores, softmax x V)
 };
 
+inline constexpr double kDefaultIterationGapS = 5e-3;
+inline constexpr double kDefaultMtpStepGapS = 5e-3;
+
 struct Workload {
   double context_tokens = 4096;  ///< mean KV length per sequence during decode
   double tpot_slo_s = 0.05;      ///< per-output-token latency target
@@ -22,10 +28,28 @@ struct Workload {
   /// Draft tokens verified per step (0 = no MTP). Each step runs 1 + drafts query tokens per
   /// sequence through the model and reads each sequence's KV once.
   int mtp_draft_tokens = 0;
-  /// Per-iteration fixed time outside the layer pipeline (scheduling, sampling, sync): t_g.
-  double iteration_gap_s = 0;
-  /// Max/mean tokens per FFN rank from routing skew (>= 1; 1 = perfectly balanced).
-  double expert_load_imbalance = 1.0;
+  /// Per-iteration time outside what Ridgeline costs (batch preparation, sampling, graph launch,
+  /// host synchronisation): the part of the AFD paper's t_g = 15 ms (DeepSeek-V3 with MTP,
+  /// "optimistic") left after its dense layers, LM head and MTP draft pass, which are costed
+  /// separately (~5-10 ms). Default 5 ms; sensitivity range 2-10 ms (2 ms: StepMesh's measured
+  /// gap between minimum and mean TPOT alone).
+  double iteration_gap_s = kDefaultIterationGapS;
+  /// Extra per-step time when real MTP drafting runs: draft sampling, acceptance and the host
+  /// round trip it forces. The AFD paper's t_g = 15 ms (with MTP) less Ridgeline's costed dense
+  /// layers and LM head (~4-5 ms for DeepSeek-V3) and the 5 ms base gap leaves ~5 ms.
+  double mtp_step_gap_s = kDefaultMtpStepGapS;
+  /// MTP simulated (every step feeds 1 + drafts query tokens but runs no draft module, as in
+  /// SGLang's simulated-MTP benchmarks): no draft pass and no MTP step gap.
+  bool mtp_simulated = false;
+  /// Real MTP drafting runs each step (drafts > 0 and not simulated).
+  bool mtp_drafting() const { return mtp_draft_tokens > 0 && !mtp_simulated; }
+  /// Max/mean tokens per FFN rank from routing skew (>= 1; 1 = perfectly balanced), on top of
+  /// the uneven split of experts over ranks. 0 (default) = computed from uniform top-k routing
+  /// at the actual tokens per rank (load.hpp): the least skew real routing has.
+  double expert_load_imbalance = 0;
+  /// Skewed routing when computing the imbalance (expert_load_imbalance 0): the hottest rank's
+  /// mean-load factor per EP rank count (load.hpp skew_by_rank_count); empty = uniform routing.
+  std::shared_ptr<const std::vector<double>> routing_skew_by_ranks;
   /// Max/mean attention work per attention rank from uneven sequence lengths (>= 1).
   double attention_imbalance = 1.0;
 };

@@ -4,8 +4,8 @@
 
 #include "efficiency_reader.hpp"
 #include "json_reader.hpp"
-#include "ridgeline/io/database.hpp"
 #include "ridgeline/imbalance.hpp"
+#include "ridgeline/io/database.hpp"
 
 namespace ridgeline::io {
 
@@ -14,9 +14,9 @@ namespace {
 DType read_dtype(const Reader& r, const std::string& key, DType fallback) {
   if (!r.has(key)) return fallback;
   const std::string s = r.string(key);
-  static const std::pair<const char*, DType> kNames[] = {{"fp4", DType::fp4}, {"int4", DType::int4}, {"fp8", DType::fp8},
-                                                         {"int8", DType::int8}, {"bf16", DType::bf16}, {"fp16", DType::fp16},
-                                                         {"fp32", DType::fp32}};
+  static const std::pair<const char*, DType> kNames[] = {
+      {"fp4", DType::fp4},   {"int4", DType::int4}, {"fp8", DType::fp8},  {"int8", DType::int8},
+      {"bf16", DType::bf16}, {"fp16", DType::fp16}, {"fp32", DType::fp32}};
   for (const auto& [n, d] : kNames)
     if (s == n) return d;
   r.fail(key, "unknown number format", "use one of fp4, int4, fp8, int8, bf16, fp16, fp32");
@@ -48,7 +48,8 @@ const Accelerator* read_hardware(const Reader& r, const std::string& key, const 
     // Reuse an identical accelerator so that EP (one kind) keeps one pointer.
     return &s.hardware.back();
   }
-  r.fail(key, "must be a hardware id or an object {\"base\": id, ...overrides}", "write \"h800\" or {\"base\": \"h800\", \"scale_out_bandwidth\": \"100 GB/s\"}");
+  r.fail(key, "must be a hardware id or an object {\"base\": id, ...overrides}",
+         "write \"h800\" or {\"base\": \"h800\", \"scale_out_bandwidth\": \"100 GB/s\"}");
 }
 
 void check_known_keys(const Reader& r, std::initializer_list<const char*> known) {
@@ -134,10 +135,11 @@ void apply_routing(const Reader& w, Scenario& s) {
 
 Scenario parse_scenario(const std::string& text, const std::string& file, const Database& db) {
   const Json j = parse_json_text(text, file);
-  if (!j.is_object()) throw ConfigError(file + ": a scenario must be a JSON object. Fix: see the README's scenario format.");
+  if (!j.is_object())
+    throw ConfigError(file + ": a scenario must be a JSON object. Fix: see the README's scenario format.");
   const Reader r(j, file);
-  check_known_keys(r, {"$schema", "description", "model", "precision", "workload", "deployment", "efficiency", "source", "notes",
-                      "measured"});
+  check_known_keys(r, {"$schema", "description", "model", "precision", "workload", "deployment", "efficiency", "source",
+                       "notes", "measured"});
   Scenario s;
   s.source_file = file;
   const std::string model_id = r.string("model");
@@ -157,17 +159,21 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   }
 
   const Reader w = r.object("workload");
-  check_known_keys(w, {"context_tokens", "tpot_slo", "mtp_acceptance", "mtp_draft_tokens", "iteration_gap",
-                       "expert_load_imbalance", "attention_imbalance", "routing",
-                       "eplb_redundant_experts"});
+  check_known_keys(
+      w, {"context_tokens", "tpot_slo", "mtp_acceptance", "mtp_draft_tokens", "iteration_gap", "expert_load_imbalance",
+          "attention_imbalance", "routing", "eplb_redundant_experts", "mtp_step_gap", "mtp_simulated"});
   s.workload.context_tokens = w.quantity("context_tokens", Dimension::count);
   s.workload.tpot_slo_s = w.quantity("tpot_slo", Dimension::seconds);
   s.workload.mtp_acceptance = w.opt_number_in("mtp_acceptance", 1.0, 16.0, 1.0);
   s.workload.mtp_draft_tokens = w.opt_integer("mtp_draft_tokens", 0, s.workload.mtp_acceptance > 1.0 ? 1 : 0);
   if (s.workload.mtp_acceptance > 1.0 + s.workload.mtp_draft_tokens)
     w.fail("mtp_acceptance", "exceeds 1 + mtp_draft_tokens", "accepted tokens per step cannot exceed 1 + drafts");
-  s.workload.iteration_gap_s = w.opt_quantity("iteration_gap", Dimension::seconds, true).value_or(0.0);
-  s.workload.expert_load_imbalance = w.opt_number_in("expert_load_imbalance", 1.0, 1000.0, 1.0);
+  s.workload.iteration_gap_s =
+      w.opt_quantity("iteration_gap", Dimension::seconds, true).value_or(kDefaultIterationGapS);
+  s.workload.mtp_step_gap_s = w.opt_quantity("mtp_step_gap", Dimension::seconds, true).value_or(kDefaultMtpStepGapS);
+  s.workload.mtp_simulated = w.opt_bool("mtp_simulated", false);
+  // Absent: computed from uniform routing at the deployment's tokens per rank (evaluate).
+  s.workload.expert_load_imbalance = w.opt_number_in("expert_load_imbalance", 1.0, 1000.0, 0.0);
   s.workload.attention_imbalance = w.opt_number_in("attention_imbalance", 1.0, 1000.0, 1.0);
 
   if (auto e = r.opt_object("efficiency")) read_efficiency_block(*e, s.efficiencies);
@@ -177,7 +183,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   const std::string strategy = d.string("strategy");
   if (strategy == "ep") {
     check_known_keys(d, {"strategy", "hardware", "gpus", "batch_per_gpu", "micro_batches", "dispatch_style",
-                         "redundant_experts"});
+                         "redundant_experts", "transport"});
     dep.strategy = Strategy::ep;
     dep.attention.hw = read_hardware(d, "hardware", db, s, s.attention_hardware_id, s.attention_hardware_overrides);
     dep.attention.gpus = d.integer("gpus", 1);
@@ -188,10 +194,11 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
     dep.batch_per_gpu = d.quantity("batch_per_gpu", Dimension::count);
     dep.micro_batches = d.opt_integer("micro_batches", 1, 2);
     if (dep.micro_batches > 2)
-      d.fail("micro_batches", "EP overlaps at most two micro-batches (TBO)", "use 1 (no overlap) or 2 (two-batch overlap)");
+      d.fail("micro_batches", "EP overlaps at most two micro-batches (TBO)",
+             "use 1 (no overlap) or 2 (two-batch overlap)");
   } else if (strategy == "afd") {
     check_known_keys(d, {"strategy", "attention", "ffn", "global_batch", "micro_batches", "shared_experts_on",
-                         "redundant_experts"});
+                         "redundant_experts", "transport"});
     dep.strategy = Strategy::afd;
     const Reader a = d.object("attention");
     check_known_keys(a, {"hardware", "gpus", "tp"});
@@ -217,23 +224,34 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
       d.fail("shared_experts_on", "must be \"attention\" or \"ffn\"", "pick the side that runs the shared experts");
     dep.shared_experts_on_ffn = where == "ffn";
   } else {
-    d.fail("strategy", "unknown strategy", "use \"ep\" (large expert parallelism) or \"afd\" (attention-FFN disaggregation)");
+    d.fail("strategy", "unknown strategy",
+           "use \"ep\" (large expert parallelism) or \"afd\" (attention-FFN disaggregation)");
   }
   dep.redundant_experts = d.opt_integer("redundant_experts", 0, 0);
+  if (d.has("transport")) {
+    const std::string t = d.string("transport");
+    dep.transport = transport_of(t);
+    if (!dep.transport)
+      d.fail("transport", "unknown transport",
+             "use deepep_low_latency, deepep_normal, nccl or cpu_rdma (README \"Defaults and their sources\")");
+  }
   const std::string style = d.opt_string("dispatch_style", "low_latency");
-  if (style == "low_latency") dep.dispatch_style = DispatchStyle::low_latency;
+  if (style == "low_latency")
+    dep.dispatch_style = DispatchStyle::low_latency;
   else if (style == "low_latency_pure_rdma") {
     dep.dispatch_style = DispatchStyle::low_latency;
     dep.all_to_all_pure_rdma = true;
-  }
-  else if (style == "normal") dep.dispatch_style = DispatchStyle::normal;
-  else d.fail("dispatch_style", "unknown dispatch style",
-              "use \"low_latency\" (DeepEP LL), \"low_latency_pure_rdma\" (DeepEP LL before June 2025) or \"normal\"");
+  } else if (style == "normal")
+    dep.dispatch_style = DispatchStyle::normal;
+  else
+    d.fail("dispatch_style", "unknown dispatch style",
+           "use \"low_latency\" (DeepEP LL), \"low_latency_pure_rdma\" (DeepEP LL before June 2025) or \"normal\"");
   // Every dtype the plan computes in must exist on its hardware: a missing peak is an error.
   for (const Accelerator* hw : {dep.attention.hw, dep.ffn.hw}) {
     if (!hw->supports(s.precision.weights))
-      throw MissingDataError(file + ": /precision/weights: \"" + dtype_name(s.precision.weights) + "\" is not supported by " +
-                             hw->id + " (no peak in its hwdb file). Fix: use \"bf16\" weights or other hardware.");
+      throw MissingDataError(file + ": /precision/weights: \"" + dtype_name(s.precision.weights) +
+                             "\" is not supported by " + hw->id +
+                             " (no peak in its hwdb file). Fix: use \"bf16\" weights or other hardware.");
     if (!hw->supports(s.precision.attention_math))
       throw MissingDataError(file + ": /precision/attention_math: \"" + dtype_name(s.precision.attention_math) +
                              "\" is not supported by " + hw->id + ". Fix: use \"bf16\".");
@@ -249,19 +267,32 @@ Scenario load_scenario(const std::filesystem::path& file, const Database& db) {
 std::string scenario_to_json(const Scenario& s) {
   Json j;
   j["model"] = s.model.id;
-  j["precision"] = {{"weights", dtype_name(s.precision.weights)}, {"kv_cache", dtype_name(s.precision.kv_cache)},
-                    {"dispatch", dtype_name(s.precision.dispatch)}, {"combine", dtype_name(s.precision.combine)},
+  j["precision"] = {{"weights", dtype_name(s.precision.weights)},
+                    {"kv_cache", dtype_name(s.precision.kv_cache)},
+                    {"dispatch", dtype_name(s.precision.dispatch)},
+                    {"combine", dtype_name(s.precision.combine)},
                     {"attention_math", dtype_name(s.precision.attention_math)}};
   const auto& w = s.workload;
-  j["workload"] = {{"context_tokens", w.context_tokens}, {"tpot_slo", w.tpot_slo_s}, {"mtp_acceptance", w.mtp_acceptance},
-                   {"mtp_draft_tokens", w.mtp_draft_tokens}, {"iteration_gap", w.iteration_gap_s},
-                   {"expert_load_imbalance", w.expert_load_imbalance}, {"attention_imbalance", w.attention_imbalance}};
+  j["workload"] = {{"context_tokens", w.context_tokens}, {"tpot_slo", w.tpot_slo_s},
+                   {"mtp_acceptance", w.mtp_acceptance}, {"mtp_draft_tokens", w.mtp_draft_tokens},
+                   {"iteration_gap", w.iteration_gap_s}, {"attention_imbalance", w.attention_imbalance},
+                   {"mtp_step_gap", w.mtp_step_gap_s},   {"mtp_simulated", w.mtp_simulated}};
+  if (w.expert_load_imbalance > 0) j["workload"]["expert_load_imbalance"] = w.expert_load_imbalance;
   const auto& f = s.efficiencies;
-  j["efficiency"] = {{"gemm_compute", f.gemm_compute}, {"gemm_memory", f.gemm_memory},
-                     {"attention_compute", f.attention_compute}, {"attention_memory", f.attention_memory},
-                     {"kernel_overhead", f.kernel_overhead_s}, {"usable_hbm_fraction", f.usable_hbm_fraction},
-                     {"all_to_all_overhead", f.all_to_all_overhead_s}, {"small_kernels_per_layer", f.small_kernels_per_layer},
-                     {"micro_batch_overlap", f.micro_batch_overlap}, {"gemm_overlap", f.gemm_overlap}};
+  j["efficiency"] = {{"gemm_compute", f.gemm_compute},
+                     {"gemm_memory", f.gemm_memory},
+                     {"attention_compute", f.attention_compute},
+                     {"attention_memory", f.attention_memory},
+                     {"kernel_overhead", f.kernel_overhead_s},
+                     {"usable_hbm_fraction", f.usable_hbm_fraction},
+                     {"eager_launch_overhead", f.eager_launch_overhead_s},
+                     {"small_kernels_per_layer", f.small_kernels_per_layer},
+                     {"gemm_overlap", f.gemm_overlap}};
+  for (int k = 0; k < kTransportKinds; ++k) {
+    const TransportCost& c = f.transports[size_t(k)];
+    j["efficiency"]["transport"][transport_name(TransportKind(k))] = {
+        {"fixed", c.fixed_s}, {"per_token", c.per_token_s}, {"contention", c.contention}};
+  }
   const auto& d = s.deployment;
   auto hw_value = [](const std::string& id, const std::string& overrides) {
     return overrides.empty() ? Json(id) : Json::parse(overrides);
@@ -276,11 +307,15 @@ std::string scenario_to_json(const Scenario& s) {
     dep["batch_per_gpu"] = d.batch_per_gpu;
     dep["dispatch_style"] = d.all_to_all_pure_rdma ? "low_latency_pure_rdma" : dispatch_style_name(d.dispatch_style);
   } else {
-    dep["attention"] = {{"hardware", hw_value(s.attention_hardware_id, s.attention_hardware_overrides)}, {"gpus", d.attention.gpus}, {"tp", d.attention.tp}};
-    dep["ffn"] = {{"hardware", hw_value(s.ffn_hardware_id, s.ffn_hardware_overrides)}, {"gpus", d.ffn.gpus}, {"tp", d.ffn.tp}};
+    dep["attention"] = {{"hardware", hw_value(s.attention_hardware_id, s.attention_hardware_overrides)},
+                        {"gpus", d.attention.gpus},
+                        {"tp", d.attention.tp}};
+    dep["ffn"] = {
+        {"hardware", hw_value(s.ffn_hardware_id, s.ffn_hardware_overrides)}, {"gpus", d.ffn.gpus}, {"tp", d.ffn.tp}};
     dep["global_batch"] = d.global_batch;
     dep["shared_experts_on"] = d.shared_experts_on_ffn ? "ffn" : "attention";
   }
+  if (d.transport) dep["transport"] = transport_name(*d.transport);
   j["deployment"] = dep;
   return j.dump(2) + "\n";
 }

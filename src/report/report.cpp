@@ -11,10 +11,18 @@ namespace ridgeline::report {
 using nlohmann::json;
 
 namespace {
-std::string pct(double f) { return fmt::format("{:.1f} %", 100.0 * f); }
-std::string ms(double s) { return fmt::format("{:.3f} ms", s * 1e3); }
-std::string us(double s) { return fmt::format("{:.1f} us", s * 1e6); }
-std::string gb(double b) { return fmt::format("{:.1f} GB", b / 1e9); }
+std::string pct(double f) {
+  return fmt::format("{:.1f} %", 100.0 * f);
+}
+std::string ms(double s) {
+  return fmt::format("{:.3f} ms", s * 1e3);
+}
+std::string us(double s) {
+  return fmt::format("{:.1f} us", s * 1e6);
+}
+std::string gb(double b) {
+  return fmt::format("{:.1f} GB", b / 1e9);
+}
 
 const char* op_label(const char* op) {
   const std::string_view o(op);
@@ -30,41 +38,57 @@ const char* op_label(const char* op) {
 
 std::string describe_binding(const Evaluation& e, const Deployment& d) {
   switch (e.binding) {
-    case Binding::bad_shape: return std::string("invalid deployment shape: ") + e.shape_problem;
+    case Binding::bad_shape:
+      return std::string("invalid deployment shape: ") + e.shape_problem;
     case Binding::weights_exceed_hbm: {
-      const MemoryUse& m = e.attention_memory.weights_bytes > e.attention_memory.capacity_bytes ? e.attention_memory : e.ffn_memory;
-      return fmt::format("weights need {} per GPU but only {} of HBM is usable: add GPUs (more EP ranks / TP) or "
-                         "use smaller weights (fp8/fp4)", gb(m.weights_bytes), gb(m.capacity_bytes));
+      const MemoryUse& m =
+          e.attention_memory.weights_bytes > e.attention_memory.capacity_bytes ? e.attention_memory : e.ffn_memory;
+      return fmt::format(
+          "weights need {} per GPU but only {} of HBM is usable: add GPUs (more EP ranks / TP) or "
+          "use smaller weights (fp8/fp4)",
+          gb(m.weights_bytes), gb(m.capacity_bytes));
     }
     case Binding::kv_exceeds_hbm: {
-      const MemoryUse& m = e.attention_memory.weights_bytes + e.attention_memory.kv_bytes > e.attention_memory.capacity_bytes
-                               ? e.attention_memory : e.ffn_memory;
-      return fmt::format("weights {} + KV cache {} exceed the {} usable HBM per GPU: lower the batch or context, "
-                         "use an fp8 KV cache, or add attention GPUs", gb(m.weights_bytes), gb(m.kv_bytes), gb(m.capacity_bytes));
+      const MemoryUse& m =
+          e.attention_memory.weights_bytes + e.attention_memory.kv_bytes > e.attention_memory.capacity_bytes
+              ? e.attention_memory
+              : e.ffn_memory;
+      return fmt::format(
+          "weights {} + KV cache {} exceed the {} usable HBM per GPU: lower the batch or context, "
+          "use an fp8 KV cache, or add attention GPUs",
+          gb(m.weights_bytes), gb(m.kv_bytes), gb(m.capacity_bytes));
     }
     case Binding::slo:
       return fmt::format("TPOT {} exceeds the SLO: lower the batch, add GPUs, or relax the SLO", ms(e.tpot_s));
     case Binding::attention_compute:
-      return fmt::format("attention is compute-bound ({}): more attention GPUs or a lower-FLOP attention help", op_label(e.attention_dominant_op));
-    case Binding::attention_kv_read:
-      return "attention is bound by KV-cache reads (HBM bandwidth): shorter context, fp8 KV, or more attention HBM bandwidth help";
-    case Binding::attention_weight_read:
-      return fmt::format("attention side is bound by weight reads in {} (HBM): a larger batch per attention rank amortises them",
+      return fmt::format("attention is compute-bound ({}): more attention GPUs or a lower-FLOP attention help",
                          op_label(e.attention_dominant_op));
+    case Binding::attention_kv_read:
+      return "attention is bound by KV-cache reads (HBM bandwidth): shorter context, fp8 KV, or more attention HBM "
+             "bandwidth help";
+    case Binding::attention_weight_read:
+      return fmt::format(
+          "attention side is bound by weight reads in {} (HBM): a larger batch per attention rank amortises them",
+          op_label(e.attention_dominant_op));
     case Binding::ffn_compute:
       return "routed experts are compute-bound (good: the GEMMs run near peak)";
     case Binding::ffn_weight_read:
-      return fmt::format("routed experts are bound by weight reads ({:.0f} token-expert pairs per GPU per micro-batch): "
-                         "more tokens per expert (larger batch, fewer FFN GPUs) raise intensity", e.tokens_per_ffn_gpu);
+      return fmt::format(
+          "routed experts are bound by weight reads ({:.0f} token-expert pairs per GPU per micro-batch): "
+          "more tokens per expert (larger batch, fewer FFN GPUs) raise intensity",
+          e.tokens_per_ffn_gpu);
     case Binding::scale_out_network:
-      return d.strategy == Strategy::afd
-                 ? "A<->F traffic is bound by scale-out bandwidth (the AFD dead zone): more NIC bandwidth or a superpod help"
-                 : "dispatch/combine all-to-all is bound by scale-out (RDMA) bandwidth: fewer nodes per EP group or more NIC bandwidth help";
+      return d.strategy == Strategy::afd ? "A<->F traffic is bound by scale-out bandwidth (the AFD dead zone): more "
+                                           "NIC bandwidth or a superpod help"
+                                         : "dispatch/combine all-to-all is bound by scale-out (RDMA) bandwidth: fewer "
+                                           "nodes per EP group or more NIC bandwidth help";
     case Binding::scale_up_network:
       return "dispatch/combine is bound by scale-up (NVLink) bandwidth";
     case Binding::pipeline_bubble:
-      return fmt::format("the ping-pong pipeline has bubbles (attention idle {}, FFN idle {}): more micro-batches or "
-                         "rebalancing attention vs FFN GPUs help", pct(e.attention_bubble_fraction), pct(e.ffn_bubble_fraction));
+      return fmt::format(
+          "the ping-pong pipeline has bubbles (attention idle {}, FFN idle {}): more micro-batches or "
+          "rebalancing attention vs FFN GPUs help",
+          pct(e.attention_bubble_fraction), pct(e.ffn_bubble_fraction));
     case Binding::fixed_overhead:
       return "dense layers, LM head and the iteration gap take more time than the MoE layers";
   }
@@ -79,11 +103,13 @@ std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
     out += fmt::format("EP, {} x {} ({} micro-batch{})\n", d.attention.gpus, d.attention.hw->name, d.micro_batches,
                        d.micro_batches > 1 ? "es, two-batch overlap" : ", no overlap");
   else
-    out += fmt::format("AFD, attention {} x {} (TP {}), FFN {} x {} (expert TP {}), {} micro-batches\n", d.attention.gpus,
-                       d.attention.hw->name, d.attention.tp, d.ffn.gpus, d.ffn.hw->name, d.ffn.tp, d.micro_batches);
+    out +=
+        fmt::format("AFD, attention {} x {} (TP {}), FFN {} x {} (expert TP {}), {} micro-batches\n", d.attention.gpus,
+                    d.attention.hw->name, d.attention.tp, d.ffn.gpus, d.ffn.hw->name, d.ffn.tp, d.micro_batches);
   out += fmt::format("  scenario: {}   context {:.0f} tokens, TPOT SLO {}, MTP acceptance {:.2f}\n", s.source_file,
                      s.workload.context_tokens, ms(s.workload.tpot_slo_s), s.workload.mtp_acceptance);
-  out += fmt::format("  feasible: {}{}\n", e.feasible ? "yes" : "NO", e.feasible ? "" : std::string(" (") + infeasible_name(e.reason) + ")");
+  out += fmt::format("  feasible: {}{}\n", e.feasible ? "yes" : "NO",
+                     e.feasible ? "" : std::string(" (") + infeasible_name(e.reason) + ")");
   out += fmt::format("  binding:  {} — {}\n\n", binding_name(e.binding), describe_binding(e, d));
   if (e.reason == Infeasible::bad_shape) return out;
   Table t;
@@ -101,7 +127,8 @@ std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
   out += t.render() + "\n";
   Table b;
   b.header = {"stage (per MoE layer, per micro-batch)", "time"};
-  b.rows = {{"attention t_a", us(e.attention_s) + " (" + e.attention_dominant_op + ", " + bound_name(e.attention_dominant_bound) + ")"},
+  b.rows = {{"attention t_a",
+             us(e.attention_s) + " (" + e.attention_dominant_op + ", " + bound_name(e.attention_dominant_bound) + ")"},
             {"FFN t_f", us(e.ffn_s) + " (" + e.ffn_dominant_op + ", " + bound_name(e.ffn_dominant_bound) + ")"},
             {"dispatch", us(e.dispatch_s)},
             {"combine", us(e.combine_s)},
@@ -116,14 +143,16 @@ std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
     b.rows.push_back({"FFN bubble", pct(e.ffn_bubble_fraction)});
     b.rows.push_back({"bubble-free (paper Eqs. 3-4)", e.bubble_free ? "yes" : "no"});
   }
-  b.rows.push_back({"FFN OFU / occupancy S_t / HFU", pct(e.ffn_ofu) + " / " + pct(e.ffn_occupancy) + " / " + pct(e.ffn_hfu)});
+  b.rows.push_back(
+      {"FFN OFU / occupancy S_t / HFU", pct(e.ffn_ofu) + " / " + pct(e.ffn_occupancy) + " / " + pct(e.ffn_hfu)});
   out += b.render() + "\n";
   Table m;
   m.header = {"memory per GPU", "weights", "KV cache", "usable HBM"};
   m.rows.push_back({d.strategy == Strategy::ep ? "EP GPU" : "attention GPU", gb(e.attention_memory.weights_bytes),
                     gb(e.attention_memory.kv_bytes), gb(e.attention_memory.capacity_bytes)});
   if (d.strategy == Strategy::afd)
-    m.rows.push_back({"FFN GPU", gb(e.ffn_memory.weights_bytes), gb(e.ffn_memory.kv_bytes), gb(e.ffn_memory.capacity_bytes)});
+    m.rows.push_back(
+        {"FFN GPU", gb(e.ffn_memory.weights_bytes), gb(e.ffn_memory.kv_bytes), gb(e.ffn_memory.capacity_bytes)});
   out += m.render();
   return out;
 }
@@ -155,30 +184,36 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   j["hfu"] = e.hfu;
   j["gpus"] = e.total_gpus;
   j["sequences"] = e.sequences;
-  // max/mean load of the hot FFN rank (given, or computed from workload.routing)
-  j["expert_load_imbalance"] = s.workload.expert_load_imbalance;
-  j["breakdown"] = {{"attention_ms", e.attention_s * 1e3},
-                    {"ffn_ms", e.ffn_s * 1e3},
-                    {"dispatch_ms", e.dispatch_s * 1e3},
-                    {"combine_ms", e.combine_s * 1e3},
-                    {"slot_ms", e.slot_s * 1e3},
-                    {"moe_layers_ms", e.moe_layers_s * 1e3},
-                    {"dense_layers_ms", e.dense_layers_s * 1e3},
-                    {"lm_head_ms", e.lm_head_s * 1e3},
-                    {"iteration_gap_ms", e.gap_s * 1e3},
-                    {"attention_dominant_op", e.attention_dominant_op},
-                    {"attention_bound", bound_name(e.attention_dominant_bound)},
-                    {"ffn_dominant_op", e.ffn_dominant_op},
-                    {"ffn_bound", bound_name(e.ffn_dominant_bound)},
-                    {"tokens_per_ffn_gpu", e.tokens_per_ffn_gpu},
-                    {"scale_out_bytes_per_gpu", e.scale_out_bytes_per_gpu},
-                    {"ffn_ofu", e.ffn_ofu},
-                    {"ffn_occupancy", e.ffn_occupancy},
-                    {"ffn_hfu", e.ffn_hfu},
-                    {"attention_bubble_fraction", e.attention_bubble_fraction},
-                    {"ffn_bubble_fraction", e.ffn_bubble_fraction},
-                    {"bubble_free", e.bubble_free},
-                    {"memory", {{"attention_gpu", memory_json(e.attention_memory)}, {"ffn_gpu", memory_json(e.ffn_memory)}}}};
+  // max/mean load of the hot FFN rank: given, from workload.routing, or uniform routing (default)
+  j["expert_load_imbalance"] = e.expert_load_imbalance;
+  j["expert_load_imbalance_source"] = s.workload.expert_load_imbalance > 0 ? "given" : "uniform routing (default)";
+  j["transport"] = {{"name", transport_name(e.transport)},
+                    {"transfer_overhead_us", e.transfer_overhead_s * 1e6},
+                    {"contention", e.transport_contention}};
+  j["breakdown"] = {
+      {"attention_ms", e.attention_s * 1e3},
+      {"ffn_ms", e.ffn_s * 1e3},
+      {"dispatch_ms", e.dispatch_s * 1e3},
+      {"combine_ms", e.combine_s * 1e3},
+      {"slot_ms", e.slot_s * 1e3},
+      {"moe_layers_ms", e.moe_layers_s * 1e3},
+      {"dense_layers_ms", e.dense_layers_s * 1e3},
+      {"lm_head_ms", e.lm_head_s * 1e3},
+      {"mtp_draft_ms", e.mtp_s * 1e3},
+      {"iteration_gap_ms", e.gap_s * 1e3},
+      {"attention_dominant_op", e.attention_dominant_op},
+      {"attention_bound", bound_name(e.attention_dominant_bound)},
+      {"ffn_dominant_op", e.ffn_dominant_op},
+      {"ffn_bound", bound_name(e.ffn_dominant_bound)},
+      {"tokens_per_ffn_gpu", e.tokens_per_ffn_gpu},
+      {"scale_out_bytes_per_gpu", e.scale_out_bytes_per_gpu},
+      {"ffn_ofu", e.ffn_ofu},
+      {"ffn_occupancy", e.ffn_occupancy},
+      {"ffn_hfu", e.ffn_hfu},
+      {"attention_bubble_fraction", e.attention_bubble_fraction},
+      {"ffn_bubble_fraction", e.ffn_bubble_fraction},
+      {"bubble_free", e.bubble_free},
+      {"memory", {{"attention_gpu", memory_json(e.attention_memory)}, {"ffn_gpu", memory_json(e.ffn_memory)}}}};
   return j;
 }
 

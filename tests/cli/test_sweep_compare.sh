@@ -9,13 +9,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 csv=$("$BIN" sweep --models deepseek-v3,step-3 --hardware h800,gb200 --slo "50 ms" --context 4096 --csv) || fail "sweep exit $?"
 [ "$(wc -l <<<"$csv")" = 5 ] || fail "sweep should print a header and 4 rows: $csv"
 head -1 <<<"$csv" | grep -q "AFD/EP" || fail "sweep header lacks AFD/EP: $(head -1 <<<"$csv")"
-# The AFD paper's verdicts, read from the sweep: EP wins DeepSeek-V3 on H800; GB200 closes the gap.
-python3 - "$csv" <<'PY' || fail "sweep ratios contradict the AFD paper"
+# The verdicts README "What changed in the default plan's answer" documents, read from the
+# sweep: DeepSeek-V3 on H800 near a tie, GB200 and Step-3 on H800 favour EP more.
+python3 - "$csv" <<'PY' || fail "sweep ratios differ from the documented verdicts"
 import csv, io, sys
 rows = {(r["model"], r["hardware"]): float(r["AFD/EP"]) for r in csv.DictReader(io.StringIO(sys.argv[1]))}
-assert rows[("deepseek-v3", "h800")] < 1, rows
-assert rows[("deepseek-v3", "gb200")] > rows[("deepseek-v3", "h800")], rows
-assert rows[("step-3", "h800")] > rows[("deepseek-v3", "h800")], rows
+assert 0.9 < rows[("deepseek-v3", "h800")] < 1.2, rows
+assert rows[("deepseek-v3", "gb200")] < rows[("deepseek-v3", "h800")], rows
+assert rows[("step-3", "h800")] < rows[("deepseek-v3", "h800")], rows
 PY
 
 json=$("$BIN" sweep --hardware h800 --scale-out-bandwidth "200 Gb/s,1600 Gb/s" --json) || fail "sweep --json exit $?"

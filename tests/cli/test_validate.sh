@@ -7,8 +7,17 @@ BIN="$1"; SRC="$2"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 DIR="$SRC/examples/validation"
-CAL="$SRC/examples/calibration/tbo-overlap-2025.json"
+CAL="$SRC/examples/calibration/symmetric-contention.json"
 
+# Defaults only (no calibration): median |error| <= 13 %, no point worse than 30 %, |bias| <= 9 %
+# (README "Validation": measured 12.2 % / 19.4 % / +8.1 %).
+"$BIN" validate "$DIR" --max-median 0.13 --max-error 0.30 --json >"$T/dj" 2>"$T/err" ||
+  fail "defaults validation gate: $(cat "$T/err")"
+python3 - "$T/dj" <<'PY' || fail "defaults bias above 9 %"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert abs(d["summary"]["mean_signed_error"]) <= 0.09, d["summary"]
+PY
 # Accuracy bar (issue 5): median |error| <= 15 %, no point worse than 40 %.
 "$BIN" validate "$DIR" --calibration "$CAL" --max-median 0.15 --max-error 0.40 >"$T/out" 2>"$T/err" ||
   fail "accuracy bar exceeded (exit $?): $(cat "$T/err")"

@@ -32,7 +32,7 @@ static Deployment afd(const Accelerator& a, int ga, const Accelerator& f, int gf
   return d;
 }
 
-TEST_CASE("EP: two-batch overlap is never slower than no overlap at equal batch", "[evaluate][ep]") {
+TEST_CASE("EP: two-batch overlap is not much slower than no overlap at equal batch", "[evaluate][ep]") {
   const auto& m = db().model("deepseek-v3");
   const auto& hw = db().hardware("h800");
   Workload w;
@@ -43,7 +43,14 @@ TEST_CASE("EP: two-batch overlap is never slower than no overlap at equal batch"
   REQUIRE(e2.feasible);
   CHECK(e2.tokens_per_s_per_gpu > 0.9 * e1.tokens_per_s_per_gpu);
   CHECK(e1.slot_s == Approx(e1.attention_s + e1.ffn_s + e1.dispatch_s + e1.combine_s));
-  CHECK(e2.slot_s == Approx(std::max(e2.attention_s + e2.ffn_s, e2.dispatch_s + e2.combine_s)));
+  // Two-batch overlap: compute slowed by what DeepEP's low-latency kernels hold of the GPU.
+  const double f = Efficiencies{}.transport(TransportKind::deepep_low_latency).contention;
+  const double net = e2.dispatch_s + e2.combine_s;
+  CHECK(e2.slot_s >= std::max(net, e2.attention_s + e2.ffn_s) - 1e-12);
+  CHECK(e2.slot_s ==
+        Approx(0.5 * (overlapped_busy_s(e2.attention_s, e2.combine_s, f) +
+                      overlapped_busy_s(e2.attention_s, e2.dispatch_s, f) +
+                      overlapped_busy_s(e2.ffn_s, e2.dispatch_s, f) + overlapped_busy_s(e2.ffn_s, e2.combine_s, f))));
 }
 
 TEST_CASE("AFD iteration follows MegaScale-Infer Eq. 5 when bubble-free", "[evaluate][afd]") {

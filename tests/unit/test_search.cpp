@@ -23,10 +23,10 @@ SearchSpace homogeneous(const Accelerator& hw) {
 }
 
 /// Best AFD tokens/s per GPU over best EP tokens/s per GPU (DeepSeek-style fp8 serving, 50 ms).
-double afd_over_ep(const std::string& model, const std::string& hw) {
+double afd_over_ep(const std::string& model, const std::string& hw, const Efficiencies& eff = {}) {
   Workload w;
   w.tpot_slo_s = 0.050;
-  const SearchResult r = search_plans(db().model(model), Precision{}, w, homogeneous(db().hardware(hw)));
+  const SearchResult r = search_plans(db().model(model), Precision{}, w, homogeneous(db().hardware(hw)), eff);
   REQUIRE(r.best_ep());
   REQUIRE(r.best_afd());
   return r.best_afd()->score / r.best_ep()->score;
@@ -233,17 +233,26 @@ TEST_CASE("heterogeneous H20 attention + L40S experts beats either kind alone on
   }
 }
 
-TEST_CASE(
-    "AFD paper verdicts: EP beats AFD for DeepSeek-V3 on H800; GB200 NVL72 closes the gap; "
-    "Step-3 favours AFD more",
-    "[search][afd-paper]") {
+TEST_CASE("AFD paper verdicts under the realistic defaults: the ratios README 'What changed' documents",
+          "[search][afd-paper]") {
+  // The paper (ideal overlap, balanced routing, no per-transfer cost) finds EP >= AFD for
+  // DeepSeek-V3 on 400 Gb/s H800, a narrower gap on GB200 and Step-3 more AFD-friendly. With the
+  // realistic defaults (two-batch-overlap stage pairing, uniform routing imbalance, per-transfer
+  // costs, 5 ms step gap) the first is a near tie and the other two reverse; README "What
+  // changed in the default plan's answer" explains why. This test pins those numbers (+-10 %),
+  // so a model change that moves a verdict has to update the README with it.
   const double dsv3_h800 = afd_over_ep("deepseek-v3", "h800");
   const double dsv3_gb200 = afd_over_ep("deepseek-v3", "gb200");
   const double step3_h800 = afd_over_ep("step-3", "h800");
   INFO("AFD/EP: DSv3 H800 " << dsv3_h800 << ", DSv3 GB200 " << dsv3_gb200 << ", Step-3 H800 " << step3_h800);
-  CHECK(dsv3_h800 < 1.0);
-  CHECK(dsv3_gb200 > dsv3_h800);
-  CHECK(step3_h800 > dsv3_h800);
+  CHECK(dsv3_h800 == Approx(1.05).epsilon(0.10));
+  CHECK(dsv3_gb200 == Approx(0.91).epsilon(0.10));
+  CHECK(step3_h800 == Approx(0.82).epsilon(0.10));
+  // Under the symmetric what-if (every transport contends like a spinning DeepEP kernel) EP wins
+  // DeepSeek-V3 on H800 clearly: the zero-SM property of CPU-driven RDMA carries AFD's case.
+  Efficiencies symmetric;
+  for (auto& t : symmetric.transports) t.contention = 0.5;
+  CHECK(afd_over_ep("deepseek-v3", "h800", symmetric) < 0.9);
 }
 
 TEST_CASE("the BALANCE pruning finds (nearly) the plan a scan of every attention count finds", "[search]") {

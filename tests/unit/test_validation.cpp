@@ -114,8 +114,8 @@ TEST_CASE("kernel check: EP all-to-all + overhead against DeepEP low-latency (Ju
   std::vector<double> errs;
   for (const auto& row : table) {
     const CommTime c = ep_all_to_all(h800, int(row[0]), 256, 8, 7168, 128, 1.0, 2.0, DispatchStyle::low_latency, 1.0);
-    const double ed = signed_error(c.dispatch_s + eff.all_to_all_overhead_s, row[1] * 1e-6);
-    const double ec = signed_error(c.combine_s + eff.all_to_all_overhead_s, row[2] * 1e-6);
+    const double ed = signed_error(c.dispatch_s + transfer_overhead_s(eff.transport(TransportKind::deepep_low_latency), 128), row[1] * 1e-6);
+    const double ec = signed_error(c.combine_s + transfer_overhead_s(eff.transport(TransportKind::deepep_low_latency), 128), row[2] * 1e-6);
     std::printf("DeepEP LL EP%-3.0f dispatch %+.1f %%, combine %+.1f %% (kernel time)\n", row[0], 100 * ed, 100 * ec);
     errs.push_back(ed);
     errs.push_back(ec);
@@ -135,8 +135,8 @@ TEST_CASE("kernel check: pure-RDMA EP all-to-all against DeepEP low-latency (Feb
   std::vector<double> errs;
   for (const auto& row : table) {
     const CommTime c = ep_all_to_all(rdma, int(row[0]), 256, 8, 7168, 128, 1.0, 2.0, DispatchStyle::low_latency, 1.0);
-    errs.push_back(signed_error(c.dispatch_s + eff.all_to_all_overhead_s, row[1] * 1e-6));
-    errs.push_back(signed_error(c.combine_s + eff.all_to_all_overhead_s, row[2] * 1e-6));
+    errs.push_back(signed_error(c.dispatch_s + transfer_overhead_s(eff.transport(TransportKind::deepep_low_latency), 128), row[1] * 1e-6));
+    errs.push_back(signed_error(c.combine_s + transfer_overhead_s(eff.transport(TransportKind::deepep_low_latency), 128), row[2] * 1e-6));
     std::printf("DeepEP LL pure RDMA EP%-3.0f dispatch %+.1f %%, combine %+.1f %% (kernel time)\n", row[0],
                 100 * errs[errs.size() - 2], 100 * errs.back());
   }

@@ -16,7 +16,7 @@
 namespace ridgeline::io {
 
 struct Measurement {
-  std::string record_id;  ///< id in shared/validation/published-datapoints.json
+  std::string record_id;  ///< id of the point in the published-datapoints collection
   std::string field;      ///< which published field the value is (and how it was derived)
   std::string source_url;
   std::string source_title;
