@@ -9,6 +9,7 @@
 #include "cli.hpp"
 #include "plan_common.hpp"
 #include "report/report.hpp"
+#include "sensitivity.hpp"
 
 namespace ridgeline::cli {
 
@@ -95,7 +96,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
   struct Options {
     SearchFlags flags;
     int top = 1;
-    bool pareto = false, explain = false, json = false, csv = false;
+    bool pareto = false, explain = false, json = false, csv = false, sensitivity = false;
     std::string write_scenario;
   };
   auto o = std::make_shared<Options>();
@@ -114,6 +115,10 @@ void add_plan_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--top", o->top, "also list the best K plans of each strategy")->check(CLI::Range(1, 1000));
   cmd->add_flag("--pareto", o->pareto, "print the Pareto frontier of tokens/s per GPU vs tokens/s per user");
   cmd->add_flag("--explain", o->explain, "count rejected plan shapes by reason (memory, SLO, bubbles, budget)");
+  cmd->add_flag("--sensitivity", o->sensitivity,
+                "re-run the search at the low and high end of each uncertain parameter's sourced range (transport "
+                "contention, per-transfer cost, step gap, expert imbalance, attention efficiency) and print the best "
+                "EP and AFD plan and the winner at each end");
   cmd->add_flag("--json", o->json, "print JSON (with a meta block) instead of tables");
   cmd->add_flag("--csv", o->csv, "print the top plans as CSV (one row per plan)");
   cmd->add_option("--write-scenario", o->write_scenario,
@@ -126,6 +131,12 @@ void add_plan_command(CLI::App& app, Context& ctx) {
     const SearchResult r = search_plans(*s.model, s.precision, s.workload, s.space, s.efficiencies);
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const Candidate* best = overall_best(r);
+    // Robustness of the verdict: the full re-search with --sensitivity, else the two best plans
+    // re-sized at each end of every range (a few ms).
+    std::vector<SensitivityRow> sens;
+    if (r.best_ep() && r.best_afd()) sens = run_sensitivity(s, r.best_ep(), r.best_afd(), o->sensitivity);
+    const std::string robust =
+        sens.empty() ? std::string() : robustness_line(sens, strategy_name(best->deployment.strategy), o->sensitivity);
     if (!o->write_scenario.empty() && best) {
       std::ofstream out(o->write_scenario);
       if (!out)
@@ -166,6 +177,24 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       for (int k = 0; k < kRejectionKinds; ++k) rej[rejection_name(Rejection(k))] = r.rejected[k];
       j["rejected"] = rej;
       j["search"] = {{"shapes", r.shapes}, {"evaluations", r.evaluations}, {"wall_s", wall_s}};
+      nlohmann::json inputs = nlohmann::json::array();
+      for (const auto& in : s.inputs) inputs.push_back({{"name", in.name}, {"value", in.value}, {"source", in.source}});
+      j["inputs"] = inputs;
+      if (!s.calibration_source.empty())
+        j["calibration"] = {{"file", o->flags.calibration}, {"source", s.calibration_source}};
+      nlohmann::json sj = nlohmann::json::array();
+      for (const auto& row : sens)
+        sj.push_back({{"parameter", row.parameter},
+                      {"low", row.low},
+                      {"high", row.high},
+                      {"ep_low", row.ep_low},
+                      {"ep_high", row.ep_high},
+                      {"afd_low", row.afd_low},
+                      {"afd_high", row.afd_high},
+                      {"winner_low", row.winner_low},
+                      {"winner_high", row.winner_high}});
+      j[o->sensitivity ? "sensitivity" : "sensitivity_resized"] = sj;
+      j["verdict_robustness"] = robust;
       j["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", j.dump(2));
     } else if (o->csv) {
@@ -176,7 +205,13 @@ void add_plan_command(CLI::App& app, Context& ctx) {
                  dtype_name(s.precision.weights));
       fmt::print("  searched {} plan shapes ({} evaluations) in {:.1f} ms; objective: {}\n\n", r.shapes, r.evaluations,
                  wall_s * 1e3, objective_name(s.space.objective));
-      fmt::print("{}\n{}\n", side_by_side(r), winner_line(r, s.space.objective));
+      std::string inputs;
+      for (const auto& in : s.inputs)
+        inputs += fmt::format("{}{}: {} ({})", inputs.empty() ? "" : "; ", in.name, in.value, in.source);
+      fmt::print("  inputs: {}\n", inputs);
+      if (!s.calibration_source.empty())
+        fmt::print("  calibration: {} ({})\n", o->flags.calibration, s.calibration_source);
+      fmt::print("\n{}\n{}\n", side_by_side(r), winner_line(r, s.space.objective));
       for (const Candidate* c : {r.best_ep(), r.best_afd()})
         if (c)
           fmt::print("  {}: {}\n", strategy_name(c->deployment.strategy),
@@ -206,7 +241,20 @@ void add_plan_command(CLI::App& app, Context& ctx) {
         if (!s.space.require_bubble_free)
           fmt::print("  (bubbles: AFD plans are only rejected for bubbles with --require-bubble-free)\n");
       }
+      if (o->sensitivity && !sens.empty()) {
+        report::Table t;
+        t.header = {"parameter", "low",      "high",       "EP low",     "EP high",
+                    "AFD low",   "AFD high", "winner low", "winner high"};
+        t.units = {"", "", "", objective_name(s.space.objective), "", "", "", "", ""};
+        for (const auto& row : sens)
+          t.rows.push_back({row.parameter, row.low, row.high, fmt::format("{:.4g}", row.ep_low),
+                            fmt::format("{:.4g}", row.ep_high), fmt::format("{:.4g}", row.afd_low),
+                            fmt::format("{:.4g}", row.afd_high), row.winner_low, row.winner_high});
+        fmt::print("\nSensitivity of the verdict (each parameter at the ends of its sourced range, search re-run):\n{}",
+                   t.render());
+      }
       if (!o->write_scenario.empty() && best) fmt::print("\nwrote {}\n", o->write_scenario);
+      if (!robust.empty()) fmt::print("\n{}\n", robust);
     }
     if (!best) throw ExitCode{3};
   });

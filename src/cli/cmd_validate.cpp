@@ -72,7 +72,7 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       "Compare predictions with published measurements. DIR holds validation points: scenario files\n"
       "with a \"measured\" block (the published decode tokens/s per GPU, its source URL and whether it\n"
       "is primary or a secondary transcription); examples/validation/ has one per usable end-to-end\n"
-      "point of shared/validation/published-datapoints.json. For each point it prints measured,\n"
+      "published decode point (each names its source URL). For each point it prints measured,\n"
       "predicted, the signed error (predicted - measured) / measured (> 0 = optimistic) and the\n"
       "binding roof (SLO and HBM capacity lifted: the measurement happened); then the median and\n"
       "max |error| and the share of optimistic predictions. Every point runs with the same\n"

@@ -3,9 +3,15 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <tuple>
+
 #include "checks.hpp"
+#include "io/efficiency_reader.hpp"
 #include "report/report.hpp"
 #include "ridgeline/error.hpp"
+#include "ridgeline/imbalance.hpp"
+#include "ridgeline/io/validation.hpp"
 
 namespace ridgeline::cli {
 
@@ -23,6 +29,17 @@ double parse_search_quantity(const std::string& text, Dimension dim, const char*
     return v;
   } catch (const Error& e) {
     throw ConfigError(fmt::format("{} \"{}\": {}. Fix: give {}.", flag, text, e.what(), dimension_name(dim)));
+  }
+}
+
+double parse_search_quantity_or_zero(const std::string& text, Dimension dim, const char* flag) {
+  try {
+    const double v = io::parse_quantity_text(text, dim);
+    if (!(v >= 0) || !std::isfinite(v)) throw ConfigError("must be zero or positive");
+    return v;
+  } catch (const Error& e) {
+    throw ConfigError(
+        fmt::format("{} \"{}\": {}. Fix: give {}, e.g. \"5 ms\".", flag, text, e.what(), dimension_name(dim)));
   }
 }
 
@@ -89,6 +106,26 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
   cmd->add_flag("--scan-all-attention-counts", f.scan_all,
                 "AFD: try every attention GPU count instead of the balance point's two neighbours on each side "
                 "(slower; checks the pruning)");
+  cmd->add_option("--calibration", f.calibration,
+                  "calibration file (ridgeline-calibrate output, or efficiencies with a source) applied to every plan");
+  cmd->add_option("--gap", f.gap,
+                  "per-step time outside the costed layers: scheduling, sampling, host sync (default 5 ms)");
+  cmd->add_option("--mtp-step-gap", f.mtp_step_gap,
+                  "extra per-step time when real MTP drafting runs: draft sampling and acceptance (default 5 ms)");
+  cmd->add_option("--routing", f.routing,
+                  "expert routing for the load imbalance: uniform (default: computed at each plan's tokens per "
+                  "rank), balanced (ideal, max/mean 1), zipf:S (Zipf popularity with exponent S, greedy "
+                  "placement), or a fixed max/mean such as 1.2")
+      ->capture_default_str();
+  cmd->add_option("--ep-transport", f.ep_transport,
+                  "EP all-to-all transport: deepep_low_latency (default), nccl, cpu_rdma");
+  cmd->add_option("--afd-transport", f.afd_transport,
+                  "AFD M2N transport: cpu_rdma (default: MegaScale-Infer / StepMesh), deepep_low_latency, nccl");
+  cmd->add_option("--dispatch-styles", f.dispatch_styles,
+                  "EP dispatch styles to try, comma separated: low_latency (default; CUDA-graph capturable) and/or "
+                  "normal (DeepEP high-throughput kernels, run without CUDA graphs)")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--threads", f.threads, "worker threads (0 = all cores); results do not depend on it")
       ->check(FiniteRange(0, limits::kMaxThreads));
 }
@@ -117,6 +154,50 @@ void check_supported(const std::vector<const Accelerator*>& hws, const Precision
 }
 }  // namespace
 
+namespace {
+TransportKind parse_transport(const std::string& name, const char* flag) {
+  if (auto t = io::transport_of(name)) return *t;
+  throw ConfigError(
+      fmt::format("{} \"{}\": unknown transport. Fix: use deepep_low_latency, deepep_normal, nccl "
+                  "or cpu_rdma.",
+                  flag, name));
+}
+
+/// --routing: the imbalance input of the workload, and how to print it.
+std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Workload& w) {
+  if (text == "uniform") return "uniform top-k, computed per plan";
+  if (text == "balanced") {
+    w.expert_load_imbalance = 1.0;
+    return "balanced (max/mean 1, ideal)";
+  }
+  if (text.rfind("zipf:", 0) == 0) {
+    char* end = nullptr;
+    const double zs = std::strtod(text.c_str() + 5, &end);
+    if (end == text.c_str() + 5 || *end != '\0' || !(zs >= 0 && zs <= 10))
+      throw ConfigError(
+          fmt::format("--routing \"{}\": the Zipf exponent must be a number in [0, 10]. Fix: e.g. "
+                      "--routing zipf:0.8.",
+                      text));
+    const auto pi = inclusion_probabilities(zipf_weights(m.moe.num_experts, zs), m.moe.top_k);
+    w.routing_skew_by_ranks = std::make_shared<const std::vector<double>>(skew_by_rank_count(pi));
+    return fmt::format("Zipf s = {} with greedy placement, computed per plan", zs);
+  }
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(v >= 1.0 && v <= 1000.0))
+    throw ConfigError(
+        fmt::format("--routing \"{}\": unknown routing. Fix: use uniform, balanced, zipf:S (e.g. "
+                    "zipf:0.8) or a fixed max/mean load in [1, 1000] such as 1.2.",
+                    text));
+  w.expert_load_imbalance = v;
+  return fmt::format("fixed max/mean {}", v);
+}
+
+std::string ms_text(double s) {
+  return fmt::format("{:.3g} ms", s * 1e3);
+}
+}  // namespace
+
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   SearchSetup s;
   s.model = &db.model(f.model);
@@ -127,7 +208,57 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   s.workload.tpot_slo_s = parse_search_quantity(f.slo, Dimension::seconds, "--slo");
   s.workload.context_tokens = parse_search_quantity(f.context, Dimension::count, "--context");
   s.workload.mtp_acceptance = f.mtp_acceptance;
-  s.workload.mtp_draft_tokens = f.mtp_draft_tokens;
+  // Accepting more than one token per step needs drafts: as many as the acceptance requires.
+  s.workload.mtp_draft_tokens = f.mtp_draft_tokens > 0 || f.mtp_acceptance <= 1.0
+                                    ? f.mtp_draft_tokens
+                                    : int(std::ceil(f.mtp_acceptance - 1.0 - 1e-9));
+  if (s.workload.mtp_acceptance > 1.0 + s.workload.mtp_draft_tokens)
+    throw ConfigError(
+        fmt::format("--mtp-acceptance {}: exceeds 1 + --mtp-draft-tokens ({}). Fix: accept at most "
+                    "1 + drafts tokens per step.",
+                    f.mtp_acceptance, s.workload.mtp_draft_tokens));
+  if (!f.calibration.empty()) {
+    const io::Calibration cal = io::load_calibration(f.calibration, s.efficiencies);
+    s.efficiencies = cal.efficiencies;
+    s.calibration_source = cal.source;
+  }
+  const char* given = "given";
+  if (!f.gap.empty()) s.workload.iteration_gap_s = parse_search_quantity_or_zero(f.gap, Dimension::seconds, "--gap");
+  if (!f.mtp_step_gap.empty())
+    s.workload.mtp_step_gap_s = parse_search_quantity_or_zero(f.mtp_step_gap, Dimension::seconds, "--mtp-step-gap");
+  const std::string routing_text = apply_routing_flag(f.routing, *s.model, s.workload);
+  const char* eff_origin = f.calibration.empty() ? "default" : "calibrated";
+  s.inputs.push_back({"iteration gap", ms_text(s.workload.iteration_gap_s), f.gap.empty() ? "default" : given});
+  if (s.workload.mtp_drafting())
+    s.inputs.push_back(
+        {"MTP step gap", ms_text(s.workload.mtp_step_gap_s), f.mtp_step_gap.empty() ? "default" : given});
+  s.inputs.push_back({"routing", routing_text, f.routing == "uniform" ? "default" : given});
+  s.inputs.push_back({"context", fmt::format("{:.0f} tokens", s.workload.context_tokens), "given"});
+  s.inputs.push_back({"MTP acceptance", fmt::format("{:.3g} tokens/step", s.workload.mtp_acceptance),
+                      f.mtp_acceptance == 1.0 ? "default" : given});
+  if (!f.ep_transport.empty()) s.space.ep_transport = parse_transport(f.ep_transport, "--ep-transport");
+  if (!f.afd_transport.empty()) s.space.afd_transport = parse_transport(f.afd_transport, "--afd-transport");
+  for (auto [name, kind, flag] :
+       {std::tuple{"EP transport", s.space.ep_transport.value_or(TransportKind::deepep_low_latency), &f.ep_transport},
+        std::tuple{"AFD transport", s.space.afd_transport.value_or(TransportKind::cpu_rdma), &f.afd_transport}}) {
+    const TransportCost& c = s.efficiencies.transport(kind);
+    s.inputs.push_back({name,
+                        fmt::format("{} (fixed {:.3g} us, {:.3g} us/token, contention {:.2f})", transport_name(kind),
+                                    c.fixed_s * 1e6, c.per_token_s * 1e6, c.contention),
+                        flag->empty() ? eff_origin : given});
+  }
+  s.space.ep_dispatch_styles.clear();
+  for (const auto& st : f.dispatch_styles) {
+    if (st == "low_latency")
+      s.space.ep_dispatch_styles.push_back(DispatchStyle::low_latency);
+    else if (st == "normal")
+      s.space.ep_dispatch_styles.push_back(DispatchStyle::normal);
+    else
+      throw ConfigError(
+          fmt::format("--dispatch-styles \"{}\": unknown style. Fix: use low_latency and/or normal.", st));
+  }
+  if (s.space.ep_dispatch_styles.empty())
+    throw ConfigError("--dispatch-styles: empty list. Fix: name low_latency and/or normal.");
   if (f.hardware.empty()) throw ConfigError("--hardware: empty list. Fix: name at least one id, e.g. --hardware h800.");
   SearchSpace& sp = s.space;
   sp.ep_hardware = lookup_all(f.hardware, db);

@@ -29,6 +29,18 @@ struct SearchFlags {
   bool require_bubble_free = false;
   bool scan_all = false;
   int threads = 0;
+  // Realism inputs (README "Defaults and their sources"); empty = the default.
+  std::string calibration;          ///< calibration file applied to every evaluation
+  std::string gap;                  ///< per-step iteration gap, e.g. "5 ms"
+  std::string mtp_step_gap;         ///< extra per-step time with real MTP drafting
+  std::string routing = "uniform";  ///< uniform | balanced | zipf:S | a fixed max/mean such as 1.2
+  std::string ep_transport, afd_transport;
+  std::vector<std::string> dispatch_styles{"low_latency"};
+};
+
+/// Where each realism input of a search came from: "default", "given" or "calibrated".
+struct InputProvenance {
+  std::string name, value, source;
 };
 
 /// Adds the search flags. `with_grid_axes`: model/hardware/slo/context are set elsewhere (sweep).
@@ -41,6 +53,8 @@ struct SearchSetup {
   Workload workload;
   Efficiencies efficiencies;
   SearchSpace space;
+  std::vector<InputProvenance> inputs;  ///< the realism inputs, their values and origin
+  std::string calibration_source;       ///< the calibration file's "source", when one was given
 };
 
 /// Validates the flags against the databases (unknown ids, unsupported dtypes, bad values)
@@ -49,6 +63,8 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db);
 
 DType parse_search_dtype(const std::string& s, const char* flag);
 double parse_search_quantity(const std::string& text, Dimension dim, const char* flag);
+/// As parse_search_quantity, but zero is allowed (gaps).
+double parse_search_quantity_or_zero(const std::string& text, Dimension dim, const char* flag);
 Objective parse_objective(const std::string& s);
 
 /// A searched plan as a scenario (what `--write-scenario` saves and `evaluate` reads back).

@@ -8,7 +8,50 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 out=$("$BIN" plan) || fail "default plan exit $?"
 grep -q "best EP" <<<"$out" || fail "no side-by-side table: $out"
-grep -q "winner: EP" <<<"$out" || fail "DeepSeek-V3 on H800 should favour EP: $out"
+grep -q "winner: " <<<"$out" || fail "no winner line: $out"
+grep -q "inputs: iteration gap: 5 ms (default)" <<<"$out" || fail "plan should say which inputs are defaults: $out"
+tail -1 <<<"$out" | grep -q "^verdict .*robust" || fail "the default plan should end with the robustness line: $out"
+# Under the symmetric-contention what-if EP wins DeepSeek-V3 on H800 (README "What changed").
+out=$("$BIN" plan --calibration "$SRC/examples/calibration/symmetric-contention.json") || fail "plan --calibration exit $?"
+grep -q "winner: EP" <<<"$out" || fail "symmetric contention should favour EP: $out"
+grep -q "calibration: " <<<"$out" || fail "plan should name the calibration file: $out"
+
+# Plan sanity against DeepSeek's published 2,325 tokens/s per GPU (profile, MTP, ~5K context): +-25 %.
+pj=$("$BIN" plan --model deepseek-v3 --hardware h800 --slo "50 ms" --context 5000 --mtp-acceptance 1.8 --json) ||
+  fail "plan sanity exit $?"
+python3 - "$pj" <<'PY' || fail "best EP plan outside 2,325 +- 25 %"
+import json, sys
+d = json.loads(sys.argv[1])
+v = d["ep"]["tokens_per_s_per_gpu"]
+assert 0.75 * 2325 <= v <= 1.25 * 2325, v
+assert d["ep"]["transport"]["name"] == "deepep_low_latency", d["ep"]["transport"]
+assert d["afd"]["transport"]["name"] == "cpu_rdma", d["afd"]["transport"]
+assert {i["name"] for i in d["inputs"]} >= {"iteration gap", "routing", "EP transport", "AFD transport"}, d["inputs"]
+PY
+
+# --sensitivity: the table, and its JSON keys.
+out=$("$BIN" plan --sensitivity) || fail "plan --sensitivity exit $?"
+for s in "Sensitivity of the verdict" "iteration gap" "expert load imbalance" "AFD transport contention"; do
+  grep -q "$s" <<<"$out" || fail "missing '$s' in --sensitivity output"
+done
+sj=$("$BIN" plan --sensitivity --json) || fail "plan --sensitivity --json exit $?"
+python3 - "$sj" <<'PY' || fail "sensitivity JSON keys"
+import json, sys
+d = json.loads(sys.argv[1])
+rows = d["sensitivity"]
+assert len(rows) >= 5, rows
+keys = {"parameter", "low", "high", "ep_low", "ep_high", "afd_low", "afd_high", "winner_low", "winner_high"}
+for r in rows:
+    assert set(r) == keys, r
+    assert r["winner_low"] in ("ep", "afd", "none") and r["winner_high"] in ("ep", "afd", "none"), r
+    assert r["ep_low"] > 0 and r["afd_high"] > 0, r
+assert "robust" in d["verdict_robustness"], d["verdict_robustness"]
+PY
+# Bad realism flags are usage errors naming the flag.
+"$BIN" plan --routing zipf:x >/dev/null 2>"$T/err" && fail "--routing zipf:x accepted"
+grep -q -- "--routing" "$T/err" || fail "routing message: $(cat "$T/err")"
+"$BIN" plan --afd-transport carrier-pigeon >/dev/null 2>"$T/err" && fail "unknown transport accepted"
+grep -q "cpu_rdma" "$T/err" || fail "transport message: $(cat "$T/err")"
 
 out=$("$BIN" plan --top 3 --pareto --explain) || fail "plan --top --pareto --explain exit $?"
 for s in "Top 3 plans" "Pareto frontier" "rejected plan shapes" weights_exceed_hbm slo_violated budget; do
