@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "checks.hpp"
 #include "cli.hpp"
 #include "report/report.hpp"
 #include "ridgeline/io/validation.hpp"
@@ -88,8 +89,10 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--csv", opt->csv, "print the per-point table as CSV");
   cmd->add_flag("--markdown", opt->markdown, "print the table and summary as Markdown (for README.md)");
   cmd->add_option("--max-median", opt->max_median,
-                  "exit 4 when median |error| exceeds this fraction (e.g. 0.15): a CI regression gate");
-  cmd->add_option("--max-error", opt->max_error, "exit 4 when any |error| exceeds this fraction (e.g. 0.40)");
+                  "exit 4 when median |error| exceeds this fraction (e.g. 0.15): a CI regression gate")
+      ->check(FiniteRange(0, 1e6));
+  cmd->add_option("--max-error", opt->max_error, "exit 4 when any |error| exceeds this fraction (e.g. 0.40)")
+      ->check(FiniteRange(0, 1e6));
   cmd->callback([opt, &ctx] {
     const auto& db = ctx.db();
     const auto points = io::load_validation_points(opt->dir, db);
