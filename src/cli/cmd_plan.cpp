@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <fstream>
 
 #include "cli.hpp"
+#include "io/files.hpp"
 #include "plan_common.hpp"
 #include "report/report.hpp"
 #include "sensitivity.hpp"
@@ -125,6 +125,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
                   "save the winning plan as a scenario file that `ridgeline evaluate` accepts");
   cmd->callback([o, &ctx] {
     SearchSetup s = resolve_search(o->flags, ctx.db());
+    if (!o->write_scenario.empty()) ctx.check_output(o->write_scenario, "--write-scenario", {o->flags.calibration});
     s.space.top_k = o->top;
     s.space.keep_pareto = o->pareto;
     const auto t0 = std::chrono::steady_clock::now();
@@ -138,17 +139,11 @@ void add_plan_command(CLI::App& app, Context& ctx) {
     const std::string robust =
         sens.empty() ? std::string() : robustness_line(sens, strategy_name(best->deployment.strategy), o->sensitivity);
     if (!o->write_scenario.empty() && best) {
-      std::ofstream out(o->write_scenario);
-      if (!out)
-        throw ConfigError(
-            fmt::format("--write-scenario \"{}\": cannot open the file for writing. Fix: check the folder "
-                        "exists and is writable.",
-                        o->write_scenario));
       io::Scenario sc = scenario_of(s, *best);
       auto j = nlohmann::json::parse(io::scenario_to_json(sc));
       j["description"] = fmt::format("Written by ridgeline plan: {} ({} = {:.4g}).", plan_label(best->deployment),
                                      objective_name(s.space.objective), best->score);
-      out << j.dump(2) << "\n";
+      io::write_file_atomic(o->write_scenario, j.dump(2) + "\n", "--write-scenario");
     }
     std::vector<const Candidate*> top;
     for (const auto* list : {&r.ep, &r.afd})
