@@ -15,26 +15,40 @@ enum class DType { fp4, fp8, bf16, fp16, fp32, int8, int4 };
 
 inline double dtype_bytes(DType d) {
   switch (d) {
-    case DType::fp4: return 0.5;
-    case DType::int4: return 0.5;
-    case DType::fp8: return 1;
-    case DType::int8: return 1;
-    case DType::bf16: return 2;
-    case DType::fp16: return 2;
-    case DType::fp32: return 4;
+    case DType::fp4:
+      return 0.5;
+    case DType::int4:
+      return 0.5;
+    case DType::fp8:
+      return 1;
+    case DType::int8:
+      return 1;
+    case DType::bf16:
+      return 2;
+    case DType::fp16:
+      return 2;
+    case DType::fp32:
+      return 4;
   }
   return 0;
 }
 
 inline const char* dtype_name(DType d) {
   switch (d) {
-    case DType::fp4: return "fp4";
-    case DType::int4: return "int4";
-    case DType::fp8: return "fp8";
-    case DType::int8: return "int8";
-    case DType::bf16: return "bf16";
-    case DType::fp16: return "fp16";
-    case DType::fp32: return "fp32";
+    case DType::fp4:
+      return "fp4";
+    case DType::int4:
+      return "int4";
+    case DType::fp8:
+      return "fp8";
+    case DType::int8:
+      return "int8";
+    case DType::bf16:
+      return "bf16";
+    case DType::fp16:
+      return "fp16";
+    case DType::fp32:
+      return "fp32";
   }
   return "?";
 }
@@ -51,9 +65,11 @@ struct Accelerator {
   std::string id;
   std::string name;
   std::string vendor;
+  /// Tensor-core generation (ampere, ada, hopper, blackwell, cdna3, cdna4, ascend; empty =
+  /// unknown): picks the decode attention kernel family's tile (attention_tile_rows).
+  std::string architecture;
   /// Dense peak FLOP/s per dtype; nullopt = not supported natively.
-  std::optional<double> peak_fp4_flops_per_s, peak_fp8_flops_per_s, peak_bf16_flops_per_s,
-      peak_int8_flops_per_s;
+  std::optional<double> peak_fp4_flops_per_s, peak_fp8_flops_per_s, peak_bf16_flops_per_s, peak_int8_flops_per_s;
   double hbm_bytes = 0;
   double hbm_bytes_per_s = 0;
   Link scale_up;
@@ -69,20 +85,42 @@ struct Accelerator {
   /// instances may be placed GPU-granular and A<->F traffic can stay on scale-up links.
   bool is_superpod() const { return scale_up_domain_gpus > gpus_per_node; }
 
+  /// Rows of the smallest tile a decode attention kernel computes per KV-head group (query
+  /// heads sharing a KV head x query tokens per sequence); fewer rows are padded. NVIDIA:
+  /// FlashMLA and FlashAttention-3 on Hopper issue 64-row wgmma tiles, FlashAttention-2's
+  /// split-KV decode on Ampere/Ada and the Blackwell kernels use 64-row blocks as well. AMD
+  /// MFMA and Ascend cube units: 16 (assumed). Unknown: 1 (no padding modelled).
+  int attention_tile_rows() const {
+    if (architecture == "ampere" || architecture == "ada" || architecture == "hopper" || architecture == "blackwell")
+      return 64;
+    if (architecture == "cdna3" || architecture == "cdna4" || architecture == "ascend") return 16;
+    return 1;
+  }
+
   /// Dense peak for a GEMM whose operands are `d`. Throws MissingDataError when the part has no
   /// native support: a missing number is an error, never a silent fallback to another dtype.
   double peak_flops_per_s(DType d) const {
     std::optional<double> v;
     switch (d) {
       case DType::fp4:
-      case DType::int4: v = peak_fp4_flops_per_s; break;
-      case DType::fp8: v = peak_fp8_flops_per_s; break;
-      case DType::int8: v = peak_int8_flops_per_s ? peak_int8_flops_per_s : peak_fp8_flops_per_s; break;
+      case DType::int4:
+        v = peak_fp4_flops_per_s;
+        break;
+      case DType::fp8:
+        v = peak_fp8_flops_per_s;
+        break;
+      case DType::int8:
+        v = peak_int8_flops_per_s ? peak_int8_flops_per_s : peak_fp8_flops_per_s;
+        break;
       case DType::bf16:
-      case DType::fp16: v = peak_bf16_flops_per_s; break;
+      case DType::fp16:
+        v = peak_bf16_flops_per_s;
+        break;
       // FP32 GEMMs run far below the BF16 tensor-core peak and hwdb files carry no FP32 peak:
       // refuse instead of silently using the BF16 number.
-      case DType::fp32: v = std::nullopt; break;
+      case DType::fp32:
+        v = std::nullopt;
+        break;
     }
     if (d == DType::fp32)
       throw MissingDataError(std::string("hardware '") + id +
@@ -91,7 +129,8 @@ struct Accelerator {
     if (!v || *v <= 0)
       throw MissingDataError(std::string("hardware '") + id + "' has no " + dtype_name(d) +
                              " peak FLOP/s: choose a precision it supports (e.g. bf16) or add "
-                             "peak_flops_per_s." + dtype_name(d) + " to its hwdb file");
+                             "peak_flops_per_s." +
+                             dtype_name(d) + " to its hwdb file");
     return *v;
   }
 

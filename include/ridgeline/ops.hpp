@@ -17,7 +17,9 @@ namespace ridgeline {
 enum class OpKind { gemm, attention };
 enum class Bound { compute, memory };
 
-inline const char* bound_name(Bound b) { return b == Bound::compute ? "compute" : "memory"; }
+inline const char* bound_name(Bound b) {
+  return b == Bound::compute ? "compute" : "memory";
+}
 
 struct OpCost {
   const char* name = "";
@@ -26,7 +28,16 @@ struct OpCost {
   double flops = 0;
   double hbm_bytes = 0;
   int kernels = 1;
+  /// Attention: rows per KV-head group (query heads per KV head x query tokens); the kernel pads
+  /// them to the hardware's tile (Accelerator::attention_tile_rows). 0 = not an attention op.
+  double rows_per_group = 0;
 };
+
+/// Executed / useful FLOPs of a decode attention kernel whose tiles are padded to `tile` rows.
+inline double tile_padding_factor(double rows, int tile) {
+  if (!(rows > 0) || tile <= 1) return 1.0;
+  return std::ceil(rows / tile) * tile / rows;
+}
 
 struct OpTime {
   double time_s = 0;
@@ -39,7 +50,8 @@ inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencie
   OpTime t;
   const bool attn = op.kind == OpKind::attention;
   const double peak = hw.peak_flops_per_s(op.math);
-  t.compute_s = op.flops / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
+  const double padding = attn ? tile_padding_factor(op.rows_per_group, hw.attention_tile_rows()) : 1.0;
+  t.compute_s = op.flops * padding / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
   t.memory_s = op.hbm_bytes / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
   t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
   // Inside a GEMM the weight stream and the tensor cores overlap imperfectly near the ridge
@@ -69,9 +81,8 @@ inline OpCost gemm_op(const char* name, double tokens, double params, double sha
 /// Attention side of one layer for `sequences` sequences (each with `query_tokens_per_seq`
 /// query tokens: 1 + MTP drafts) on one attention rank of a TP group of size `tp`.
 /// `with_router`: the MoE gate runs here; `shared_here`: shared experts run here.
-inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double sequences,
-                                  double query_tokens_per_seq, double context_tokens, int tp,
-                                  bool moe_layer, bool shared_here) {
+inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double sequences, double query_tokens_per_seq,
+                                  double context_tokens, int tp, bool moe_layer, bool shared_here) {
   OpList out;
   const auto& a = m.attention;
   const double tokens = sequences * query_tokens_per_seq;
@@ -88,6 +99,7 @@ inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double
       // Absorbed MLA: scores over latent+rope (576), values in the latent (512); the latent is
       // shared by all heads, so TP ranks each read all of it.
       core.flops = 2.0 * tokens * heads_per_rank * s * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim);
+      core.rows_per_group = heads_per_rank * query_tokens_per_seq;  // one latent shared by all heads
       kv_shard = 1;
       break;
     case AttentionKind::mha:
@@ -95,6 +107,9 @@ inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double
     case AttentionKind::mfa:
       core.flops = 4.0 * tokens * heads_per_rank * a.head_dim * s;
       kv_shard = std::min<double>(tp, std::max(1, a.num_kv_heads));
+      // Query heads sharing one KV head are packed into the rows of one tile (GQA packing).
+      core.rows_per_group =
+          heads_per_rank / std::max(1.0, std::max(1, a.num_kv_heads) / kv_shard) * query_tokens_per_seq;
       break;
   }
   core.hbm_bytes = sequences * s * m.kv_elements_per_token_per_layer() * dtype_bytes(p.kv_cache) / kv_shard;
@@ -103,8 +118,7 @@ inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double
   if (moe_layer) {
     // The router's weights are small and kept in bf16.
     out.add(gemm_op("router", tokens, m.router_params(), 1, DType::bf16));
-    if (shared_here)
-      out.add(gemm_op("shared_experts", tokens, m.shared_expert_params(), tp, p.weights));
+    if (shared_here) out.add(gemm_op("shared_experts", tokens, m.shared_expert_params(), tp, p.weights));
   } else {
     out.add(gemm_op("dense_ffn", tokens, m.dense_ffn_params(), tp, p.weights));
   }
@@ -120,9 +134,8 @@ inline double prob_expert_idle(double tokens, int top_k, int num_experts) {
 /// Routed experts on one FFN GPU: `routed_tokens` token-expert pairs arrive for `local_experts`
 /// experts, each split `expert_tp` ways. `batch_tokens` is the micro-batch size the routing is
 /// drawn from (an idle expert's weights are not read).
-inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double routed_tokens,
-                            double local_experts, int expert_tp, double batch_tokens,
-                            double shared_tokens) {
+inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double routed_tokens, double local_experts,
+                            int expert_tp, double batch_tokens, double shared_tokens) {
   OpList out;
   const double active = local_experts * (1.0 - prob_expert_idle(batch_tokens, m.moe.top_k, m.moe.num_experts));
   OpCost up = gemm_op("experts_gate_up", routed_tokens, m.expert_params() * 2.0 / 3.0, expert_tp, p.weights);
@@ -131,8 +144,7 @@ inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double route
   down.hbm_bytes = active * m.expert_params() / 3.0 * dtype_bytes(p.weights) / expert_tp;
   out.add(up);
   out.add(down);
-  if (shared_tokens > 0)
-    out.add(gemm_op("shared_experts", shared_tokens, m.shared_expert_params(), 1, p.weights));
+  if (shared_tokens > 0) out.add(gemm_op("shared_experts", shared_tokens, m.shared_expert_params(), 1, p.weights));
   return out;
 }
 

@@ -52,6 +52,10 @@ Accelerator accelerator_from_json(const Json& j, const std::string& file, const 
   a.id = id;
   a.name = r.opt_string("name", id);
   a.vendor = r.opt_string("vendor", "");
+  a.architecture = r.opt_string("architecture", "");
+  if (!a.architecture.empty() && a.attention_tile_rows() == 1)
+    r.fail("architecture", "unknown architecture \"" + a.architecture + "\"",
+           "use ampere, ada, hopper, blackwell, cdna3, cdna4 or ascend (or leave it out: no attention tile padding)");
   const Reader peaks = r.object("peak_flops_per_s");
   a.peak_fp4_flops_per_s = opt_peak(peaks, "fp4");
   a.peak_fp8_flops_per_s = opt_peak(peaks, "fp8");

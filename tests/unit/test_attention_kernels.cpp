@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// Decode attention kernels pad the query rows of one KV-head group to the hardware's tile
+// (64 rows on Hopper's FlashMLA / FlashAttention-3): few query heads per KV head waste compute.
+#include <catch2/catch.hpp>
+
+#include "ridgeline/evaluate.hpp"
+#include "ridgeline/io/database.hpp"
+
+using namespace ridgeline;
+
+namespace {
+const io::Database& adb() {
+  static const io::Database d = io::Database::load(RIDGELINE_SOURCE_DIR "/hwdb", RIDGELINE_SOURCE_DIR "/models");
+  return d;
+}
+const OpCost& core_of(const OpList& ops) {
+  for (const auto& op : ops)
+    if (std::string_view(op.name) == "attn_core") return op;
+  FAIL("no attention core");
+  return *ops.begin();
+}
+}  // namespace
+
+TEST_CASE("tile padding: rows rounded up to the tile", "[attention]") {
+  CHECK(tile_padding_factor(16, 64) == Approx(4.0));
+  CHECK(tile_padding_factor(64, 64) == Approx(1.0));
+  CHECK(tile_padding_factor(65, 64) == Approx(128.0 / 65));
+  CHECK(tile_padding_factor(16, 1) == Approx(1.0));
+  CHECK(adb().hardware("h20").attention_tile_rows() == 64);
+  CHECK(adb().hardware("mi300x").attention_tile_rows() == 16);
+}
+
+TEST_CASE("GQA decode on Hopper: 16 query heads per KV head run 4x the useful FLOPs", "[attention]") {
+  const ModelSpec& m = adb().model("qwen3-235b-a22b");  // 64 query heads, 4 KV heads
+  Accelerator h20 = adb().hardware("h20");
+  const OpList ops = attention_stage_ops(m, Precision{}, 64, 1.0, 4096, 1, true, true);
+  const OpCost& core = core_of(ops);
+  CHECK(core.rows_per_group == Approx(16));
+  const OpTime hopper = op_time(core, h20, Efficiencies{});
+  h20.architecture.clear();  // unknown: no padding modelled
+  const OpTime ideal = op_time(core, h20, Efficiencies{});
+  CHECK(hopper.compute_s == Approx(4.0 * ideal.compute_s));
+  // MTP doubles the rows per group (2 query tokens per sequence) and halves the waste.
+  const OpCost& mtp = core_of(attention_stage_ops(m, Precision{}, 64, 2.0, 4096, 1, true, true));
+  CHECK(mtp.rows_per_group == Approx(32));
+}
+
+TEST_CASE("MLA decode: 128 heads fill Hopper tiles; TP 8 leaves 16 rows per tile", "[attention]") {
+  const ModelSpec& m = adb().model("deepseek-v3");
+  CHECK(core_of(attention_stage_ops(m, Precision{}, 32, 1.0, 4096, 1, true, true)).rows_per_group == Approx(128));
+  CHECK(core_of(attention_stage_ops(m, Precision{}, 32, 1.0, 4096, 8, true, true)).rows_per_group == Approx(16));
+}
