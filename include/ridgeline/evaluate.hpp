@@ -145,6 +145,10 @@ struct Evaluation {
   bool comm_scale_out_bound = false;
 
   MemoryUse attention_memory, ffn_memory;  ///< EP: both are the same GPU
+
+  /// The operators of one MoE layer per micro-batch on the busiest attention GPU and FFN GPU
+  /// (what breakdown.ops reports; time them with op_time and launch_efficiencies).
+  OpList attention_ops, ffn_ops;
 };
 
 namespace detail {
@@ -320,15 +324,16 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   const double tokens = seqs * q_per_seq;
 
   // Attention side: the DP rank's own batch (the slowest rank carries attention_imbalance).
-  const StageTime att = stage_time(
-      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, true, true), hw, eff);
+  e.attention_ops = attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, true, true);
+  const StageTime att = stage_time(e.attention_ops, hw, eff);
   // FFN side: routed experts of this GPU. Redundant experts add slots but cut the hot factor.
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / gpus));
   const double batch_tokens_global = tokens * gpus;
   const double routed = detail::hot_rank_load(m, w, slots, gpus, batch_tokens_global);  // hot GPU
   const double hot_factor = routed / (tokens * m.moe.top_k);                            // its receive vs. its own sends
-  const StageTime ffn = stage_time(ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0), hw, eff);
+  e.ffn_ops = ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0);
+  const StageTime ffn = stage_time(e.ffn_ops, hw, eff);
   // Pure-RDMA low-latency kernels reach every peer over the NIC: a scale-up domain of one GPU.
   const Accelerator* comm_hw = &hw;
   Accelerator rdma_only;
@@ -432,16 +437,16 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const double mb_tokens = mb_seqs * q_per_seq;
   const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
 
-  const StageTime att = stage_time(attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq,
-                                                       w.context_tokens, d.attention.tp, true, !shared_on_ffn),
-                                   ha, eff);
+  e.attention_ops = attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
+                                        d.attention.tp, true, !shared_on_ffn);
+  const StageTime att = stage_time(e.attention_ops, ha, eff);
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
   const double routed = detail::hot_rank_load(m, w, slots, ep_ranks, mb_tokens);
   const double mean_routed = mb_tokens * m.moe.top_k / ep_ranks;
   const double shared_tokens = shared_on_ffn ? mb_tokens / d.ffn.gpus : 0;
-  const StageTime ffn =
-      stage_time(ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens), hf, eff);
+  e.ffn_ops = ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens);
+  const StageTime ffn = stage_time(e.ffn_ops, hf, eff);
 
   M2NInput in{};
   in.attn_hw = &ha;

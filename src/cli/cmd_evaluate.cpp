@@ -2,7 +2,11 @@
 // `ridgeline evaluate SCENARIO.json [--json]`: one fixed deployment.
 #include <fmt/format.h>
 
+#include <cmath>
+
+#include "checks.hpp"
 #include "cli.hpp"
+#include "plan_common.hpp"
 #include "report/report.hpp"
 #include "ridgeline/io/validation.hpp"
 
@@ -13,6 +17,9 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     std::vector<std::string> files;
     bool json = false;
     std::string calibration;
+    // Realism overrides applied to every scenario (empty / 0 = as the file says).
+    std::string gap, context, routing;
+    double mtp_acceptance = 0;
   };
   auto opt = std::make_shared<Options>();
   auto* cmd =
@@ -26,12 +33,36 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
                   "calibration file (from ridgeline-calibrate, or hand-written efficiencies with a source) applied on\n"
                   "top of each scenario's efficiencies")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--gap", opt->gap, "override workload.iteration_gap, e.g. \"5 ms\" (default of files: 5 ms)");
+  cmd->add_option("--context", opt->context, "override workload.context_tokens, e.g. 4096 or \"32K\"");
+  cmd->add_option("--mtp-acceptance", opt->mtp_acceptance,
+                  "override workload.mtp_acceptance (tokens accepted per step; drafts follow when needed)");
+  cmd->add_option("--routing", opt->routing,
+                  "override the expert load imbalance: uniform (default of files), balanced, zipf:S, or a fixed "
+                  "max/mean such as 1.2");
   cmd->callback([opt, &ctx] {
     const auto& db = ctx.db();
     // Load everything first: bad input prints no partial results.
     std::vector<io::Scenario> scenarios;
     scenarios.reserve(opt->files.size());  // a Scenario points into its own deque: never let the vector copy one
     for (const auto& f : opt->files) scenarios.push_back(io::load_scenario(f, db));
+    for (auto& s : scenarios) {
+      Workload& w = s.workload;
+      if (!opt->gap.empty()) w.iteration_gap_s = parse_search_quantity_or_zero(opt->gap, Dimension::seconds, "--gap");
+      if (!opt->context.empty()) w.context_tokens = parse_search_quantity(opt->context, Dimension::count, "--context");
+      if (opt->mtp_acceptance != 0) {
+        if (!(opt->mtp_acceptance >= 1.0 && opt->mtp_acceptance <= 16.0))
+          throw FlagError(fmt::format("--mtp-acceptance: \"{}\" is not a number in [1, 16]", opt->mtp_acceptance));
+        w.mtp_acceptance = opt->mtp_acceptance;
+        if (w.mtp_acceptance > 1.0 + w.mtp_draft_tokens)
+          w.mtp_draft_tokens = int(std::ceil(w.mtp_acceptance - 1.0 - 1e-9));
+      }
+      if (!opt->routing.empty()) {
+        w.expert_load_imbalance = 0;
+        w.routing_skew_by_ranks.reset();
+        (void)apply_routing_flag(opt->routing, s.model, w);
+      }
+    }
     std::string calibration_source;
     if (!opt->calibration.empty()) {
       for (auto& s : scenarios) {

@@ -38,7 +38,7 @@ double parse_search_quantity_or_zero(const std::string& text, Dimension dim, con
     if (!(v >= 0) || !std::isfinite(v)) throw ConfigError("must be zero or positive");
     return v;
   } catch (const Error& e) {
-    throw ConfigError(
+    throw FlagError(
         fmt::format("{} \"{}\": {}. Fix: give {}, e.g. \"5 ms\".", flag, text, e.what(), dimension_name(dim)));
   }
 }
@@ -157,11 +157,13 @@ void check_supported(const std::vector<const Accelerator*>& hws, const Precision
 namespace {
 TransportKind parse_transport(const std::string& name, const char* flag) {
   if (auto t = io::transport_of(name)) return *t;
-  throw ConfigError(
+  throw FlagError(
       fmt::format("{} \"{}\": unknown transport. Fix: use deepep_low_latency, deepep_normal, nccl "
                   "or cpu_rdma.",
                   flag, name));
 }
+
+}  // namespace
 
 /// --routing: the imbalance input of the workload, and how to print it.
 std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Workload& w) {
@@ -174,7 +176,7 @@ std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Work
     char* end = nullptr;
     const double zs = std::strtod(text.c_str() + 5, &end);
     if (end == text.c_str() + 5 || *end != '\0' || !(zs >= 0 && zs <= 10))
-      throw ConfigError(
+      throw FlagError(
           fmt::format("--routing \"{}\": the Zipf exponent must be a number in [0, 10]. Fix: e.g. "
                       "--routing zipf:0.8.",
                       text));
@@ -185,7 +187,7 @@ std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Work
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || *end != '\0' || !(v >= 1.0 && v <= 1000.0))
-    throw ConfigError(
+    throw FlagError(
         fmt::format("--routing \"{}\": unknown routing. Fix: use uniform, balanced, zipf:S (e.g. "
                     "zipf:0.8) or a fixed max/mean load in [1, 1000] such as 1.2.",
                     text));
@@ -193,6 +195,7 @@ std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Work
   return fmt::format("fixed max/mean {}", v);
 }
 
+namespace {
 std::string ms_text(double s) {
   return fmt::format("{:.3g} ms", s * 1e3);
 }
@@ -213,7 +216,7 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
                                     ? f.mtp_draft_tokens
                                     : int(std::ceil(f.mtp_acceptance - 1.0 - 1e-9));
   if (s.workload.mtp_acceptance > 1.0 + s.workload.mtp_draft_tokens)
-    throw ConfigError(
+    throw FlagError(
         fmt::format("--mtp-acceptance {}: exceeds 1 + --mtp-draft-tokens ({}). Fix: accept at most "
                     "1 + drafts tokens per step.",
                     f.mtp_acceptance, s.workload.mtp_draft_tokens));
@@ -254,11 +257,10 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
     else if (st == "normal")
       s.space.ep_dispatch_styles.push_back(DispatchStyle::normal);
     else
-      throw ConfigError(
-          fmt::format("--dispatch-styles \"{}\": unknown style. Fix: use low_latency and/or normal.", st));
+      throw FlagError(fmt::format("--dispatch-styles \"{}\": unknown style. Fix: use low_latency and/or normal.", st));
   }
   if (s.space.ep_dispatch_styles.empty())
-    throw ConfigError("--dispatch-styles: empty list. Fix: name low_latency and/or normal.");
+    throw FlagError("--dispatch-styles: empty list. Fix: name low_latency and/or normal.");
   if (f.hardware.empty()) throw ConfigError("--hardware: empty list. Fix: name at least one id, e.g. --hardware h800.");
   SearchSpace& sp = s.space;
   sp.ep_hardware = lookup_all(f.hardware, db);

@@ -67,6 +67,10 @@ double parse_search_quantity(const std::string& text, Dimension dim, const char*
 double parse_search_quantity_or_zero(const std::string& text, Dimension dim, const char* flag);
 Objective parse_objective(const std::string& s);
 
+/// Applies a --routing value (uniform | balanced | zipf:S | a fixed max/mean) to a workload and
+/// returns how to describe it; throws ConfigError naming the flag.
+std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Workload& w);
+
 /// A searched plan as a scenario (what `--write-scenario` saves and `evaluate` reads back).
 io::Scenario scenario_of(const SearchSetup& s, const Candidate& c);
 

@@ -163,6 +163,39 @@ json memory_json(const MemoryUse& m) {
 }
 }  // namespace
 
+/// breakdown.ops: every operator of one MoE layer per micro-batch on the busiest GPU of each
+/// side, timed as evaluate timed it; and the attention layer (projections + core) on its own.
+void add_op_breakdown(const io::Scenario& s, const Evaluation& e, json& breakdown) {
+  const auto& d = s.deployment;
+  const Efficiencies eff = detail::launch_efficiencies(s.efficiencies, s.efficiencies.transport(e.transport));
+  json ops = json::array();
+  double attention_layer_s = 0;
+  auto add = [&](const OpList& list, const Accelerator& hw, const char* stage) {
+    for (const OpCost& op : list) {
+      const OpTime t = op_time(op, hw, eff);
+      ops.push_back({{"name", op.name},
+                     {"stage", stage},
+                     {"time_ms", t.time_s * 1e3},
+                     {"flops", op.flops},
+                     {"hbm_bytes", op.hbm_bytes},
+                     {"bound", bound_name(t.bound)}});
+      const std::string_view name = op.name;
+      if (std::string_view(stage) == "attention" && (name == "attn_proj" || name == "attn_core"))
+        attention_layer_s += t.time_s;
+    }
+  };
+  add(e.attention_ops, *d.attention.hw, "attention");
+  ops.push_back({{"name", "small_kernels"},
+                 {"stage", "attention"},
+                 {"time_ms", detail::small_kernels_s(eff) * 1e3},
+                 {"flops", 0.0},
+                 {"hbm_bytes", 0.0},
+                 {"bound", "launch"}});
+  add(e.ffn_ops, d.ffn.hw ? *d.ffn.hw : *d.attention.hw, "ffn");
+  breakdown["attention_layer_ms"] = attention_layer_s * 1e3;
+  breakdown["ops"] = ops;
+}
+
 json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   const auto& d = s.deployment;
   json j;
@@ -186,7 +219,9 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   j["sequences"] = e.sequences;
   // max/mean load of the hot FFN rank: given, from workload.routing, or uniform routing (default)
   j["expert_load_imbalance"] = e.expert_load_imbalance;
-  j["expert_load_imbalance_source"] = s.workload.expert_load_imbalance > 0 ? "given" : "uniform routing (default)";
+  j["expert_load_imbalance_source"] = s.workload.expert_load_imbalance > 0 ? "given"
+                                      : s.workload.routing_skew_by_ranks   ? "skewed routing (given)"
+                                                                           : "uniform routing (default)";
   j["transport"] = {{"name", transport_name(e.transport)},
                     {"transfer_overhead_us", e.transfer_overhead_s * 1e6},
                     {"contention", e.transport_contention}};
@@ -214,6 +249,7 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
       {"ffn_bubble_fraction", e.ffn_bubble_fraction},
       {"bubble_free", e.bubble_free},
       {"memory", {{"attention_gpu", memory_json(e.attention_memory)}, {"ffn_gpu", memory_json(e.ffn_memory)}}}};
+  add_op_breakdown(s, e, j["breakdown"]);
   return j;
 }
 

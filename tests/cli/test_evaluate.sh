@@ -66,4 +66,34 @@ grep -q "h800" "$T/err" || fail "show: no close match"
 "$BIN" roofline --model deepseek-v3 --hardware h800 --batch 64 --context 4096 | grep -q "attn_core" || fail "roofline"
 "$BIN" roofline --model deepseek-v3 --hardware h800 --json | grep -q "intensity_flop_per_byte" || fail "roofline json"
 "$BIN" roofline --model deepseek-v3 --hardware h800 --weights fp9 >/dev/null 2>&1 && fail "roofline accepted fp9"
+# Per-op breakdown, transport and the computed imbalance (realistic defaults).
+EPJ=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json) || fail "evaluate --json exit $?"
+python3 - "$EPJ" <<'PY' || fail "breakdown.ops / attention_layer_ms / transport"
+import json, sys
+d = json.loads(sys.argv[1])
+b = d["breakdown"]
+ops = b["ops"]
+assert {"name", "stage", "time_ms", "flops", "hbm_bytes", "bound"} <= set(ops[0]), ops[0]
+att = sum(o["time_ms"] for o in ops if o["stage"] == "attention")
+ffn = sum(o["time_ms"] for o in ops if o["stage"] == "ffn")
+assert abs(att - b["attention_ms"]) < 1e-6 * max(1, att), (att, b["attention_ms"])
+assert abs(ffn - b["ffn_ms"]) < 1e-6 * max(1, ffn), (ffn, b["ffn_ms"])
+layer = sum(o["time_ms"] for o in ops if o["name"] in ("attn_proj", "attn_core"))
+assert abs(layer - b["attention_layer_ms"]) < 1e-9 and layer < b["attention_ms"], b
+assert d["transport"]["name"] == "deepep_low_latency" and d["transport"]["transfer_overhead_us"] > 0, d["transport"]
+assert d["expert_load_imbalance"] > 1.0 and d["expert_load_imbalance_source"].startswith("uniform"), d
+PY
+# Realism overrides: a larger gap slows the same deployment; balanced routing is the ideal.
+t0=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['tpot_ms'])")
+t1=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --gap "20 ms" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['tpot_ms'])")
+python3 -c "import sys; a, b = map(float, sys.argv[1:]); assert abs(b - a - 15) < 1e-6, (a, b)" "$t0" "$t1" || fail "--gap 20 ms should add 15 ms to 5 ms: $t0 -> $t1"
+imb=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --routing balanced --json | python3 -c "import json,sys; print(json.load(sys.stdin)['expert_load_imbalance'])")
+[ "$imb" = "1.0" ] || fail "--routing balanced should give max/mean 1, got $imb"
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --routing zipf:abc >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] || fail "--routing zipf:abc exit $rc, expected 2"
+grep -q -- "--routing" "$T/err" || fail "routing error should name the flag: $(cat "$T/err")"
+# An old calibration key gets a message saying what replaced it.
+echo '{"source": "x", "efficiency": {"micro_batch_overlap": 0.5}}' >"$T/old.json"
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/old.json" >/dev/null 2>"$T/err" && fail "old key accepted"
+grep -q "transport" "$T/err" || fail "old-key message should point to transport: $(cat "$T/err")"
 echo "1 passed, 0 failed"
