@@ -45,6 +45,17 @@ inline double expected_max_standard_normal(double n) {
   return normal_quantile((n - 0.375) / (n + 0.25));
 }
 
+/// The same for an integer rank count, tabulated once (the search's inner loop calls it).
+inline double expected_max_standard_normal(int ranks) {
+  constexpr int kTable = 4096;
+  static const std::vector<double> table = [] {
+    std::vector<double> t(kTable + 1);
+    for (int r = 0; r <= kTable; ++r) t[size_t(r)] = expected_max_standard_normal(double(r));
+    return t;
+  }();
+  return ranks >= 0 && ranks <= kTable ? table[size_t(ranks)] : expected_max_standard_normal(double(ranks));
+}
+
 /// Expected load (token-expert pairs) of the busiest of `ranks` ranks when `tokens` tokens each
 /// pick `top_k` distinct experts uniformly from `experts`, and the busiest rank holds `group` of
 /// them. Gaussian limit of the per-rank hypergeometric sums with a Cornish-Fisher skew term for

@@ -88,8 +88,10 @@ def test_quickstart_notebook_runs(tmp_path):
 def test_plan_matches_cli_and_paper_verdict(db):
     got = rl.plan(db, "deepseek-v3", ["h800"], slo="50 ms")
     ep, afd = got["ep"][0], got["afd"][0]
-    # afd-roofline-paper verdict: on H800 with 400 Gb/s NICs, large EP beats AFD per GPU.
-    assert ep["tokens_per_s_per_gpu"] > afd["tokens_per_s_per_gpu"] > 0
+    # Realistic defaults: DeepSeek-V3 on 400 Gb/s H800 is a near tie (README "What changed in the
+    # default plan's answer": AFD/EP 1.05; the paper's ideal-overlap verdict was EP >= AFD).
+    ratio = afd["tokens_per_s_per_gpu"] / ep["tokens_per_s_per_gpu"]
+    assert ep["tokens_per_s_per_gpu"] > 0 and 0.9 < ratio < 1.2, ratio
     assert got["evaluations"] > 0 and sum(got["rejected"].values()) >= 0
     cli = Path(os.environ.get("RIDGELINE_CLI", ROOT / "build" / "ridgeline"))
     if cli.exists() and os.environ.get("RIDGELINE_COMPARE_CLI", "1") == "1":
