@@ -13,11 +13,11 @@ const io::Database& adb() {
   static const io::Database d = io::Database::load(RIDGELINE_SOURCE_DIR "/hwdb", RIDGELINE_SOURCE_DIR "/models");
   return d;
 }
-const OpCost& core_of(const OpList& ops) {
+OpCost core_of(const OpList& ops) {
   for (const auto& op : ops)
     if (std::string_view(op.name) == "attn_core") return op;
   FAIL("no attention core");
-  return *ops.begin();
+  return {};
 }
 }  // namespace
 
@@ -34,14 +34,14 @@ TEST_CASE("GQA decode on Hopper: 16 query heads per KV head run 4x the useful FL
   const ModelSpec& m = adb().model("qwen3-235b-a22b");  // 64 query heads, 4 KV heads
   Accelerator h20 = adb().hardware("h20");
   const OpList ops = attention_stage_ops(m, Precision{}, 64, 1.0, 4096, 1, true, true);
-  const OpCost& core = core_of(ops);
+  const OpCost core = core_of(ops);
   CHECK(core.rows_per_group == Approx(16));
   const OpTime hopper = op_time(core, h20, Efficiencies{});
   h20.architecture.clear();  // unknown: no padding modelled
   const OpTime ideal = op_time(core, h20, Efficiencies{});
   CHECK(hopper.compute_s == Approx(4.0 * ideal.compute_s));
   // MTP doubles the rows per group (2 query tokens per sequence) and halves the waste.
-  const OpCost& mtp = core_of(attention_stage_ops(m, Precision{}, 64, 2.0, 4096, 1, true, true));
+  const OpCost mtp = core_of(attention_stage_ops(m, Precision{}, 64, 2.0, 4096, 1, true, true));
   CHECK(mtp.rows_per_group == Approx(32));
 }
 
