@@ -80,6 +80,9 @@ struct Accelerator {
   double power_w = 0;
   std::string notes;
   std::vector<std::string> sources;
+  /// Dies per package run as separate ranks (Ascend 910C: 2). The hwdb file gives per-package
+  /// figures; the loader splits them, so one "GPU" of the model is one die.
+  int dies_per_package = 1;
 
   /// A superpod: the scale-up fabric spans more than one node (NVL72, CloudMatrix384), so
   /// instances may be placed GPU-granular and A<->F traffic can stay on scale-up links.

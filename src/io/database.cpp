@@ -43,6 +43,24 @@ Link read_link(const Reader& r, double default_efficiency) {
   return l;
 }
 
+/// A package of several dies that the serving stack runs as separate ranks (each Ascend 910C
+/// die is a DP rank with its own copy of the attention weights): the file gives per-package
+/// figures, the model's unit is the die. Everything per package is split evenly.
+void split_into_dies(Accelerator& a) {
+  const double d = a.dies_per_package;
+  for (auto* peak : {&a.peak_fp4_flops_per_s, &a.peak_fp8_flops_per_s, &a.peak_bf16_flops_per_s,
+                     &a.peak_int8_flops_per_s})
+    if (*peak) **peak /= d;
+  a.hbm_bytes /= d;
+  a.hbm_bytes_per_s /= d;
+  a.scale_up.bytes_per_s /= d;
+  a.scale_out.bytes_per_s /= d;
+  a.price_usd_per_gpu_hour /= d;
+  a.power_w /= d;
+  a.gpus_per_node *= a.dies_per_package;
+  a.scale_up_domain_gpus *= a.dies_per_package;
+}
+
 Accelerator accelerator_from_json(const Json& j, const std::string& file, const std::string& id) {
   Reader r(j, file);
   if (!j.is_object())
@@ -74,6 +92,10 @@ Accelerator accelerator_from_json(const Json& j, const std::string& file, const 
   a.power_w = r.opt_quantity("power_w", Dimension::watts, true).value_or(0.0);
   a.notes = r.opt_string("notes", "");
   a.sources = r.opt_strings("sources");
+  a.dies_per_package = r.opt_integer("dies_per_package", 1, 1);
+  if (a.dies_per_package > 16)
+    r.fail("dies_per_package", "more than 16 dies", "give the dies of one package (Ascend 910C: 2)");
+  if (a.dies_per_package > 1) split_into_dies(a);
   return a;
 }
 
