@@ -58,6 +58,7 @@ PYBIND11_MODULE(_core, m) {
   // pybind11 tries translators newest first, so the base class goes first.
   py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
   py::register_exception<ConfigError>(m, "ConfigError", PyExc_ValueError);
+  py::register_exception<UsageError>(m, "UsageError", PyExc_ValueError);  // a bad argument value
   py::register_exception<LookupError>(m, "UnknownIdError", PyExc_KeyError);
   py::register_exception<MissingDataError>(m, "MissingDataError", PyExc_ValueError);
 
@@ -68,8 +69,9 @@ PYBIND11_MODULE(_core, m) {
       .value("flops_per_s", Dimension::flops_per_s)
       .value("seconds", Dimension::seconds)
       .value("watts", Dimension::watts);
-  m.def("parse_quantity", [](const std::string& s, Dimension d) { return parse_quantity(s, d); }, py::arg("text"),
-        py::arg("dimension"), "Parse '400 Gb/s', '80 GB', '50 ms', ... into SI base units.");
+  m.def(
+      "parse_quantity", [](const std::string& s, Dimension d) { return parse_quantity(s, d); }, py::arg("text"),
+      py::arg("dimension"), "Parse '400 Gb/s', '80 GB', '50 ms', ... into SI base units.");
 
   py::class_<Link>(m, "Link")
       .def_readonly("bytes_per_s", &Link::bytes_per_s)
@@ -107,7 +109,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("published_total_params", &ModelSpec::published_total_params)
       .def_property_readonly("num_experts", [](const ModelSpec& s) { return s.moe.num_experts; })
       .def_property_readonly("top_k", [](const ModelSpec& s) { return s.moe.top_k; })
-      .def_property_readonly("expert_intermediate_size", [](const ModelSpec& s) { return s.moe.expert_intermediate_size; })
+      .def_property_readonly("expert_intermediate_size",
+                             [](const ModelSpec& s) { return s.moe.expert_intermediate_size; })
       .def_property_readonly("attention_kind", [](const ModelSpec& s) { return attention_kind_name(s.attention.kind); })
       .def("total_params", &ModelSpec::total_params)
       .def("active_params", &ModelSpec::active_params)
@@ -137,7 +140,8 @@ PYBIND11_MODULE(_core, m) {
          const std::string& slo, const std::string& context, const std::string& objective, const std::string& strategy,
          int max_gpus, int gpus, int top, bool pareto, const std::vector<std::string>& attention_hardware,
          const std::vector<std::string>& ffn_hardware, const std::string& weights, const std::string& kv_cache,
-         double mtp_acceptance, int mtp_draft_tokens) {
+         double mtp_acceptance, int mtp_draft_tokens, const std::string& gap, const std::string& routing,
+         const std::string& calibration, const std::string& ep_transport, const std::string& afd_transport) {
         cli::SearchFlags f;
         std::vector<std::pair<std::string, std::string>> flags = {
             {"--model", model},
@@ -154,6 +158,11 @@ PYBIND11_MODULE(_core, m) {
         if (!hardware.empty()) flags.emplace_back("--hardware", join(hardware));
         if (!attention_hardware.empty()) flags.emplace_back("--attention-hardware", join(attention_hardware));
         if (!ffn_hardware.empty()) flags.emplace_back("--ffn-hardware", join(ffn_hardware));
+        // Realism inputs (README "Defaults and their sources"); empty = the default.
+        for (auto [flag, value] :
+             {std::pair{"--gap", &gap}, std::pair{"--routing", &routing}, std::pair{"--calibration", &calibration},
+              std::pair{"--ep-transport", &ep_transport}, std::pair{"--afd-transport", &afd_transport}})
+          if (!value->empty()) flags.emplace_back(flag, *value);
         parse_as_cli(f, flags);
         if (hardware.empty()) f.hardware.clear();  // resolve_search names the empty list
         if (std::string e = cli::FiniteRange(1, 1000)(std::to_string(top)); !e.empty())
@@ -172,6 +181,9 @@ PYBIND11_MODULE(_core, m) {
         for (const auto& c : r.afd) j["afd"].push_back(cli::candidate_json(setup, c));
         for (const auto& c : r.pareto) j["pareto"].push_back(cli::candidate_json(setup, c));
         for (int k = 0; k < kRejectionKinds; ++k) j["rejected"][rejection_name(Rejection(k))] = r.rejected[k];
+        j["inputs"] = nlohmann::json::array();
+        for (const auto& in : setup.inputs)
+          j["inputs"].push_back({{"name", in.name}, {"value", in.value}, {"source", in.source}});
         j["shapes"] = r.shapes;
         j["evaluations"] = r.evaluations;
         return json_to_py(j);
@@ -181,10 +193,14 @@ PYBIND11_MODULE(_core, m) {
       py::arg("max_gpus") = 1024, py::arg("gpus") = 0, py::arg("top") = 1, py::arg("pareto") = false,
       py::arg("attention_hardware") = std::vector<std::string>{}, py::arg("ffn_hardware") = std::vector<std::string>{},
       py::arg("weights") = "fp8", py::arg("kv_cache") = "bf16", py::arg("mtp_acceptance") = 1.0,
-      py::arg("mtp_draft_tokens") = 0,
+      py::arg("mtp_draft_tokens") = 0, py::arg("gap") = "", py::arg("routing") = "", py::arg("calibration") = "",
+      py::arg("ep_transport") = "", py::arg("afd_transport") = "",
       "Search the best EP and AFD deployments (the same search and fields as `ridgeline plan --json`).\n"
       "objective: gpu | cost | watt | hfu; strategy: ep | afd | both. Returns a dict with 'ep', 'afd'\n"
-      "(best first, at most `top` each), 'pareto' (when pareto=True), 'rejected' counts by reason.");
+      "(best first, at most `top` each), 'pareto' (when pareto=True), 'rejected' counts by reason,\n"
+      "'inputs' (each realism input, its value and whether it was a default, given or calibrated).\n"
+      "gap ('5 ms'), routing (uniform | balanced | zipf:S | 1.2), calibration (a file), ep_transport and\n"
+      "afd_transport (deepep_low_latency | deepep_normal | nccl | cpu_rdma) are `ridgeline plan`'s flags.");
 
   m.def(
       "evaluate",
@@ -192,6 +208,5 @@ PYBIND11_MODULE(_core, m) {
         const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
         return json_to_py(report::evaluation_json(s, e));
       },
-      py::arg("scenario"),
-      "Evaluate a scenario; returns the same dict as `ridgeline evaluate --json` (without meta).");
+      py::arg("scenario"), "Evaluate a scenario; returns the same dict as `ridgeline evaluate --json` (without meta).");
 }

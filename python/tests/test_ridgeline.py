@@ -130,3 +130,15 @@ def test_plan_validates_like_the_cli(db, kwargs, needle):
     # Issue 13: these used to return a "feasible" plan with a negative TPOT, or None.
     with pytest.raises(ValueError, match=needle):
         rl.plan(db, "deepseek-v3", ["h800"], **kwargs)
+
+
+def test_plan_realism_inputs(db):
+    base = rl.plan(db, "deepseek-v3", ["h800"], slo="50 ms", strategy="ep")
+    slower = rl.plan(db, "deepseek-v3", ["h800"], slo="50 ms", strategy="ep", gap="15 ms")
+    ideal = rl.plan(db, "deepseek-v3", ["h800"], slo="50 ms", strategy="ep", routing="balanced")
+    b = base["ep"][0]["tokens_per_s_per_gpu"]
+    assert slower["ep"][0]["tokens_per_s_per_gpu"] < b < ideal["ep"][0]["tokens_per_s_per_gpu"]
+    sources = {i["name"]: i["source"] for i in slower["inputs"]}
+    assert sources["iteration gap"] == "given" and sources["routing"] == "default", sources
+    with pytest.raises(ValueError, match="routing"):
+        rl.plan(db, "deepseek-v3", ["h800"], routing="zipf:x")
