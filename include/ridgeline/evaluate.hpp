@@ -13,6 +13,7 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "ridgeline/comm.hpp"
 #include "ridgeline/deployment.hpp"
@@ -190,12 +191,14 @@ inline double hot_rank_load(const ModelSpec& m, const Workload& w, double slots,
 }
 
 /// Efficiencies for a layer whose transport cannot be captured in a CUDA graph: every kernel
-/// pays the eager launch cost.
-inline Efficiencies launch_efficiencies(const Efficiencies& eff, const TransportCost& t) {
+/// pays the eager launch cost. `scratch` holds the copy when one is needed (the search's inner
+/// loop avoids copying otherwise).
+inline const Efficiencies& launch_efficiencies(const Efficiencies& eff, const TransportCost& t,
+                                               std::optional<Efficiencies>& scratch) {
   if (t.graph_capturable) return eff;
-  Efficiencies e = eff;
-  e.kernel_overhead_s = std::max(eff.kernel_overhead_s, eff.eager_launch_overhead_s);
-  return e;
+  scratch.emplace(eff);
+  scratch->kernel_overhead_s = std::max(eff.kernel_overhead_s, eff.eager_launch_overhead_s);
+  return *scratch;
 }
 
 /// The MTP draft pass: each draft token runs the MTP module's layers once, priced as one MoE
@@ -311,7 +314,8 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   const int gpus = d.attention.gpus;
   const TransportKind tk = d.resolved_transport();
   const TransportCost& tc = eff_in.transport(tk);
-  const Efficiencies eff = detail::launch_efficiencies(eff_in, tc);
+  std::optional<Efficiencies> eager;
+  const Efficiencies& eff = detail::launch_efficiencies(eff_in, tc, eager);
   if (gpus < 1) return detail::bad_shape("EP needs at least one GPU");
   if (d.micro_batches < 1 || d.micro_batches > 2)
     return detail::bad_shape("EP supports micro_batches 1 (no overlap) or 2 (two-batch overlap)");
@@ -417,7 +421,8 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
                                const Efficiencies& eff_in) {
   const TransportKind tk = d.resolved_transport();
   const TransportCost& tc = eff_in.transport(tk);
-  const Efficiencies eff = detail::launch_efficiencies(eff_in, tc);
+  std::optional<Efficiencies> eager;
+  const Efficiencies& eff = detail::launch_efficiencies(eff_in, tc, eager);
   const Accelerator& ha = *d.attention.hw;
   const Accelerator& hf = *d.ffn.hw;
   if (d.attention.gpus < 1 || d.ffn.gpus < 1) return detail::bad_shape("AFD needs GPUs on both sides");

@@ -89,15 +89,17 @@ struct Accelerator {
   bool is_superpod() const { return scale_up_domain_gpus > gpus_per_node; }
 
   /// Rows of the smallest tile a decode attention kernel computes per KV-head group (query
-  /// heads sharing a KV head x query tokens per sequence); fewer rows are padded. NVIDIA:
-  /// FlashMLA and FlashAttention-3 on Hopper issue 64-row wgmma tiles, FlashAttention-2's
-  /// split-KV decode on Ampere/Ada and the Blackwell kernels use 64-row blocks as well. AMD
-  /// MFMA and Ascend cube units: 16 (assumed). Unknown: 1 (no padding modelled).
-  int attention_tile_rows() const {
-    if (architecture == "ampere" || architecture == "ada" || architecture == "hopper" || architecture == "blackwell")
-      return 64;
-    if (architecture == "cdna3" || architecture == "cdna4" || architecture == "ascend") return 16;
-    return 1;
+  /// heads sharing a KV head x query tokens per sequence); fewer rows are padded. Set from
+  /// `architecture` by the loader (tile_rows_for); 1 = no padding modelled.
+  int attention_tile_rows = 1;
+
+  /// NVIDIA: FlashMLA and FlashAttention-3 on Hopper issue 64-row wgmma tiles, FlashAttention-2's
+  /// split-KV decode on Ampere/Ada and the Blackwell kernels use 64-row blocks as well. AMD MFMA
+  /// and Ascend cube units: 16 (assumed). Unknown architecture: 0.
+  static int tile_rows_for(const std::string& arch) {
+    if (arch == "ampere" || arch == "ada" || arch == "hopper" || arch == "blackwell") return 64;
+    if (arch == "cdna3" || arch == "cdna4" || arch == "ascend") return 16;
+    return 0;
   }
 
   /// Dense peak for a GEMM whose operands are `d`. Throws MissingDataError when the part has no

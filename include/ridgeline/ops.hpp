@@ -50,7 +50,7 @@ inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencie
   OpTime t;
   const bool attn = op.kind == OpKind::attention;
   const double peak = hw.peak_flops_per_s(op.math);
-  const double padding = attn ? tile_padding_factor(op.rows_per_group, hw.attention_tile_rows()) : 1.0;
+  const double padding = attn ? tile_padding_factor(op.rows_per_group, hw.attention_tile_rows) : 1.0;
   t.compute_s = op.flops * padding / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
   t.memory_s = op.hbm_bytes / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
   t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;

@@ -48,8 +48,8 @@ Link read_link(const Reader& r, double default_efficiency) {
 /// figures, the model's unit is the die. Everything per package is split evenly.
 void split_into_dies(Accelerator& a) {
   const double d = a.dies_per_package;
-  for (auto* peak : {&a.peak_fp4_flops_per_s, &a.peak_fp8_flops_per_s, &a.peak_bf16_flops_per_s,
-                     &a.peak_int8_flops_per_s})
+  for (auto* peak :
+       {&a.peak_fp4_flops_per_s, &a.peak_fp8_flops_per_s, &a.peak_bf16_flops_per_s, &a.peak_int8_flops_per_s})
     if (*peak) **peak /= d;
   a.hbm_bytes /= d;
   a.hbm_bytes_per_s /= d;
@@ -71,7 +71,8 @@ Accelerator accelerator_from_json(const Json& j, const std::string& file, const 
   a.name = r.opt_string("name", id);
   a.vendor = r.opt_string("vendor", "");
   a.architecture = r.opt_string("architecture", "");
-  if (!a.architecture.empty() && a.attention_tile_rows() == 1)
+  a.attention_tile_rows = std::max(1, Accelerator::tile_rows_for(a.architecture));
+  if (!a.architecture.empty() && Accelerator::tile_rows_for(a.architecture) == 0)
     r.fail("architecture", "unknown architecture \"" + a.architecture + "\"",
            "use ampere, ada, hopper, blackwell, cdna3, cdna4 or ascend (or leave it out: no attention tile padding)");
   const Reader peaks = r.object("peak_flops_per_s");

@@ -167,7 +167,8 @@ json memory_json(const MemoryUse& m) {
 /// side, timed as evaluate timed it; and the attention layer (projections + core) on its own.
 void add_op_breakdown(const io::Scenario& s, const Evaluation& e, json& breakdown) {
   const auto& d = s.deployment;
-  const Efficiencies eff = detail::launch_efficiencies(s.efficiencies, s.efficiencies.transport(e.transport));
+  std::optional<Efficiencies> eager;
+  const Efficiencies& eff = detail::launch_efficiencies(s.efficiencies, s.efficiencies.transport(e.transport), eager);
   json ops = json::array();
   double attention_layer_s = 0;
   auto add = [&](const OpList& list, const Accelerator& hw, const char* stage) {
