@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// L4 communication-level roofline of an AFD FFN side (afd-roofline-paper.md §2.3-2.6, App. A).
+// L4 communication-level roofline of an AFD FFN side (the AFD-roofline paper, arXiv 2602.09721,
+// §2.3-2.6 and App. A).
 //
 // Per FFN rank and per budget slot t_B (Eq. 1):
 //   bytes on the wire per token      = H x (dispatch + combine bytes)             (Eq. 17: 3H)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // L5 imbalance: from routing statistics to the hot FFN rank's load, and the paper's throughput
-// penalties (afd-roofline-paper.md §3, Eqs. 11-16, with the CORRECTED forms of Eqs. 14-15).
+// penalties (the AFD-roofline paper, arXiv 2602.09721, §3, Eqs. 11-16, with the CORRECTED forms
+// of Eqs. 14-15).
 //
 // Load of a rank = token-expert pairs it receives in one micro-batch. `load_factor` = E[max over
 // ranks] / mean (>= 1; what Workload::expert_load_imbalance holds); the paper's balancedness is

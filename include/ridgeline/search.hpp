@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// L6 search: MegaScale-Infer's Algorithm 1 (megascale-infer.md §2), generalised.
+// L6 search: MegaScale-Infer's Algorithm 1 (its deployment-plan search), generalised.
 //   EP : hardware kind x GPU count x micro-batches (1 NBO, 2 TBO) x dispatch style.
 //   AFD: FFN hardware x FFN GPUs x expert-TP x attention hardware x TP_a x micro-batches (>= 3);
 //        the attention instance count comes from BALANCE (t_a = t_f at the per-slot SLO budget,

@@ -129,7 +129,7 @@ void add_imbalance_command(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
       "imbalance",
-      "Expert-load imbalance from routing statistics (DESIGN L5). For --ranks EP ranks each sending --tokens tokens\n"
+      "Expert-load imbalance from routing statistics. For --ranks EP ranks each sending --tokens tokens\n"
       "per micro-batch: the mean and expected maximum token-expert pairs per rank, max/mean (what a scenario's\n"
       "workload.expert_load_imbalance means), the paper's balancedness sigma = mean/max, and the penalty\n"
       "alpha_EP = (lambda + 1)/(lambda + 1/sigma) (Eq. 12). Routing: uniform top-k (exact marginal + fixed-sum\n"
