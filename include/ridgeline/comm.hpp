@@ -2,7 +2,7 @@
 // L2 communication: dispatch/combine bytes per GPU charged to scale-up or scale-out links with
 // an alpha-beta cost, EP all-to-all (DeepEP low-latency and normal styles) and AFD M2N with
 // two-stage forwarding, whose effective per-rank bandwidth is the paper's
-// B_eff(N_F) = min(B_out x max(1, TopK / N_F), B_up)   (afd-roofline-paper Eq. 9).
+// B_eff(N_F) = min(B_out x max(1, TopK / N_F), B_up)   (AFD-roofline paper Eq. 9).
 #pragma once
 #include <algorithm>
 #include <cmath>

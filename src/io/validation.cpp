@@ -34,7 +34,7 @@ ValidationPoint load_validation_point(const fs::path& file, const Database& db) 
   p.measured.verification = m.string("verification");
   if (p.measured.verification != "primary" && p.measured.verification != "secondary_transcription")
     m.fail("verification", "must be \"primary\" or \"secondary_transcription\"",
-           "copy the record's verification from published-datapoints.json");
+           "write primary (read in the original source) or secondary_transcription (quoted by another source)");
   p.measured.record_id = m.opt_string("record_id", "");
   p.measured.field = m.opt_string("field", "");
   p.measured.source_title = m.opt_string("source_title", "");
