@@ -180,6 +180,12 @@ std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Work
           fmt::format("--routing \"{}\": the Zipf exponent must be a number in [0, 10]. Fix: e.g. "
                       "--routing zipf:0.8.",
                       text));
+    // The skew table costs O(E^2 log E): bounded work for hostile model files.
+    if (m.moe.num_experts > 4096)
+      throw FlagError(
+          fmt::format("--routing {}: Zipf routing is tabulated for at most 4096 experts ({} has {}). "
+                      "Fix: use uniform, balanced or a fixed max/mean.",
+                      text, m.id, m.moe.num_experts));
     const auto pi = inclusion_probabilities(zipf_weights(m.moe.num_experts, zs), m.moe.top_k);
     w.routing_skew_by_ranks = std::make_shared<const std::vector<double>>(skew_by_rank_count(pi));
     return fmt::format("Zipf s = {} with greedy placement, computed per plan", zs);
