@@ -2,6 +2,7 @@
 // Precision and Workload: what is computed, stored and sent in which format, and the decode
 // traffic the deployment serves.
 #pragma once
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -19,6 +20,11 @@ struct Precision {
 
 inline constexpr double kDefaultIterationGapS = 5e-3;
 inline constexpr double kDefaultMtpStepGapS = 5e-3;
+
+/// Draft tokens a step needs to accept `acceptance` tokens on average (1 = no MTP).
+inline int drafts_for_acceptance(double acceptance) {
+  return acceptance > 1.0 ? int(std::ceil(acceptance - 1.0 - 1e-9)) : 0;
+}
 
 struct Workload {
   double context_tokens = 4096;  ///< mean KV length per sequence during decode

@@ -54,8 +54,7 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
         if (!(opt->mtp_acceptance >= 1.0 && opt->mtp_acceptance <= 16.0))
           throw FlagError(fmt::format("--mtp-acceptance: \"{}\" is not a number in [1, 16]", opt->mtp_acceptance));
         w.mtp_acceptance = opt->mtp_acceptance;
-        if (w.mtp_acceptance > 1.0 + w.mtp_draft_tokens)
-          w.mtp_draft_tokens = int(std::ceil(w.mtp_acceptance - 1.0 - 1e-9));
+        if (w.mtp_acceptance > 1.0 + w.mtp_draft_tokens) w.mtp_draft_tokens = drafts_for_acceptance(w.mtp_acceptance);
       }
       if (!opt->routing.empty()) {
         w.expert_load_imbalance = 0;

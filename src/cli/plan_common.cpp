@@ -218,9 +218,8 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   s.workload.context_tokens = parse_search_quantity(f.context, Dimension::count, "--context");
   s.workload.mtp_acceptance = f.mtp_acceptance;
   // Accepting more than one token per step needs drafts: as many as the acceptance requires.
-  s.workload.mtp_draft_tokens = f.mtp_draft_tokens > 0 || f.mtp_acceptance <= 1.0
-                                    ? f.mtp_draft_tokens
-                                    : int(std::ceil(f.mtp_acceptance - 1.0 - 1e-9));
+  s.workload.mtp_draft_tokens =
+      f.mtp_draft_tokens > 0 || f.mtp_acceptance <= 1.0 ? f.mtp_draft_tokens : drafts_for_acceptance(f.mtp_acceptance);
   if (s.workload.mtp_acceptance > 1.0 + s.workload.mtp_draft_tokens)
     throw FlagError(
         fmt::format("--mtp-acceptance {}: exceeds 1 + --mtp-draft-tokens ({}). Fix: accept at most "
