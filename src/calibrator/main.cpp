@@ -49,8 +49,20 @@ json to_json(const calib::Run& r, const GemmEfficiencyFit& g, const AlphaBetaFit
   j["source"] = fmt::format("ridgeline-calibrate {} backend, {}, {}", r.backend, r.device, today());
   // Only what was measured is set; attention efficiencies keep their defaults (no attention
   // kernel in this backend), and the file says so.
-  j["efficiency"] = {
-      {"gemm_compute", g.compute_efficiency}, {"gemm_memory", g.memory_efficiency}, {"kernel_overhead", g.overhead_s}};
+  // A regime the sweep never reached is left out, so the model keeps its default for it.
+  json not_measured = {"attention_compute", "attention_memory", "usable_hbm_fraction"};
+  j["efficiency"] = json::object();
+  if (g.compute_measured()) {
+    j["efficiency"]["gemm_compute"] = g.compute_efficiency;
+    j["efficiency"]["kernel_overhead"] = g.overhead_s;
+  } else {
+    not_measured.push_back("gemm_compute");
+    not_measured.push_back("kernel_overhead");
+  }
+  if (g.memory_measured())
+    j["efficiency"]["gemm_memory"] = g.memory_efficiency;
+  else
+    not_measured.push_back("gemm_memory");
   j["provenance"] = {{"tool", "ridgeline-calibrate"},
                      {"version", report::kVersion},
                      {"argv", argv},
@@ -60,7 +72,7 @@ json to_json(const calib::Run& r, const GemmEfficiencyFit& g, const AlphaBetaFit
                      {"peak_flops_per_s", r.peak_flops_per_s},
                      {"peak_bytes_per_s", r.peak_bytes_per_s},
                      {"peak_source", r.peak_source},
-                     {"not_measured", {"attention_compute", "attention_memory", "usable_hbm_fraction"}},
+                     {"not_measured", not_measured},
                      {"notes", r.notes}};
   j["fits"] = {{"gemm",
                 {{"compute_efficiency", g.compute_efficiency},
@@ -100,8 +112,12 @@ int main(int argc, char** argv) {
                  "hwdb id whose datasheet peaks the efficiencies are relative to (default: the best measured)");
   app.add_option("--data-dir", data_dir, "folder holding hwdb/ (default: $RIDGELINE_DATA_DIR or the source tree)");
   app.add_flag("--quick", o.quick, "fewer sizes and repetitions (seconds instead of a minute)");
-  app.add_option("--experts", o.experts, "cpu backend: GEMMs per group")->check(CLI::Range(1, 256))->capture_default_str();
-  app.add_option("--hidden", o.hidden, "cpu backend: GEMM K (hidden size)")->check(CLI::Range(16, 65536))->capture_default_str();
+  app.add_option("--experts", o.experts, "cpu backend: GEMMs per group")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--hidden", o.hidden, "cpu backend: GEMM K (hidden size)")
+      ->check(CLI::Range(16, 65536))
+      ->capture_default_str();
   app.add_option("--intermediate", o.intermediate, "cpu backend: GEMM N per expert")
       ->check(CLI::Range(16, 65536))
       ->capture_default_str();
@@ -156,6 +172,13 @@ int main(int argc, char** argv) {
     }
     const LinearFit lin = fit_linear(x, y);
     const json j = to_json(run, g, link, lin, args);
+    if (!g.compute_measured() || !g.memory_measured())
+      fmt::print(stderr,
+                 "ridgeline-calibrate: warning: every GEMM sample was {}-bound (ridge {:.3g} FLOP/byte on this "
+                 "host), so {} was not measured and keeps its default. Fix: sweep larger shapes (--hidden, "
+                 "--intermediate, more tokens) or run an optimised build.\n",
+                 g.compute_measured() ? "compute" : "memory", run.peak_flops_per_s / run.peak_bytes_per_s,
+                 g.compute_measured() ? "gemm_memory" : "gemm_compute and kernel_overhead");
     io::write_file_atomic(out, j.dump(2) + "\n", "--out");
     fmt::print(
         "{} backend on {}\n  gemm_compute {:.3f}  gemm_memory {:.3f}  kernel_overhead {:.2f} us  (fit rms {:.1f} %)\n"

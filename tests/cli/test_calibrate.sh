@@ -14,8 +14,14 @@ python3 - "$T/cpu.json" <<'PY' || fail "calibration file content"
 import json, sys
 d = json.load(open(sys.argv[1]))
 e = d["efficiency"]
-assert 0 < e["gemm_compute"] <= 1 and 0 < e["gemm_memory"] <= 1, e
-assert e["kernel_overhead"] >= 0
+g = d["fits"]["gemm"]
+nm = d["provenance"]["not_measured"]
+# A slow host (sanitizer build) can leave one regime unmeasured: then its key is absent and listed.
+assert g["compute_bound_samples"] + g["memory_bound_samples"] >= 4, g
+for key, n in (("gemm_compute", g["compute_bound_samples"]), ("gemm_memory", g["memory_bound_samples"])):
+    if n > 0: assert 0 < e[key] <= 1, e
+    else: assert key not in e and key in nm, (e, nm)
+assert e.get("kernel_overhead", 0) >= 0
 assert d["provenance"]["backend"] == "cpu" and d["provenance"]["peak_source"]
 assert len(d["samples"]["grouped_gemm"]) >= 4 and len(d["samples"]["link"]) >= 3
 assert d["fits"]["link"]["bytes_per_s"] > 0
