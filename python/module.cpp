@@ -1,57 +1,111 @@
 // SPDX-License-Identifier: Apache-2.0
-// pybind11 bindings: a thin shell over io + core. Python attribute names are the C++ field names.
+// pybind11 bindings: a thin shell over the library (core, io, present). Every command function
+// returns what `ridgeline <command> --json` prints, built by the same present/ code the CLI uses.
+// The Pythonic layer (keyword arguments, units, docstrings) is python/ridgeline/__init__.py.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
-#include <algorithm>
-
-#include "cli/checks.hpp"
-#include "cli/plan_common.hpp"
+#include "present/checks.hpp"
+#include "present/commands.hpp"
+#include "present/plan.hpp"
 #include "report/report.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
+#include "ridgeline/io/validation.hpp"
 
 namespace py = pybind11;
 using namespace ridgeline;
 
 namespace {
-py::object json_to_py(const nlohmann::json& j) {
+
+py::object json_to_py(nlohmann::json j, const std::string& call) {
+  j["meta"] = report::meta_json({"python", "ridgeline." + call});
   return py::module_::import("json").attr("loads")(j.dump());
 }
 
-/// plan()'s arguments go through the CLI's own flag definitions and validators (the same
-/// ranges, NaN and inf refused), so rl.plan() accepts exactly what `ridgeline plan` accepts.
-/// A bad value raises ValueError naming the keyword argument, the value and the range.
-void parse_as_cli(cli::SearchFlags& f, const std::vector<std::pair<std::string, std::string>>& flags) {
-  CLI::App app{"rl.plan", "plan"};
-  cli::add_search_flags(&app, f, true);
-  std::vector<std::string> args;
-  for (const auto& [flag, value] : flags) args.push_back(flag + "=" + value);
-  std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
-  try {
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    for (const auto& [flag, value] : flags) {  // name the keyword argument, not the CLI flag
-      std::string kw = flag.substr(2);
-      std::replace(kw.begin(), kw.end(), '-', '_');
-      for (size_t at = msg.find(flag); at != std::string::npos; at = msg.find(flag, at + kw.size()))
-        msg.replace(at, flag.size(), kw);
-    }
-    throw py::value_error(msg);
+/// Reads the keyword arguments the Python layer passes (already normalised to the CLI's types):
+/// unknown keys are a TypeError, as Python does for unknown keyword arguments.
+class Opts {
+ public:
+  Opts(const py::dict& d, const char* fn) : d_(d), fn_(fn) {
+    for (const auto& item : d_) keys_.push_back(py::str(item.first));
   }
+  template <class T>
+  void get(const char* key, T& out) {
+    used_.push_back(key);
+    if (d_.contains(key) && !d_[key].is_none()) out = d_[key].cast<T>();
+  }
+  void done() const {
+    for (const auto& k : keys_)
+      if (std::find(used_.begin(), used_.end(), k) == used_.end())
+        throw py::type_error(std::string(fn_) + "() got an unexpected keyword argument '" + k + "'");
+  }
+
+ private:
+  const py::dict& d_;
+  const char* fn_;
+  std::vector<std::string> keys_, used_;
+};
+
+void read_search_flags(Opts& o, present::SearchFlags& f, bool with_grid_axes) {
+  if (with_grid_axes) {
+    o.get("model", f.model);
+    o.get("hardware", f.hardware);
+    o.get("slo", f.slo);
+    o.get("context", f.context);
+  }
+  o.get("attention_hardware", f.attention_hardware);
+  o.get("ffn_hardware", f.ffn_hardware);
+  o.get("weights", f.weights);
+  o.get("kv_cache", f.kv_cache);
+  o.get("dispatch", f.dispatch);
+  o.get("combine", f.combine);
+  o.get("mtp_acceptance", f.mtp_acceptance);
+  o.get("mtp_draft_tokens", f.mtp_draft_tokens);
+  o.get("strategy", f.strategy);
+  o.get("gpus", f.gpus);
+  o.get("max_gpus", f.max_gpus);
+  o.get("objective", f.objective);
+  o.get("afd_micro_batches", f.afd_micro_batches);
+  o.get("require_bubble_free", f.require_bubble_free);
+  o.get("scan_all_attention_counts", f.scan_all);
+  o.get("threads", f.threads);
+  o.get("calibration", f.calibration);
+  o.get("gap", f.gap);
+  o.get("mtp_step_gap", f.mtp_step_gap);
+  o.get("routing", f.routing);
+  o.get("ep_transport", f.ep_transport);
+  o.get("afd_transport", f.afd_transport);
+  o.get("dispatch_styles", f.dispatch_styles);
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
+void read_roof(Opts& o, present::RoofRequest& r) {
+  o.get("hwdb", r.hwdb);
+  o.get("slo", r.slo);
+  o.get("gap", r.gap);
+  o.get("weights", r.weights);
+  o.get("dispatch", r.dispatch);
+  o.get("combine", r.combine);
+  o.get("shared_on", r.shared_on);
+  o.get("mtp_acceptance", r.mtp_acceptance);
+  o.get("usable_hbm", r.usable_hbm);
+  o.get("expert_tp", r.expert_tp);
+  o.get("redundant_experts", r.redundant);
+  o.get("gpu_granular", r.gpu_granular);
+  o.get("latency", r.latency);
 }
+
+/// A scenario rebuilt from its JSON: overrides never touch the caller's object, and the copy owns
+/// its what-if accelerators (a Scenario must not be copied: it points into its own storage).
+io::Scenario fresh_copy(const io::Scenario& s, const io::Database& db) {
+  return io::parse_scenario(io::scenario_to_json(s), s.source_file, db);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "Ridgeline core: evaluate MoE decode deployments (EP vs AFD). See help(ridgeline).";
+  m.doc() = "Ridgeline core (C++). Use the ridgeline package: help(ridgeline).";
   m.attr("__version__") = report::kVersion;
 
   // Bad input -> ValueError / KeyError, as Python users expect.
@@ -68,10 +122,11 @@ PYBIND11_MODULE(_core, m) {
       .value("bytes_per_s", Dimension::bytes_per_s)
       .value("flops_per_s", Dimension::flops_per_s)
       .value("seconds", Dimension::seconds)
-      .value("watts", Dimension::watts);
+      .value("watts", Dimension::watts)
+      .value("usd_per_hour", Dimension::usd_per_hour);
   m.def(
-      "parse_quantity", [](const std::string& s, Dimension d) { return parse_quantity(s, d); }, py::arg("text"),
-      py::arg("dimension"), "Parse '400 Gb/s', '80 GB', '50 ms', ... into SI base units.");
+      "parse_quantity_as", [](const std::string& s, Dimension d) { return io::parse_quantity_text(s, d); },
+      py::arg("text"), py::arg("dimension"), "Parse text as a quantity of the given Dimension, in SI units.");
 
   py::class_<Link>(m, "Link")
       .def_readonly("bytes_per_s", &Link::bytes_per_s)
@@ -129,84 +184,193 @@ PYBIND11_MODULE(_core, m) {
   py::class_<io::Scenario>(m, "Scenario")
       .def_readonly("source_file", &io::Scenario::source_file)
       .def_readonly("model", &io::Scenario::model)
-      .def("to_json", [](const io::Scenario& s) { return io::scenario_to_json(s); });
+      .def("to_json", [](const io::Scenario& s) { return io::scenario_to_json(s); })
+      .def("__repr__", [](const io::Scenario& s) { return "<Scenario " + s.source_file + ">"; });
 
   m.def("load_scenario", &io::load_scenario, py::arg("path"), py::arg("db"), "Load a scenario file.");
   m.def("parse_scenario", &io::parse_scenario, py::arg("text"), py::arg("name"), py::arg("db"),
         "Parse scenario JSON text (name is used in error messages).");
   m.def(
+      "load_calibration_json",
+      [](const std::string& path) {
+        const io::Calibration c = io::load_calibration(path, Efficiencies{});
+        nlohmann::json j{
+            {"file", c.file}, {"description", c.description}, {"source", c.source}, {"fields", c.fields_set}};
+        return py::module_::import("json").attr("loads")(j.dump());
+      },
+      py::arg("path"), "Read and check a calibration file; returns its file, description, source and fields.");
+
+  m.def(
       "plan",
-      [](const io::Database& db, const std::string& model, const std::vector<std::string>& hardware,
-         const std::string& slo, const std::string& context, const std::string& objective, const std::string& strategy,
-         int max_gpus, int gpus, int top, bool pareto, const std::vector<std::string>& attention_hardware,
-         const std::vector<std::string>& ffn_hardware, const std::string& weights, const std::string& kv_cache,
-         double mtp_acceptance, int mtp_draft_tokens, const std::string& gap, const std::string& routing,
-         const std::string& calibration, const std::string& ep_transport, const std::string& afd_transport) {
-        cli::SearchFlags f;
-        std::vector<std::pair<std::string, std::string>> flags = {
-            {"--model", model},
-            {"--slo", slo},
-            {"--context", context},
-            {"--objective", objective},
-            {"--strategy", strategy},
-            {"--max-gpus", std::to_string(max_gpus)},
-            {"--gpus", std::to_string(gpus)},
-            {"--weights", weights},
-            {"--kv-cache", kv_cache},
-            {"--mtp-acceptance", fmt::format("{}", mtp_acceptance)},
-            {"--mtp-draft-tokens", std::to_string(mtp_draft_tokens)}};
-        if (!hardware.empty()) flags.emplace_back("--hardware", join(hardware));
-        if (!attention_hardware.empty()) flags.emplace_back("--attention-hardware", join(attention_hardware));
-        if (!ffn_hardware.empty()) flags.emplace_back("--ffn-hardware", join(ffn_hardware));
-        // Realism inputs (README "Defaults and their sources"); empty = the default.
-        for (auto [flag, value] :
-             {std::pair{"--gap", &gap}, std::pair{"--routing", &routing}, std::pair{"--calibration", &calibration},
-              std::pair{"--ep-transport", &ep_transport}, std::pair{"--afd-transport", &afd_transport}})
-          if (!value->empty()) flags.emplace_back(flag, *value);
-        parse_as_cli(f, flags);
-        if (hardware.empty()) f.hardware.clear();  // resolve_search names the empty list
-        if (std::string e = cli::FiniteRange(1, 1000)(std::to_string(top)); !e.empty())
-          throw py::value_error("top: " + e);
-        cli::SearchSetup setup = cli::resolve_search(f, db);
-        setup.space.top_k = top;
-        setup.space.keep_pareto = pareto;
-        SearchResult r;
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "plan");
+        present::SearchFlags f;
+        read_search_flags(o, f, true);
+        int top = 1;
+        bool pareto = false, sensitivity = false;
+        o.get("top", top);
+        o.get("pareto", pareto);
+        o.get("sensitivity", sensitivity);
+        o.done();
+        present::check_search_flags(f, true);
+        if (top < 1 || top > 1000)  // the CLI's CLI::Range(1, 1000) wording
+          throw present::FlagError(fmt::format("--top: Value {} not in range 1 to 1000", top));
+        const present::SearchSetup s = present::resolve_search(f, db);
+        nlohmann::json j;
         {
           py::gil_scoped_release release;  // the search uses every core
-          r = search_plans(*setup.model, setup.precision, setup.workload, setup.space, setup.efficiencies);
+          j = present::plan_json(present::run_plan(s, top, pareto, sensitivity), pareto, f.calibration);
         }
-        nlohmann::json j;
-        for (const char* side : {"ep", "afd", "pareto"}) j[side] = nlohmann::json::array();
-        for (const auto& c : r.ep) j["ep"].push_back(cli::candidate_json(setup, c));
-        for (const auto& c : r.afd) j["afd"].push_back(cli::candidate_json(setup, c));
-        for (const auto& c : r.pareto) j["pareto"].push_back(cli::candidate_json(setup, c));
-        for (int k = 0; k < kRejectionKinds; ++k) j["rejected"][rejection_name(Rejection(k))] = r.rejected[k];
-        j["inputs"] = nlohmann::json::array();
-        for (const auto& in : setup.inputs)
-          j["inputs"].push_back({{"name", in.name}, {"value", in.value}, {"source", in.source}});
-        j["shapes"] = r.shapes;
-        j["evaluations"] = r.evaluations;
-        return json_to_py(j);
+        return json_to_py(j, "plan");
       },
-      py::arg("db"), py::arg("model"), py::arg("hardware") = std::vector<std::string>{"h800"}, py::arg("slo") = "50 ms",
-      py::arg("context") = "4096", py::arg("objective") = "gpu", py::arg("strategy") = "both",
-      py::arg("max_gpus") = 1024, py::arg("gpus") = 0, py::arg("top") = 1, py::arg("pareto") = false,
-      py::arg("attention_hardware") = std::vector<std::string>{}, py::arg("ffn_hardware") = std::vector<std::string>{},
-      py::arg("weights") = "fp8", py::arg("kv_cache") = "bf16", py::arg("mtp_acceptance") = 1.0,
-      py::arg("mtp_draft_tokens") = 0, py::arg("gap") = "", py::arg("routing") = "", py::arg("calibration") = "",
-      py::arg("ep_transport") = "", py::arg("afd_transport") = "",
-      "Search the best EP and AFD deployments (the same search and fields as `ridgeline plan --json`).\n"
-      "objective: gpu | cost | watt | hfu; strategy: ep | afd | both. Returns a dict with 'ep', 'afd'\n"
-      "(best first, at most `top` each), 'pareto' (when pareto=True), 'rejected' counts by reason,\n"
-      "'inputs' (each realism input, its value and whether it was a default, given or calibrated).\n"
-      "gap ('5 ms'), routing (uniform | balanced | zipf:S | 1.2), calibration (a file), ep_transport and\n"
-      "afd_transport (deepep_low_latency | deepep_normal | nccl | cpu_rdma) are `ridgeline plan`'s flags.");
+      py::arg("db"), py::arg("kwargs"));
 
   m.def(
       "evaluate",
-      [](const io::Scenario& s) {
-        const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
-        return json_to_py(report::evaluation_json(s, e));
+      [](const io::Database& db, const std::vector<const io::Scenario*>& scenarios, const py::dict& kw) {
+        Opts o(kw, "evaluate");
+        present::EvaluateRequest r;
+        o.get("gap", r.gap);
+        o.get("context", r.context);
+        o.get("routing", r.routing);
+        o.get("calibration", r.calibration);
+        o.get("mtp_acceptance", r.mtp_acceptance);
+        o.done();
+        std::vector<io::Scenario> copies;
+        copies.reserve(scenarios.size());  // never let the vector copy a Scenario
+        for (const io::Scenario* s : scenarios) copies.push_back(fresh_copy(*s, db));
+        const std::string source = present::apply_evaluate_request(copies, r);
+        nlohmann::json results = nlohmann::json::array();
+        for (const auto& s : copies) results.push_back(present::evaluate_json(s, r, source));
+        return json_to_py(results.size() == 1 ? results[0] : nlohmann::json{{"results", results}}, "evaluate");
       },
-      py::arg("scenario"), "Evaluate a scenario; returns the same dict as `ridgeline evaluate --json` (without meta).");
+      py::arg("db"), py::arg("scenarios"), py::arg("kwargs"));
+
+  m.def(
+      "sweep",
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "sweep");
+        present::SweepRequest r;
+        read_search_flags(o, r.flags, false);
+        o.get("models", r.models);
+        o.get("hardware", r.hardware);
+        o.get("slo", r.slos);
+        o.get("context", r.contexts);
+        o.get("scale_out_bandwidth", r.bandwidths);
+        o.done();
+        nlohmann::json j;
+        {
+          py::gil_scoped_release release;
+          j = present::sweep_json(r, db);
+        }
+        return json_to_py(j, "sweep");
+      },
+      py::arg("db"), py::arg("kwargs"));
+
+  m.def(
+      "compare",
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "compare");
+        present::CompareRequest r;
+        read_search_flags(o, r.flags, false);
+        o.get("model", r.flags.model);
+        o.get("hardware", r.flags.hardware);
+        o.get("slos", r.slos);
+        o.get("contexts", r.contexts);
+        o.done();
+        nlohmann::json j;
+        {
+          py::gil_scoped_release release;
+          j = present::compare_json(r, db);
+        }
+        return json_to_py(j, "compare");
+      },
+      py::arg("db"), py::arg("kwargs"));
+
+  m.def(
+      "roofline",
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "roofline");
+        present::RooflineRequest r;
+        o.get("model", r.model);
+        o.get("hardware", r.hardware);
+        o.get("weights", r.weights);
+        o.get("kv", r.kv);
+        o.get("batch", r.batch);
+        o.get("context", r.context);
+        o.get("ep", r.ep);
+        o.done();
+        return json_to_py(present::roofline_json(r, db), "roofline");
+      },
+      py::arg("db"), py::arg("kwargs"));
+
+  m.def(
+      "commroof",
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "commroof");
+        present::CommRoofRequest r;
+        read_roof(o, r.roof);
+        o.get("model", r.models);
+        o.get("hardware", r.hardware);
+        o.get("nf", r.nf);
+        o.done();
+        return json_to_py(present::commroof_json(r, db), "commroof");
+      },
+      py::arg("db"), py::arg("kwargs"));
+
+  m.def(
+      "deadzone",
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "deadzone");
+        present::DeadZoneRequest r;
+        read_roof(o, r.roof);
+        o.get("model", r.model);
+        o.get("nf", r.nf);
+        o.get("target_hfu", r.target_hfu);
+        o.done();
+        return json_to_py(present::deadzone_json(r, db), "deadzone");
+      },
+      py::arg("db"), py::arg("kwargs"));
+
+  m.def(
+      "imbalance",
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "imbalance");
+        present::ImbalanceRequest r;
+        o.get("model", r.model);
+        o.get("ranks", r.ranks);
+        o.get("tokens", r.tokens);
+        o.get("histogram", r.histogram);
+        o.get("zipf", r.zipf);
+        o.get("lambda_ep", r.lambda);
+        o.get("redundant_experts", r.redundant);
+        o.done();
+        return json_to_py(present::imbalance_json(r, db), "imbalance");
+      },
+      py::arg("db"), py::arg("kwargs"));
+
+  m.def(
+      "alpha",
+      [](const py::dict& kw) {
+        Opts o(kw, "alpha");
+        present::AlphaRequest r;
+        o.get("sigma", r.sigma);
+        o.get("nf", r.nf);
+        o.get("lambda_max", r.lambda_max);
+        o.done();
+        return json_to_py(present::alpha_json(r), "alpha");
+      },
+      py::arg("kwargs"));
+
+  m.def(
+      "validate",
+      [](const io::Database& db, const py::dict& kw) {
+        Opts o(kw, "validate");
+        present::ValidateRequest r;
+        o.get("dir", r.dir);
+        o.get("calibration", r.calibration);
+        o.done();
+        return json_to_py(present::validate_json(r, db), "validate");
+      },
+      py::arg("db"), py::arg("kwargs"));
 }

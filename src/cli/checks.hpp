@@ -12,57 +12,24 @@
 #include <cstdlib>
 #include <string>
 
+#include "present/checks.hpp"
 #include "ridgeline/error.hpp"
 #include "ridgeline/units.hpp"
 
 namespace ridgeline::cli {
 
-/// A bad flag value found after parsing (lists, ranges, quantities): main() exits 2, as for
-/// CLI11's own usage errors. Bad *files* stay ConfigError (exit 1).
-struct FlagError : UsageError {
-  using UsageError::UsageError;
-};
-
-/// Documented limits (README "Reliability" -> "Limits"). Past them a command refuses before it
-/// starts, saying how to narrow the request.
-namespace limits {
-inline constexpr int kMaxGpus = 65536;                     ///< --gpus, --max-gpus, --ep
-inline constexpr int kMaxThreads = 1024;                   ///< --threads
-inline constexpr double kMaxContextTokens = 1e9;           ///< --context (tokens per sequence)
-inline constexpr double kMaxBatch = 1e6;                   ///< roofline --batch (sequences per GPU)
-inline constexpr double kMinSloS = 1e-6, kMaxSloS = 3600;  ///< TPOT SLOs: 1 us to 1 h
-inline constexpr long kMaxGridPoints = 10000;              ///< sweep points / compare cells (one search each)
-inline constexpr long kMaxListValues = 100000;             ///< values in one --nf / --ranks / --tokens list
-inline constexpr long kMaxTableRows = 100000;              ///< rows of imbalance --alpha
-inline constexpr long kMaxImbalanceRows = 2000;            ///< imbalance rows (--ranks x --tokens): up to ~30 ms each
-inline constexpr double kMaxBenchSeconds = 60;             ///< bench --seconds
-}  // namespace limits
-
-namespace detail_checks {
-/// Parses the whole of `s` as a double; false when it is not a number at all.
-inline bool parse_double(const std::string& s, double& v) {
-  if (s.empty()) return false;
-  const char* begin = s.c_str();
-  char* end = nullptr;
-  errno = 0;
-  v = std::strtod(begin, &end);
-  if (end == begin) return false;
-  while (*end == ' ' || *end == '\t') ++end;
-  return *end == '\0';
-}
-}  // namespace detail_checks
+/// A bad flag value found after parsing: main() exits 2, as for CLI11's own usage errors. Bad
+/// *files* stay ConfigError (exit 1). The limits and checks live in the library (present/checks.hpp)
+/// so the Python bindings refuse the same values with the same words.
+using present::FlagError;
+namespace limits = present::limits;
+using present::check_work;
 
 /// A finite number in [lo, hi]. CLI::Range lets NaN through (every comparison with NaN is
 /// false) and accepts 1e308; this one does not. Works for int and double options.
 inline CLI::Validator FiniteRange(double lo, double hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& s) -> std::string {
-        double v = 0;
-        if (!detail_checks::parse_double(s, v) || !std::isfinite(v) || v < lo || v > hi)
-          return fmt::format("\"{}\" is not a finite number in [{:g}, {:g}]", s, lo, hi);
-        return {};
-      },
-      fmt::format("FINITE in [{:g} - {:g}]", lo, hi));
+  return CLI::Validator([lo, hi](std::string& s) -> std::string { return present::finite_range_problem(s, lo, hi); },
+                        fmt::format("FINITE in [{:g} - {:g}]", lo, hi));
 }
 
 /// A quantity flag given as text with an optional unit ("50 ms", "32K", "800 Gb/s"): must parse
@@ -70,23 +37,9 @@ inline CLI::Validator FiniteRange(double lo, double hi) {
 inline CLI::Validator QuantityRange(Dimension dim, double lo, double hi, const char* unit_hint) {
   return CLI::Validator(
       [dim, lo, hi, unit_hint](std::string& s) -> std::string {
-        double v = 0;
-        try {
-          v = parse_quantity(s, dim);
-        } catch (const Error& e) {
-          return fmt::format("{}; allowed: {}", e.what(), unit_hint);  // the message quotes the value
-        }
-        if (!std::isfinite(v) || v < lo || v > hi)
-          return fmt::format("\"{}\" is outside the allowed range {}", s, unit_hint);
-        return {};
+        return present::quantity_range_problem(s, dim, lo, hi, unit_hint);
       },
       std::string("QUANTITY ") + unit_hint);
-}
-
-/// `what` items of work, refused past `limit` with a message saying how to narrow the request.
-inline void check_work(const std::string& what, double count, double limit, const char* narrow) {
-  if (!(count <= limit))
-    throw FlagError(fmt::format("{}: {:.0f} is more than the limit of {:.0f}. Fix: {}.", what, count, limit, narrow));
 }
 
 }  // namespace ridgeline::cli

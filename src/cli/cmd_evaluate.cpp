@@ -7,6 +7,7 @@
 #include "checks.hpp"
 #include "cli.hpp"
 #include "plan_common.hpp"
+#include "present/commands.hpp"
 #include "report/report.hpp"
 #include "ridgeline/io/validation.hpp"
 
@@ -46,41 +47,15 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     std::vector<io::Scenario> scenarios;
     scenarios.reserve(opt->files.size());  // a Scenario points into its own deque: never let the vector copy one
     for (const auto& f : opt->files) scenarios.push_back(io::load_scenario(f, db));
-    for (auto& s : scenarios) {
-      Workload& w = s.workload;
-      if (!opt->gap.empty()) w.iteration_gap_s = parse_search_quantity_or_zero(opt->gap, Dimension::seconds, "--gap");
-      if (!opt->context.empty()) w.context_tokens = parse_search_quantity(opt->context, Dimension::count, "--context");
-      if (opt->mtp_acceptance != 0) {
-        if (!(opt->mtp_acceptance >= 1.0 && opt->mtp_acceptance <= 16.0))
-          throw FlagError(fmt::format("--mtp-acceptance: \"{}\" is not a number in [1, 16]", opt->mtp_acceptance));
-        w.mtp_acceptance = opt->mtp_acceptance;
-        if (w.mtp_acceptance > 1.0 + w.mtp_draft_tokens) w.mtp_draft_tokens = drafts_for_acceptance(w.mtp_acceptance);
-      }
-      if (!opt->routing.empty()) {
-        w.expert_load_imbalance = 0;
-        w.routing_skew_by_ranks.reset();
-        (void)apply_routing_flag(opt->routing, s.model, w);
-      }
-    }
-    std::string calibration_source;
-    if (!opt->calibration.empty()) {
-      for (auto& s : scenarios) {
-        const io::Calibration cal = io::load_calibration(opt->calibration, s.efficiencies);
-        s.efficiencies = cal.efficiencies;
-        calibration_source = cal.source;
-      }
-    }
+    present::EvaluateRequest req{opt->gap, opt->context, opt->routing, opt->calibration, opt->mtp_acceptance};
+    const std::string calibration_source = present::apply_evaluate_request(scenarios, req);
     nlohmann::json results = nlohmann::json::array();
     for (size_t i = 0; i < scenarios.size(); ++i) {
       const auto& s = scenarios[i];
-      const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
       if (opt->json) {
-        auto j = report::evaluation_json(s, e);
-        j["scenario"] = s.source_file;
-        if (!calibration_source.empty())
-          j["calibration"] = {{"file", opt->calibration}, {"source", calibration_source}};
-        results.push_back(j);
+        results.push_back(present::evaluate_json(s, req, calibration_source));
       } else {
+        const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
         fmt::print("{}{}", i ? "\n" : "", report::evaluation_table(s, e));
         if (!calibration_source.empty()) fmt::print("  calibration: {} ({})\n", opt->calibration, calibration_source);
       }

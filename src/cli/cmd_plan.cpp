@@ -3,11 +3,10 @@
 // print the best EP plan and the best AFD plan side by side, the winner and by how much.
 #include <fmt/format.h>
 
-#include <chrono>
-
 #include "cli.hpp"
 #include "io/files.hpp"
 #include "plan_common.hpp"
+#include "present/plan.hpp"
 #include "report/report.hpp"
 #include "sensitivity.hpp"
 
@@ -82,14 +81,6 @@ std::string winner_line(const SearchResult& r, Objective obj) {
   return "no feasible plan: see --explain for why every shape was rejected";
 }
 
-const Candidate* overall_best(const SearchResult& r) {
-  const Candidate* ep = r.best_ep();
-  const Candidate* afd = r.best_afd();
-  if (!ep) return afd;
-  if (!afd) return ep;
-  return search_detail::better(*afd, *ep) ? afd : ep;
-}
-
 }  // namespace
 
 void add_plan_command(CLI::App& app, Context& ctx) {
@@ -128,16 +119,12 @@ void add_plan_command(CLI::App& app, Context& ctx) {
     if (!o->write_scenario.empty()) ctx.check_output(o->write_scenario, "--write-scenario", {o->flags.calibration});
     s.space.top_k = o->top;
     s.space.keep_pareto = o->pareto;
-    const auto t0 = std::chrono::steady_clock::now();
-    const SearchResult r = search_plans(*s.model, s.precision, s.workload, s.space, s.efficiencies);
-    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const Candidate* best = overall_best(r);
-    // Robustness of the verdict: the full re-search with --sensitivity, else the two best plans
-    // re-sized at each end of every range (a few ms).
-    std::vector<SensitivityRow> sens;
-    if (r.best_ep() && r.best_afd()) sens = run_sensitivity(s, r.best_ep(), r.best_afd(), o->sensitivity);
-    const std::string robust =
-        sens.empty() ? std::string() : robustness_line(sens, strategy_name(best->deployment.strategy), o->sensitivity);
+    const present::PlanRun run = present::run_plan(s, o->top, o->pareto, o->sensitivity);
+    const SearchResult& r = run.result;
+    const double wall_s = run.wall_s;
+    const Candidate* best = run.best();
+    const std::vector<SensitivityRow>& sens = run.sensitivity;
+    const std::string& robust = run.robustness;
     if (!o->write_scenario.empty() && best) {
       io::Scenario sc = scenario_of(s, *best);
       auto j = nlohmann::json::parse(io::scenario_to_json(sc));
@@ -149,47 +136,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
     for (const auto* list : {&r.ep, &r.afd})
       for (const auto& c : *list) top.push_back(&c);
     if (o->json) {
-      nlohmann::json j;
-      j["model"] = s.model->id;
-      j["objective"] = objective_name(s.space.objective);
-      j["tpot_slo_ms"] = s.workload.tpot_slo_s * 1e3;
-      j["context_tokens"] = s.workload.context_tokens;
-      j["ep"] = r.best_ep() ? candidate_json(s, *r.best_ep()) : nlohmann::json();
-      j["afd"] = r.best_afd() ? candidate_json(s, *r.best_afd()) : nlohmann::json();
-      j["winner"] = best ? strategy_name(best->deployment.strategy) : "none";
-      j["ratio"] =
-          r.best_ep() && r.best_afd() ? nlohmann::json(r.best_afd()->score / r.best_ep()->score) : nlohmann::json();
-      j["ratio_is"] = "best AFD score / best EP score";
-      nlohmann::json tj = nlohmann::json::array();
-      for (const Candidate* c : top) tj.push_back(candidate_json(s, *c));
-      j["top"] = tj;
-      if (o->pareto) {
-        nlohmann::json pj = nlohmann::json::array();
-        for (const auto& c : r.pareto) pj.push_back(candidate_json(s, c));
-        j["pareto"] = pj;
-      }
-      nlohmann::json rej;
-      for (int k = 0; k < kRejectionKinds; ++k) rej[rejection_name(Rejection(k))] = r.rejected[k];
-      j["rejected"] = rej;
-      j["search"] = {{"shapes", r.shapes}, {"evaluations", r.evaluations}, {"wall_s", wall_s}};
-      nlohmann::json inputs = nlohmann::json::array();
-      for (const auto& in : s.inputs) inputs.push_back({{"name", in.name}, {"value", in.value}, {"source", in.source}});
-      j["inputs"] = inputs;
-      if (!s.calibration_source.empty())
-        j["calibration"] = {{"file", o->flags.calibration}, {"source", s.calibration_source}};
-      nlohmann::json sj = nlohmann::json::array();
-      for (const auto& row : sens)
-        sj.push_back({{"parameter", row.parameter},
-                      {"low", row.low},
-                      {"high", row.high},
-                      {"ep_low", row.ep_low},
-                      {"ep_high", row.ep_high},
-                      {"afd_low", row.afd_low},
-                      {"afd_high", row.afd_high},
-                      {"winner_low", row.winner_low},
-                      {"winner_high", row.winner_high}});
-      j[o->sensitivity ? "sensitivity" : "sensitivity_resized"] = sj;
-      j["verdict_robustness"] = robust;
+      nlohmann::json j = present::plan_json(run, o->pareto, o->flags.calibration);
       j["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", j.dump(2));
     } else if (o->csv) {

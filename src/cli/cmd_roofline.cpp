@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "cli.hpp"
+#include "present/commands.hpp"
 #include "report/report.hpp"
 
 namespace ridgeline::cli {
@@ -26,10 +27,11 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
     bool json = false, csv = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("roofline",
-                                 "Per-operator roofline of one decode MoE layer on one GPU: FLOPs, HBM bytes, arithmetic\n"
-                                 "intensity (FLOP/byte), time, and whether the operator is compute- or memory-bound.\n"
-                                 "The GPU runs data-parallel attention for --batch sequences and holds 1/--ep of the experts.");
+  auto* cmd =
+      app.add_subcommand("roofline",
+                         "Per-operator roofline of one decode MoE layer on one GPU: FLOPs, HBM bytes, arithmetic\n"
+                         "intensity (FLOP/byte), time, and whether the operator is compute- or memory-bound.\n"
+                         "The GPU runs data-parallel attention for --batch sequences and holds 1/--ep of the experts.");
   cmd->add_option("--model,-m", o->model, "model id (ridgeline list models)")->required();
   cmd->add_option("--hardware,-H", o->hardware, "hardware id (ridgeline list hardware)")->required();
   cmd->add_option("--batch,-b", o->batch, "sequences per GPU")
@@ -47,6 +49,12 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--csv", o->csv, "print CSV");
   cmd->callback([o, &ctx] {
     const auto& db = ctx.db();
+    if (o->json) {  // built by the library, as Python's ridgeline.roofline()
+      auto j = present::roofline_json({o->model, o->hardware, o->weights, o->kv, o->batch, o->context, o->ep}, db);
+      j["meta"] = report::meta_json(ctx.argv);
+      fmt::print("{}\n", j.dump(2));
+      return;
+    }
     const ModelSpec& m = db.model(o->model);
     const Accelerator& hw = db.hardware(o->hardware);
     Precision p;
@@ -61,7 +69,6 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
     report::Table t;
     t.header = {"operator", "FLOPs", "HBM bytes", "intensity", "time", "bound", "ridge"};
     t.units = {"", "GFLOP", "MB", "FLOP/B", "us", "", "FLOP/B"};
-    nlohmann::json rows = nlohmann::json::array();
     double total = 0;
     for (const auto& op : ops) {
       const OpTime ti = op_time(op, hw, eff);
@@ -71,20 +78,14 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
       t.rows.push_back({op.name, fmt::format("{:.3f}", op.flops / 1e9), fmt::format("{:.2f}", op.hbm_bytes / 1e6),
                         fmt::format("{:.1f}", intensity), fmt::format("{:.2f}", ti.time_s * 1e6), bound_name(ti.bound),
                         fmt::format("{:.0f}", ridge)});
-      rows.push_back({{"operator", op.name}, {"flops", op.flops}, {"hbm_bytes", op.hbm_bytes}, {"intensity_flop_per_byte", intensity},
-                      {"time_s", ti.time_s}, {"bound", bound_name(ti.bound)}, {"ridge_flop_per_byte", ridge},
-                      {"dtype", dtype_name(op.math)}});
     }
-    if (o->json) {
-      nlohmann::json out{{"model", m.id}, {"hardware", hw.id}, {"batch_per_gpu", o->batch}, {"context_tokens", o->context},
-                         {"ep", o->ep}, {"operators", rows}, {"layer_time_s", total}, {"meta", report::meta_json(ctx.argv)}};
-      fmt::print("{}\n", out.dump(2));
-    } else if (o->csv) {
+    if (o->csv) {
       fmt::print("{}", t.csv());
     } else {
-      fmt::print("{} on {}: one MoE decode layer, {:.0f} sequences x {:.0f} context per GPU, experts over {} GPUs "
-                 "({:.0f} local, {:.0f} token-expert pairs)\n\n{}\n  layer time (operators in sequence): {:.1f} us\n",
-                 m.name, hw.name, o->batch, o->context, o->ep, local, routed, t.render(), total * 1e6);
+      fmt::print(
+          "{} on {}: one MoE decode layer, {:.0f} sequences x {:.0f} context per GPU, experts over {} GPUs "
+          "({:.0f} local, {:.0f} token-expert pairs)\n\n{}\n  layer time (operators in sequence): {:.1f} us\n",
+          m.name, hw.name, o->batch, o->context, o->ep, local, routed, t.render(), total * 1e6);
     }
   });
 }

@@ -1,27 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// Flag parsing shared by `commroof`, `deadzone` and `imbalance`: integer ranges, lists of
-// numbers, quantities with units, number formats and the --hwdb override. Every error names
-// the flag, the bad value and the fix.
+// The --hwdb override of `commroof` and `deadzone`; the list and quantity parsers they share with
+// the Python bindings live in present/lists.hpp.
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
+#include "present/lists.hpp"
 #include "ridgeline/units.hpp"
 #include "ridgeline/workload.hpp"
 
 namespace ridgeline::cli::roof {
 
-/// "1..64", "1,2,4,8", "8" or a mix ("1..4,8,16") -> sorted unique positive integers.
-std::vector<int> parse_int_list(const std::string& text, const char* flag);
-/// "0.7,0.75,0.8" -> numbers in [lo, hi].
-std::vector<double> parse_number_list(const std::string& text, const char* flag, double lo, double hi);
-/// "50ms", "50 ms", "0.05" -> SI value of `dim` (> 0).
-double parse_flag_quantity(const std::string& text, Dimension dim, const char* flag);
-DType parse_dtype_name(const std::string& s, const char* flag);
-/// Comma-separated ids.
-std::vector<std::string> split_ids(const std::string& text);
+using present::parse_dtype_name;
+using present::parse_flag_quantity;
+using present::parse_int_list;
+using present::parse_number_list;
+using present::split_ids;
 
 /// The hardware database the roofline commands read: the default one, or the folder given by
 /// --hwdb (e.g. examples/paper-afd-roofline/hardware for the paper's Table 5 inputs). Models

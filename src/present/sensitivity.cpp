@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sensitivity.hpp"
+#include "present/sensitivity.hpp"
 
 #include <fmt/format.h>
 
 #include <functional>
 
-namespace ridgeline::cli {
+namespace ridgeline::present {
 
 namespace {
 
@@ -124,4 +124,4 @@ std::string robustness_line(const std::vector<SensitivityRow>& rows, const std::
       list, how);
 }
 
-}  // namespace ridgeline::cli
+}  // namespace ridgeline::present
