@@ -1,0 +1,106 @@
+"""ridgeline.plot: each function returns a Figure with one drawn series per expected line, and
+series differ in colour, line style and marker."""
+import pytest
+
+import ridgeline as rl
+
+mpl = pytest.importorskip("matplotlib")
+mpl.use("Agg")
+import ridgeline.plot as rp  # noqa: E402
+
+HW = "examples/paper-afd-roofline/hardware"
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+def lines(fig, ax=0):
+    return [l for l in fig.axes[ax].get_lines() if not l.get_label().startswith("_")]
+
+
+def distinct(ls):
+    keys = [(l.get_color(), str(l.get_linestyle()), str(l.get_marker())) for l in ls]
+    return len(set(keys)) == len(keys)
+
+
+@pytest.fixture(scope="module")
+def plan():
+    from conftest import ROOT
+    import os
+
+    os.chdir(ROOT)
+    return rl.plan("deepseek-v3", "h800", slo="50 ms", pareto=True)
+
+
+def test_comm_roofline_one_model_has_its_roofs_and_the_dead_zone():
+    r = rl.commroof("deepseek-v3", "h800", nf="1..64", hwdb=HW)
+    fig = rp.comm_roofline(r)
+    ls = lines(fig)
+    assert [l.get_label() for l in ls] == ["deepseek-v3 HFU ceiling", "compute roof (100 %)", "scale-up roof",
+                                           "scale-out roof"]
+    assert distinct(ls)
+    assert any("dead zone" in p.get_label() for p in fig.axes[0].patches)
+
+
+def test_hfu_panels_eight_platforms_share_y():
+    models = ["deepseek-v3", "kimi-k2", "step-3"]
+    res = [rl.commroof(models, hw, nf="1..32", hwdb=HW) for hw in ("h800", "h20", "gb200", "b200")]
+    fig = rp.hfu_panels(res, ncols=2)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4
+    assert all(len(lines(fig, i)) == 3 for i in range(4)) and distinct(lines(fig, 0))
+    ylims = {ax.get_ylim() for ax in visible}
+    assert len(ylims) == 1  # shared y
+
+
+def test_crossover_heatmap_one_cell_per_point():
+    c = rl.compare("deepseek-v3", "h800", slos=["30 ms", "100 ms"], contexts=[1024, 16384])
+    fig = rp.crossover_heatmap(c)
+    assert len(fig.axes[0].images) == 1 and fig.axes[0].images[0].get_array().shape == (2, 2)
+    assert len(fig.axes[0].texts) == 4
+
+
+def test_pareto_one_series_per_strategy_and_the_best_plans(plan):
+    fig = rp.pareto(plan)
+    names = [l.get_label() for l in lines(fig)]
+    assert names[:2] == ["EP frontier", "AFD frontier"] and len(names) == 4 and distinct(lines(fig))
+    with pytest.raises(ValueError, match="pareto=True"):
+        rp.pareto(rl.plan("deepseek-v3", "h800", strategy="ep"))
+
+
+def test_schedule_shows_every_stage_of_every_micro_batch(plan):
+    afd = plan["afd"]
+    m = afd["deployment"]["micro_batches"]
+    fig = rp.schedule(afd, layers=2)
+    bars = fig.axes[0].patches
+    assert len(bars) == 4 * m * 2  # four stages per micro-batch per layer
+    labels = {t.get_text() for t in fig.axes[0].get_yticklabels()}
+    assert labels == {"attention GPUs", "A->F link", "FFN GPUs", "F->A link"}
+    # Bars on one row never overlap: a row is one resource.
+    by_row = {}
+    for b in bars:
+        by_row.setdefault(round(b.get_y(), 3), []).append((b.get_x(), b.get_x() + b.get_width()))
+    for spans in by_row.values():
+        spans.sort()
+        assert all(a[1] <= b[0] + 1e-9 for a, b in zip(spans, spans[1:]))
+    assert len(rp.schedule(plan["ep"], layers=1).axes[0].patches) == 4 * plan["ep"]["deployment"]["micro_batches"]
+
+
+def test_alpha_penalties_one_line_per_curve():
+    a = rl.imbalance(alpha=True, sigma=[0.7, 0.8], nf=[2, 4])
+    fig = rp.alpha_penalties(a)
+    assert len(lines(fig)) == 2 * (1 + 2) and distinct(lines(fig))
+
+
+def test_predicted_vs_measured():
+    v = rl.validate("examples/validation")
+    fig = rp.predicted_vs_measured(v)
+    groups = {f"{p['evaluation']['model']} {p['evaluation']['strategy'].upper()}" for p in v["points"]}
+    pts = [l for l in lines(fig) if l.get_linestyle() == "None"]
+    assert len(pts) == len(groups) and sum(len(l.get_xdata()) for l in pts) == len(v["points"])
+    assert distinct(lines(fig))
