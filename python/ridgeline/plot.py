@@ -308,9 +308,10 @@ def predicted_vs_measured(result: dict, ax=None, band: float = 0.2):
                         fontsize=7, xytext=(-8, -22), textcoords="offset points", ha="right")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    from matplotlib.ticker import NullFormatter, StrMethodFormatter
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
     for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         axis.set_minor_formatter(NullFormatter())
     ax.set_xlim(lo, hi)
