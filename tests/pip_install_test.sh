@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `pip install .` gives the Python module and a `ridgeline` command that is the C++ CLI, working
+# from outside the source tree with the data shipped in the package. A fresh venv with the build
+# backend (scikit-build-core, pybind11: from pip's cache after `make python`); the build reuses
+# build-python/ (incremental after `make python`). Extra pip arguments: $RIDGELINE_PIP_ARGS.
+set -euo pipefail
+SRC="$1"
+BASE_PY="${RIDGELINE_VENV:-$SRC/.venv}/bin/python"
+if [ ! -x "$BASE_PY" ] || ! "$BASE_PY" -c "import scikit_build_core, pybind11" 2>/dev/null; then
+  echo "skipped: no venv with scikit-build-core and pybind11 (run 'make python')"
+  exit 77
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+python3 -m venv "$WORK/venv"
+PIP=("$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check)
+"${PIP[@]}" scikit-build-core pybind11
+# shellcheck disable=SC2086
+"${PIP[@]}" --no-deps --no-build-isolation ${RIDGELINE_PIP_ARGS:-} "$SRC"
+cd "$WORK"  # away from the source tree: the installed CLI must find its own data
+unset RIDGELINE_DATA_DIR
+out=$("$WORK/venv/bin/ridgeline" plan --model deepseek-v3 --hardware h800 --slo "50 ms")
+echo "$out" | head -5
+grep -q "^winner: " <<<"$out" || { echo "FAIL: no winner line"; exit 1; }
+# The same plan as JSON, and the module of the same install agrees with it.
+"$WORK/venv/bin/ridgeline" plan --model deepseek-v3 --hardware h800 --slo "50 ms" --json >plan.json
+"$WORK/venv/bin/python" - <<'PY'
+import json, ridgeline as rl
+cli = json.load(open("plan.json"))
+py = rl.plan("deepseek-v3", "h800", slo="50 ms")
+assert cli["winner"] == py["winner"] and cli["ep"]["plan"] == py["ep"]["plan"], (cli["winner"], py["winner"])
+assert rl.__file__.startswith(__import__("sys").prefix), rl.__file__  # the installed package, not the tree
+print("pip install: CLI and module agree:", py["winner"], round(py["ratio"], 3))
+PY
+# A bad flag still exits 2 with one line.
+set +e
+"$WORK/venv/bin/ridgeline" plan --slo "50 GB" 2>err.txt
+code=$?
+set -e
+[ "$code" = 2 ] || { echo "FAIL: exit $code for a bad --slo"; cat err.txt; exit 1; }
+echo "PASS"
