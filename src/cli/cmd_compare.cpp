@@ -70,6 +70,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
     nlohmann::json cells = nlohmann::json::array();
     for (const auto& c : o->contexts) {
       std::vector<double> row;
+      std::vector<int> only;  // the heatmap's "AFD only" / "EP only" cells
       std::vector<std::string> cells_text{c};
       for (const auto& s : o->slos) {
         SearchFlags f = o->flags;
@@ -78,6 +79,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
         const PointResult r = run_point(f, db, "", owned);
         const std::string winner = r.ep && r.afd ? (r.ratio > 1 ? "AFD" : "EP") : r.ep ? "EP" : r.afd ? "AFD" : "none";
         row.push_back(r.ratio);
+        only.push_back(r.ep && r.afd ? 0 : r.afd ? 1 : r.ep ? -1 : 0);
         cells_text.push_back(r.ratio > 0 ? fmt::format("{:.2f} {}", r.ratio, winner) : winner + " only");
         flat.rows.push_back(
             {c, s, r.ep ? plan_label(r.ep->deployment) : "-", r.ep ? fmt::format("{:.4g}", r.ep->score) : "-",
@@ -91,6 +93,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
                          {"afd_plan", r.afd ? nlohmann::json(plan_label(r.afd->deployment)) : nlohmann::json()}});
       }
       h.values.push_back(row);
+      h.only.push_back(only);
       t.rows.push_back(cells_text);
     }
     const std::string svg = report::heatmap_svg(h);

@@ -9,6 +9,7 @@
 #include "checks.hpp"
 #include "cli.hpp"
 #include "report/report.hpp"
+#include "report/svg_chart.hpp"
 #include "ridgeline/io/validation.hpp"
 #include "ridgeline/validation.hpp"
 
@@ -63,7 +64,7 @@ std::string summary_text(const ErrorSummary& s, const std::string& worst, const 
 void add_validate_command(CLI::App& app, Context& ctx) {
   struct Options {
     std::string dir;
-    std::string calibration;
+    std::string calibration, svg;
     bool json = false, csv = false, markdown = false;
     double max_median = -1, max_error = -1;
   };
@@ -88,12 +89,16 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--json", opt->json, "print JSON (points, summary, meta) instead of a table");
   cmd->add_flag("--csv", opt->csv, "print the per-point table as CSV");
   cmd->add_flag("--markdown", opt->markdown, "print the table and summary as Markdown (for README.md)");
+  cmd->add_option("--svg", opt->svg,
+                  "also write a chart to this SVG file: predicted vs measured tokens/s per GPU, one marker per "
+                  "point (its signed error in the legend), with the no-error diagonal and +-20 % lines");
   cmd->add_option("--max-median", opt->max_median,
                   "exit 4 when median |error| exceeds this fraction (e.g. 0.15): a CI regression gate")
       ->check(FiniteRange(0, 1e6));
   cmd->add_option("--max-error", opt->max_error, "exit 4 when any |error| exceeds this fraction (e.g. 0.40)")
       ->check(FiniteRange(0, 1e6));
   cmd->callback([opt, &ctx] {
+    if (!opt->svg.empty()) ctx.check_output(opt->svg, "--svg", {opt->calibration}, {opt->dir});
     const auto& db = ctx.db();
     const auto points = io::load_validation_points(opt->dir, db);
     Efficiencies eff;
@@ -136,6 +141,32 @@ void add_validate_command(CLI::App& app, Context& ctx) {
            mem ? "yes" : "no", r.point->measured.verification == "primary" ? "primary" : "secondary"});
     }
 
+    if (!opt->svg.empty()) {  // predicted vs measured, log-log, with the no-error diagonal
+      report::SvgChart c;
+      c.title = fmt::format("Predicted vs measured decode tokens/s per GPU ({} points; median |error| {})", sum.points,
+                            pct(sum.median_abs_error));
+      c.x_label = "measured tokens/s per GPU (log)";
+      c.y_label = "predicted tokens/s per GPU (log)";
+      c.log_x = c.log_y = true;
+      double lo = std::numeric_limits<double>::infinity(), hi = 0;
+      for (const auto& r : rows)
+        for (double v : {r.point->measured.tokens_per_s_per_gpu, r.eval.tokens_per_s_per_gpu})
+          if (v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
+      if (hi > 0) {
+        c.series.push_back(
+            {"no error (predicted = measured)", {lo / 1.3, hi * 1.3}, {lo / 1.3, hi * 1.3}, "#000000", 1, 0});
+        c.series.push_back({"+20 %", {lo / 1.3, hi * 1.3}, {lo / 1.3 * 1.2, hi * 1.3 * 1.2}, "#999999", 2, 0});
+        c.series.push_back({"-20 %", {lo / 1.3, hi * 1.3}, {lo / 1.3 * 0.8, hi * 1.3 * 0.8}, "#999999", 3, 0});
+      }
+      for (const auto& r : rows)
+        c.series.push_back({fmt::format("{} ({})", r.point->name, pct_signed(r.error)),
+                            {r.point->measured.tokens_per_s_per_gpu},
+                            {r.eval.tokens_per_s_per_gpu},
+                            "",
+                            -1,
+                            -1});
+      report::write_text_file(opt->svg, c.render(), "--svg");
+    }
     if (opt->json) {
       nlohmann::json out;
       nlohmann::json pts = nlohmann::json::array();

@@ -20,6 +20,9 @@ for hw in h20 h800 h100-sxm h200 b200 b300 gb200 gb300; do
   [ "$(grep -c '<polyline' "$TMP/fig4-$hw.svg")" = 6 ] || fail "fig4-$hw: expected 6 model series"
   [ "$(grep -c '' "$TMP/fig4-$hw.csv")" = $((1 + 6 * 32)) ] || fail "fig4-$hw.csv: expected 1 + 192 lines"
 done
+# Fig. 4 as the paper draws it: one SVG, 8 panels x 6 model series.
+[ "$(grep -c 'class="panel"' "$TMP/fig4-hfu-ceilings.svg")" = 8 ] || fail "fig4-hfu-ceilings.svg: expected 8 panels"
+[ "$(grep -c '<polyline' "$TMP/fig4-hfu-ceilings.svg")" = 48 ] || fail "fig4-hfu-ceilings.svg: expected 48 series"
 [ "$(grep -c '^deepseek-v3,.*,65.5,' "$TMP/fig4-gb200.csv")" = 32 ] || fail "fig4-gb200: DeepSeek-V3 not flat at 65.5 %"
 grep -q '^glm-4.7,4,.*,49.2,' "$TMP/fig4-gb200.csv" || fail "fig4-gb200: GLM-4.7 49.2 %"
 # Fig. 6: EP + AFD curves for 4 sigmas x (1 EP + 3 AFD).

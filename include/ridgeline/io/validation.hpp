@@ -16,7 +16,7 @@
 namespace ridgeline::io {
 
 struct Measurement {
-  std::string record_id;  ///< id of the point in the published-datapoints collection
+  std::string record_id;  ///< id of the published measurement this point reproduces (see measured.source_url)
   std::string field;      ///< which published field the value is (and how it was derived)
   std::string source_url;
   std::string source_title;
