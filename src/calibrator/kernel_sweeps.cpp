@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "io/files.hpp"
+#include "io/json_reader.hpp"
 #include "kernel_backend.hpp"
 #include "report/report.hpp"
 #include "ridgeline/attention_fit.hpp"
@@ -36,6 +37,7 @@ struct CommonFlags {
   std::string data_dir;
   int repetitions = 7;
   bool quick = false;
+  bool merge = false;
   int threads = 1;
 };
 
@@ -109,6 +111,9 @@ void add_common(CLI::App* c, CommonFlags& f) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   c->add_flag("--quick", f.quick, "fewer repetitions (3) and quick peak probes (tests, CI)");
+  c->add_flag("--merge", f.merge,
+              "-o FILE exists: keep its other efficiency keys and fits and replace only what this sweep measured "
+              "(one calibration file from `attention` and `gemm` runs)");
   c->add_option("--threads", f.threads, "cpu: worker threads of the attention kernel")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -177,6 +182,30 @@ void write_calibration(const CommonFlags& f, const KernelBackend& k, const std::
                       {"only the efficiency keys listed here were measured; every other key keeps the model's "
                        "default"}}};
   j["fits"] = fits;
+  if (f.merge && std::filesystem::exists(f.calibration_out)) {
+    // Earlier sweeps' keys stay unless this one measured them; what it measured leaves not_measured.
+    const json old = io::read_json_file(f.calibration_out);
+    if (!old.is_object() || !old.contains("efficiency") || !old["efficiency"].is_object())
+      throw ConfigError(f.calibration_out +
+                        ": /efficiency: missing or not an object, so there is nothing to merge "
+                        "with. Fix: drop --merge, or point -o at a calibration file ridgeline-calibrate wrote");
+    json e = old["efficiency"];
+    for (auto it = eff.begin(); it != eff.end(); ++it) e[it.key()] = it.value();
+    j["efficiency"] = e;
+    json nm = json::array();
+    if (old.contains("provenance") && old["provenance"].contains("not_measured"))
+      for (const auto& k : old["provenance"]["not_measured"])
+        if (k.is_string() && !e.contains(k.get<std::string>())) nm.push_back(k);
+    for (const auto& k : not_measured)
+      if (!e.contains(k.get<std::string>()) && std::find(nm.begin(), nm.end(), k) == nm.end()) nm.push_back(k);
+    j["provenance"]["not_measured"] = nm;
+    if (old.contains("fits") && old["fits"].is_object())
+      for (auto it = old["fits"].begin(); it != old["fits"].end(); ++it)
+        if (!j["fits"].contains(it.key())) j["fits"][it.key()] = it.value();
+    if (old.contains("source") && old["source"].is_string())
+      j["source"] = old["source"].get<std::string>() + "; " + j["source"].get<std::string>();
+    j["description"] = "Merged calibration: " + j["description"].get<std::string>();
+  }
   io::write_file_atomic(f.calibration_out, j.dump(2) + "\n", "--out");
 }
 

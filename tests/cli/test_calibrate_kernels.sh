@@ -68,8 +68,25 @@ for p in s:
 assert set(cal["efficiency"]) <= {"gemm_compute", "gemm_memory", "kernel_overhead"} and cal["efficiency"], cal
 PY
 
+# --merge: the gemm sweep adds its keys to the attention calibration and keeps the others.
+cp "$T/att-cal.json" "$T/merged.json"
+"$CAL" gemm --backend cpu --quick --experts 2 --hidden 64 --intermediate 32 --tokens 1,4,16 --skew hot:0.5 \
+  -o "$T/merged.json" --merge >"$T/out" 2>&1 || fail "gemm --merge: $(cat "$T/out")"
+python3 - "$T/att-cal.json" "$T/merged.json" <<'PY' || fail "merged calibration content"
+import json, sys
+a, m = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for k, v in a["efficiency"].items(): assert m["efficiency"][k] == v, (k, m["efficiency"])
+assert set(m["efficiency"]) - set(a["efficiency"]), m["efficiency"]
+assert "attention" in m["fits"] and "gemm" in m["fits"], m["fits"]
+assert not set(m["provenance"]["not_measured"]) & set(m["efficiency"]), m["provenance"]
+PY
+echo '{"source": "x"}' >"$T/nomerge.json"
+"$CAL" gemm --backend cpu --quick --experts 2 --hidden 64 --intermediate 32 --tokens 1,4 -o "$T/nomerge.json" \
+  --merge >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] && grep -q "Fix" "$T/err" || fail "--merge into a file without efficiency: exit $rc: $(cat "$T/err")"
+
 # Both files feed predictions; evaluate says it used them.
-for c in att-cal gemm-cal; do
+for c in att-cal gemm-cal merged; do
   out=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/$c.json" --json) \
     || fail "evaluate --calibration $c"
   grep -q '"calibration"' <<<"$out" || fail "evaluate --json does not record $c"
