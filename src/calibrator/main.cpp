@@ -15,6 +15,7 @@
 
 #include "backend.hpp"
 #include "io/files.hpp"
+#include "kernel_sweeps.hpp"
 #include "report/report.hpp"
 #include "ridgeline/calibration_fit.hpp"
 #include "ridgeline/io/database.hpp"
@@ -98,11 +99,15 @@ json to_json(const calib::Run& r, const GemmEfficiencyFit& g, const AlphaBetaFit
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `ridgeline-calibrate attention|gemm ...`: kernel sweeps (kernel_sweeps.cpp).
+  if (const int rc = calib::kernel_sweep_main(argc, argv); rc >= 0) return rc;
   CLI::App app{
       "ridgeline-calibrate: measure grouped GEMMs, memory streaming and transfers on this machine, fit the\n"
       "roofline efficiencies (gemm_compute, gemm_memory, kernel_overhead) and an alpha-beta link model, and\n"
       "write a calibration file for `ridgeline evaluate --calibration` / `ridgeline validate --calibration`.\n"
-      "Backends: cpu (always; tests the loop on any machine) and cuda (cuBLAS + NCCL, when built with nvcc).",
+      "Backends: cpu (always; tests the loop on any machine) and cuda (cuBLAS + NCCL, when built with nvcc).\n"
+      "Kernel sweeps: `ridgeline-calibrate attention --help` (decode attention) and `ridgeline-calibrate gemm\n"
+      "--help` (expert grouped GEMM, balanced and skewed).",
       "ridgeline-calibrate"};
   std::string backend = "cpu", out, hardware, data_dir;
   calib::Options o;
