@@ -516,7 +516,8 @@ inline ServiceResult plan_service(const ModelSpec& m, const Precision& p, const 
   std::sort(r.top.begin(), r.top.end(), [](const ServicePlan& a, const ServicePlan& b) {
     if (a.score != b.score) return a.score > b.score;
     if (a.rate_per_s != b.rate_per_s) return a.rate_per_s > b.rate_per_s;
-    return a.total_gpus < b.total_gpus;
+    if (a.total_gpus != b.total_gpus) return a.total_gpus < b.total_gpus;
+    return a.ttft_s < b.ttft_s;  // equal service: the shorter TTFT
   });
   if (r.top.size() > 20) r.top.resize(20);
   if (!r.top.empty()) r.best = r.top.front();

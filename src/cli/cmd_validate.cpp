@@ -11,6 +11,7 @@
 #include "report/report.hpp"
 #include "ridgeline/io/validation.hpp"
 #include "ridgeline/validation.hpp"
+#include "validate_prefill.hpp"
 
 namespace ridgeline::cli {
 
@@ -95,6 +96,9 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       ->check(FiniteRange(0, 1e6));
   cmd->callback([opt, &ctx] {
     const auto& db = ctx.db();
+    if (is_prefill_validation_dir(opt->dir))  // "phase": "prefill" points (e.g. examples/validation/prefill)
+      return run_prefill_validation({opt->dir, opt->calibration, opt->json, opt->csv, opt->max_median, opt->max_error},
+                                    ctx);
     const auto points = io::load_validation_points(opt->dir, db);
     Efficiencies eff;
     std::optional<io::Calibration> cal;
