@@ -18,6 +18,8 @@ namespace ridgeline::cli {
 
 namespace {
 
+constexpr int kMaxServiceGpus = 8192;
+
 double parse_flag_quantity(const std::string& text, Dimension dim, const char* flag, double lo, double hi,
                            const char* example) {
   double v = 0;
@@ -188,6 +190,10 @@ void run_service_plan(const ServiceFlags& sf, const SearchFlags& flags_in, Conte
   if ((sf.rate > 0) == (gpus > 0))
     throw FlagError(
         "service mode needs exactly one of --rate R (requests/s) and --gpus N. Fix: e.g. --gpus 128 or --rate 20.");
+  // Every decode instance size is a decode search of its own: bound the work.
+  if ((gpus > 0 ? gpus : flags_in.max_gpus) > kMaxServiceGpus)
+    throw FlagError(fmt::format("service mode sizes pools of up to {} GPUs. Fix: pass --gpus or --max-gpus <= {}.",
+                                kMaxServiceGpus, kMaxServiceGpus));
   std::vector<double> chunks;
   for (const auto& c : sf.prefill_chunks)
     chunks.push_back(std::floor(parse_flag_quantity(c, Dimension::count, "--prefill-chunks", 64, 1e7, "16384")));

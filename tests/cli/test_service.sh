@@ -69,7 +69,7 @@ PY
 
 # Bad flags: exit 2 with one line.
 for bad in "--gpus 128 --rate 3" "" "--gpus 64 --ttft soon" "--gpus 64 --prefill-chunks 0" \
-  "--gpus 64 --objective hfu" "--gpus 64 --kv-transport pigeon"; do
+  "--gpus 64 --objective hfu" "--gpus 64 --kv-transport pigeon" "--gpus 65536" "--rate 5 --max-gpus 9000"; do
   # shellcheck disable=SC2086
   "$BIN" plan --isl 4096 $bad >/dev/null 2>&1
   rc=$?
