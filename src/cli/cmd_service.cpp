@@ -214,6 +214,7 @@ void run_service_plan(const ServiceFlags& sf, const SearchFlags& flags_in, Conte
   if (!sf.decode_hardware.empty()) flags.hardware = sf.decode_hardware;
   SearchSetup s = resolve_search(flags, ctx.db());
   sw.tpot_slo_s = s.workload.tpot_slo_s;
+  s.workload.context_tokens = sw.decode_context_tokens();  // what the decode plans are evaluated at
   if (!service_objective_supported(s.space.objective))
     throw FlagError("--objective hfu: a service has no single HFU. Fix: use gpu, cost or power.");
   ServiceSpace sp;
