@@ -171,7 +171,7 @@ ServiceResult small_service(double rate, int gpus, double ttft_s = 2.0) {
 
 }  // namespace
 
-TEST_CASE("service split: more rate needs more GPUs; TTFT includes queueing", "[service]") {
+TEST_CASE("service split: more rate needs more GPUs, TTFT includes queueing", "[service]") {
   int last_gpus = 0;
   for (double rate : {2.0, 8.0, 20.0}) {
     const ServiceResult r = small_service(rate, 0);
