@@ -10,6 +10,7 @@
 #include "plan_common.hpp"
 #include "report/report.hpp"
 #include "sensitivity.hpp"
+#include "service_cli.hpp"
 
 namespace ridgeline::cli {
 
@@ -98,6 +99,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
     int top = 1;
     bool pareto = false, explain = false, json = false, csv = false, sensitivity = false;
     std::string write_scenario;
+    ServiceFlags service;  ///< --isl turns `plan` into a service plan (cmd_service.cpp)
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
@@ -123,7 +125,9 @@ void add_plan_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--csv", o->csv, "print the top plans as CSV (one row per plan)");
   cmd->add_option("--write-scenario", o->write_scenario,
                   "save the winning plan as a scenario file that `ridgeline evaluate` accepts");
+  add_service_flags(cmd, o->service);
   cmd->callback([o, &ctx] {
+    if (o->service.active()) return run_service_plan(o->service, o->flags, ctx, o->json, o->explain, o->top);
     SearchSetup s = resolve_search(o->flags, ctx.db());
     if (!o->write_scenario.empty()) ctx.check_output(o->write_scenario, "--write-scenario", {o->flags.calibration});
     s.space.top_k = o->top;

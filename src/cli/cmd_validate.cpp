@@ -12,6 +12,7 @@
 #include "report/svg_chart.hpp"
 #include "ridgeline/io/validation.hpp"
 #include "ridgeline/validation.hpp"
+#include "validate_prefill.hpp"
 
 namespace ridgeline::cli {
 
@@ -100,6 +101,9 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->callback([opt, &ctx] {
     if (!opt->svg.empty()) ctx.check_output(opt->svg, "--svg", {opt->calibration}, {opt->dir});
     const auto& db = ctx.db();
+    if (is_prefill_validation_dir(opt->dir))  // "phase": "prefill" points (e.g. examples/validation/prefill)
+      return run_prefill_validation({opt->dir, opt->calibration, opt->json, opt->csv, opt->max_median, opt->max_error},
+                                    ctx);
     const auto points = io::load_validation_points(opt->dir, db);
     Efficiencies eff;
     std::optional<io::Calibration> cal;
