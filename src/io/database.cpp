@@ -314,6 +314,13 @@ Database Database::load_default() {
                         "(e.g. the Ridgeline source folder), or unset it.");
     return load(r / "hwdb", r / "models");
   }
+#ifdef RIDGELINE_DATA_FROM_BIN
+  {  // an installed binary: <prefix>/bin/ridgeline reads <prefix>/share/ridgeline
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec && !exe.empty()) roots.push_back(exe.parent_path() / RIDGELINE_DATA_FROM_BIN);
+  }
+#endif
 #ifdef RIDGELINE_SOURCE_DIR
   roots.emplace_back(RIDGELINE_SOURCE_DIR);
 #endif
@@ -323,7 +330,8 @@ Database Database::load_default() {
     if (fs::is_directory(r / "hwdb", ec) && fs::is_directory(r / "models", ec)) return load(r / "hwdb", r / "models");
   }
   throw ConfigError(
-      "cannot find the hwdb/ and models/ folders. Fix: set RIDGELINE_DATA_DIR to the Ridgeline source folder.");
+      "cannot find the hwdb/ and models/ folders (looked in share/ridgeline next to the binary, the source "
+      "tree and ./). Fix: pass --data-dir or set RIDGELINE_DATA_DIR to the folder holding them.");
 }
 
 namespace {

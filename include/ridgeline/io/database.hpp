@@ -34,8 +34,9 @@ class Database {
 
   /// Loads every *.json under the two folders; throws on the first bad file.
   static Database load(const std::filesystem::path& hwdb_dir, const std::filesystem::path& models_dir);
-  /// The folders shipped with Ridgeline (RIDGELINE_DATA_DIR env var, the build-time source
-  /// tree, or ./ in that order).
+  /// The folders shipped with Ridgeline, from the first of: the RIDGELINE_DATA_DIR env var,
+  /// share/ridgeline relative to the running binary (an installed prefix), the build-time
+  /// source tree, ./
   static Database load_default();
 
   const Accelerator& hardware(const std::string& id) const;
