@@ -7,12 +7,14 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <string>
 
 #include "ridgeline/error.hpp"
+#include "ridgeline/io/database.hpp"
 #include "ridgeline/units.hpp"
 
 namespace ridgeline::cli {
@@ -52,6 +54,34 @@ inline bool parse_double(const std::string& s, double& v) {
 }
 }  // namespace detail_checks
 
+inline std::string lower_ascii(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// A number format flag (--weights FP8 or fp8): case-insensitive; a bad one is a usage error.
+inline DType parse_format_flag(const std::string& s, const char* flag) {
+  const std::string l = lower_ascii(s);
+  for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
+    if (l == dtype_name(d)) return d;
+  throw FlagError(
+      fmt::format("{} \"{}\": unknown number format. Fix: use fp4, int4, fp8, int8, bf16, fp16 or fp32.", flag, s));
+}
+
+/// An old spelling of a flag is kept as an option in the group "Deprecated spellings", bound to
+/// the same variable;
+/// note_deprecated() says on stderr that it was used and what to write instead.
+inline void note_deprecated(const CLI::App* cmd, const std::string& old_name, const std::string& new_name) {
+  if (cmd->count(old_name) > 0)
+    fmt::print(stderr, "ridgeline: note: {} is deprecated; use {} (it takes the same values)\n", old_name, new_name);
+}
+
+/// A flag quantity in SI units (io::parse_quantity_text: a bare number where a time, size or
+/// bandwidth is due is refused with the unit to add; token counts take K / M suffixes).
+inline double parse_flag_quantity(const std::string& text, Dimension dim) {
+  return io::parse_quantity_text(text, dim);
+}
+
 /// A finite number in [lo, hi]. CLI::Range lets NaN through (every comparison with NaN is
 /// false) and accepts 1e308; this one does not. Works for int and double options.
 inline CLI::Validator FiniteRange(double lo, double hi) {
@@ -72,9 +102,11 @@ inline CLI::Validator QuantityRange(Dimension dim, double lo, double hi, const c
       [dim, lo, hi, unit_hint](std::string& s) -> std::string {
         double v = 0;
         try {
-          v = parse_quantity(s, dim);
+          v = io::parse_quantity_text(s, dim);
         } catch (const Error& e) {
-          return fmt::format("{}; allowed: {}", e.what(), unit_hint);  // the message quotes the value
+          const std::string what = e.what();
+          if (what.find("has no unit") != std::string::npos) return what;  // already says what to write
+          return fmt::format("{}; allowed: {}", what, unit_hint);          // the message quotes the value
         }
         if (!std::isfinite(v) || v < lo || v > hi)
           return fmt::format("\"{}\" is outside the allowed range {}", s, unit_hint);

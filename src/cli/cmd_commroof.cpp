@@ -72,7 +72,7 @@ Resolved resolve(const RoofFlags& f, const ModelSpec& m) {
   r.precision.combine = parse_dtype_name(f.combine, "--combine");
   r.slo_s = parse_flag_quantity(f.slo, Dimension::seconds, "--slo");
   try {
-    r.gap_s = parse_quantity(f.gap, Dimension::seconds);
+    r.gap_s = io::parse_quantity_text(f.gap, Dimension::seconds);
   } catch (const Error& e) {
     throw FlagError(fmt::format("--gap \"{}\": {}. Fix: write a time such as \"15 ms\" (or 0).", f.gap, e.what()));
   }
@@ -241,7 +241,7 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
       t.header.insert(t.header.begin(), "hardware");
       t.units.insert(t.units.begin(), "");
     }
-    nlohmann::json platforms = nlohmann::json::array();
+    nlohmann::json platforms = nlohmann::json::array(), csv_rows = nlohmann::json::array();
     std::string summary;
     report::SvgPanels panels;
     report::SvgChart chart;
@@ -267,6 +267,15 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
           t.rows.push_back(point_row(m.id, pts.back(), norm));
           if (multi) t.rows.back().insert(t.rows.back().begin(), hw.id);
           jp.push_back(point_json(pts.back()));
+          // The paper's Fig. 2 y axis: HBM intensity over 2 x the tokens the scale-out link carries per slot.
+          nlohmann::json crow = {
+              {"hardware", hw.id},
+              {"model", m.id},
+              {"budget_slot_s", r.options.budget_s},
+              {"hbm_intensity_normalised", pts.back().hbm_intensity / (2.0 * norm)},
+              {"hbm_intensity_continuous_normalised", pts.back().hbm_intensity_continuous / (2.0 * norm)}};
+          crow.update(jp.back());
+          csv_rows.push_back(crow);
         }
         const double m_star_up = ridge_expert_size(m, shape, shape.scale_up_bytes_per_s);
         const double m_star_out = ridge_expert_size(m, shape, shape.scale_out_bytes_per_s);
@@ -329,7 +338,33 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
       out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     } else if (o->f.csv) {
-      fmt::print("{}", t.csv());
+      std::vector<std::string> columns = {"model",
+                                                      "budget_slot_s",
+                                                      "nf",
+                                                      "ranks",
+                                                      "regime",
+                                                      "local_experts",
+                                                      "local_experts_continuous",
+                                                      "effective_bytes_per_s",
+                                                      "network_intensity_flop_per_byte",
+                                                      "tokens_per_rank",
+                                                      "hbm_intensity_flop_per_byte",
+                                                      "hbm_intensity_continuous_flop_per_byte",
+                                                      "hbm_intensity_normalised",
+                                                      "hbm_intensity_continuous_normalised",
+                                                      "hfu_ceiling",
+                                                      "compute_capped",
+                                                      "ofu",
+                                                      "occupancy",
+                                                      "flops_per_slot",
+                                                      "operator_s",
+                                                      "weight_bytes",
+                                                      "weight_read_s",
+                                                      "weights_fit",
+                                                      "weight_read_fits_budget",
+                                                      "feasible"};
+      if (multi) columns.insert(columns.begin(), "hardware");
+      fmt::print("{}", report::csv_of_rows(csv_rows, columns));
     } else {
       fmt::print(
           "{}\n{}\n  I = HBM intensity normalised to 2 x tokens the scale-out link carries per t_B (paper "
@@ -414,7 +449,10 @@ void add_deadzone_command(CLI::App& app, Context& ctx) {
                          {"meta", report::meta_json(ctx.argv)}};
       fmt::print("{}\n", out.dump(2));
     } else if (o->f.csv) {
-      fmt::print("{}", t.csv());
+      fmt::print("{}", report::csv_of_rows(
+                           rows, {"hardware", "supported", "peak_flops_per_s", "scale_out_bytes_per_s",
+                                  "scale_up_bytes_per_s", "superpod", "dead_zone_hfu_floor", "peak_hfu_ceiling",
+                                  "peak_at_nf", "scale_out_bytes_per_s_to_match_ep", "needed_over_available"}));
     } else {
       fmt::print(
           "{} (M = {}): AFD dead zone per accelerator [{}], t_B = {:.4f} ms, target HFU {:.0f} %\n"

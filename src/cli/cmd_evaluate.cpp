@@ -27,14 +27,18 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
                          "Evaluate one fixed deployment (a scenario file): TPOT, tokens/s per GPU, per $ and per W,\n"
                          "HFU, the per-layer stage times and the binding roof or constraint.\n"
                          "Scenario format: README.md, section 'Scenario files'; examples/ has samples.");
-  cmd->add_option("scenario", opt->files, "scenario JSON file(s)")->required()->check(CLI::ExistingFile);
-  cmd->add_flag("--json", opt->json, "print a JSON object (one per file in a 'results' array) instead of a table");
+  // No CLI::ExistingFile: a missing file is bad input (exit 1 with a Fix), not a usage error.
+  cmd->add_option("scenario", opt->files, "scenario JSON file(s)")->required();
+  cmd->add_flag("--json", opt->json,
+                "print JSON: {\"results\": [one object per file], \"meta\": ...}; with one file its fields are also "
+                "at the top level");
   cmd->add_option("--calibration", opt->calibration,
                   "calibration file (from ridgeline-calibrate, or hand-written efficiencies with a source) applied on\n"
-                  "top of each scenario's efficiencies")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--gap", opt->gap, "override workload.iteration_gap, e.g. \"5 ms\" (default of files: 5 ms)");
-  cmd->add_option("--context", opt->context, "override workload.context_tokens, e.g. 4096 or \"32K\"");
+                  "top of each scenario's efficiencies");
+  cmd->add_option("--context", opt->context, "override workload.context_tokens, e.g. 4096 or \"32K\" (= 32768)")
+      ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"));
+  cmd->add_option("--gap", opt->gap, "override workload.iteration_gap, e.g. \"5 ms\" (default of files: 5 ms)")
+      ->check(QuantityRange(Dimension::seconds, 0, limits::kMaxSloS, "0 to 1 h"));
   cmd->add_option("--mtp-acceptance", opt->mtp_acceptance,
                   "override workload.mtp_acceptance (tokens accepted per step; drafts follow when needed)");
   cmd->add_option("--routing", opt->routing,
@@ -86,7 +90,10 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
       }
     }
     if (opt->json) {
-      nlohmann::json out = results.size() == 1 ? results[0] : nlohmann::json{{"results", results}};
+      // Always {"results": [one object per file], "meta": ...}. With one file its fields also stay
+      // at the top level, as before "results" was always there (scripts reading out["tpot_ms"]).
+      nlohmann::json out = results.size() == 1 ? results[0] : nlohmann::json::object();
+      out["results"] = results;
       out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     }

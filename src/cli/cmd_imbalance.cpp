@@ -115,7 +115,7 @@ void print_alpha_curves(const std::string& sigma_text, const std::string& nf_tex
   if (json) {
     fmt::print("{}\n", nlohmann::json{{"alpha", rows}, {"meta", report::meta_json(ctx.argv)}}.dump(2));
   } else if (csv) {
-    fmt::print("{}", t.csv());
+    fmt::print("{}", report::csv_of_rows(rows, {"strategy", "nf", "na", "lambda", "sigma", "alpha"}));
   } else {
     fmt::print(
         "alpha = per-node throughput kept under EP imbalance sigma (paper §3.3.2): EP Eq. 12, AFD Eqs. 13-16 "
@@ -225,7 +225,8 @@ void add_imbalance_command(CLI::App& app, Context& ctx) {
                          {"meta", report::meta_json(ctx.argv)}};
       fmt::print("{}\n", out.dump(2));
     } else if (o->csv) {
-      fmt::print("{}", t.csv());
+      fmt::print("{}", report::csv_of_rows(rows, {"ranks", "tokens_per_rank", "mean_load", "expected_max_load",
+                                                  "expert_load_imbalance", "sigma", "alpha_ep"}));
     } else {
       fmt::print("{}: {} experts, top-{}; routing: {}. Load = token-expert pairs per EP rank per micro-batch.\n\n{}",
                  m.name, m.moe.num_experts, m.moe.top_k, routing, t.render());

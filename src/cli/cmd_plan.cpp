@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "io/files.hpp"
 #include "plan_common.hpp"
+#include "plan_csv.hpp"
 #include "report/report.hpp"
 #include "sensitivity.hpp"
 #include "service_cli.hpp"
@@ -83,6 +84,10 @@ std::string winner_line(const SearchResult& r, Objective obj) {
   return "no feasible plan: see --explain for why every shape was rejected";
 }
 
+std::string point_winner(const PointResult& p) {
+  return p.ep && p.afd ? (p.ratio > 1 ? "AFD" : "EP") : p.ep ? "EP" : p.afd ? "AFD" : "none";
+}
+
 const Candidate* overall_best(const SearchResult& r) {
   const Candidate* ep = r.best_ep();
   const Candidate* afd = r.best_afd();
@@ -149,6 +154,18 @@ void add_plan_command(CLI::App& app, Context& ctx) {
                                      objective_name(s.space.objective), best->score);
       io::write_file_atomic(o->write_scenario, j.dump(2) + "\n", "--write-scenario");
     }
+    // Several hardware kinds: also the best plan on each kind alone (as `sweep` searches a point).
+    std::vector<std::pair<std::string, PointResult>> per_hw;
+    if (o->flags.hardware.size() > 1) {
+      std::deque<Accelerator> owned;
+      for (const Accelerator* hw : s.space.ep_hardware) {
+        SearchFlags f = o->flags;
+        f.hardware = {hw->id};
+        f.attention_hardware.clear();
+        f.ffn_hardware.clear();
+        per_hw.emplace_back(hw->id, run_point(f, ctx.db(), "", owned));
+      }
+    }
     std::vector<const Candidate*> top;
     for (const auto* list : {&r.ep, &r.afd})
       for (const auto& c : *list) top.push_back(&c);
@@ -164,6 +181,15 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       j["ratio"] =
           r.best_ep() && r.best_afd() ? nlohmann::json(r.best_afd()->score / r.best_ep()->score) : nlohmann::json();
       j["ratio_is"] = "best AFD score / best EP score";
+      if (!per_hw.empty()) {
+        nlohmann::json ph = nlohmann::json::array();
+        for (const auto& [id, p] : per_hw)
+          ph.push_back({{"hardware", id},
+                        {"ep", p.ep ? plan_fields(*p.ep) : nlohmann::json()},
+                        {"afd", p.afd ? plan_fields(*p.afd) : nlohmann::json()},
+                        {"winner", point_winner(p)}});
+        j["per_hardware"] = ph;
+      }
       nlohmann::json tj = nlohmann::json::array();
       for (const Candidate* c : top) tj.push_back(candidate_json(s, *c));
       j["top"] = tj;
@@ -197,7 +223,9 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       j["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", j.dump(2));
     } else if (o->csv) {
-      fmt::print("{}", plans_table(top, s.space.objective).csv());
+      nlohmann::json rows = nlohmann::json::array();
+      for (const Candidate* c : top) rows.push_back(plan_fields(*c));
+      fmt::print("{}", report::csv_of_rows(rows, plan_csv_columns()));
     } else {
       fmt::print("Ridgeline {} — plan for {} at TPOT <= {:.1f} ms, context {:.0f} tokens, {} weights\n",
                  report::kVersion, s.model->name, s.workload.tpot_slo_s * 1e3, s.workload.context_tokens,
@@ -211,6 +239,17 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       if (!s.calibration_source.empty())
         fmt::print("  calibration: {} ({})\n", o->flags.calibration, s.calibration_source);
       fmt::print("\n{}\n{}\n", side_by_side(r), winner_line(r, s.space.objective));
+      if (!per_hw.empty()) {
+        report::Table t;
+        t.header = {"hardware", "best EP plan", "EP score", "best AFD plan", "AFD score", "winner"};
+        t.units = {"", "", objective_name(s.space.objective), "", objective_name(s.space.objective), ""};
+        for (const auto& [id, p] : per_hw)
+          t.rows.push_back({id, p.ep ? plan_label(p.ep->deployment) : "no feasible plan",
+                            p.ep ? fmt::format("{:.4g}", p.ep->score) : "-",
+                            p.afd ? plan_label(p.afd->deployment) : "no feasible plan",
+                            p.afd ? fmt::format("{:.4g}", p.afd->score) : "-", point_winner(p)});
+        fmt::print("\nBest plan per hardware kind (EP on it; AFD with both sides on it):\n{}", t.render());
+      }
       for (const Candidate* c : {r.best_ep(), r.best_afd()})
         if (c)
           fmt::print("  {}: {}\n", strategy_name(c->deployment.strategy),

@@ -81,12 +81,10 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       "max |error| and the share of optimistic predictions. Every point runs with the same\n"
       "efficiencies (defaults, or --calibration): a point may not carry its own.");
   cmd->add_option("dir", opt->dir, "folder of validation point files (*.json)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+      ->required();  // a missing folder is bad input (exit 1 with a Fix), as a missing file is
   cmd->add_option("--calibration", opt->calibration,
                   "JSON file of efficiency overrides applied to every point:\n"
-                  "{\"source\": \"where the values come from\", \"efficiency\": {\"gemm_compute\": 0.7, ...}}")
-      ->check(CLI::ExistingFile);
+                  "{\"source\": \"where the values come from\", \"efficiency\": {\"gemm_compute\": 0.7, ...}}");
   cmd->add_flag("--json", opt->json, "print JSON (points, summary, meta) instead of a table");
   cmd->add_flag("--csv", opt->csv, "print the per-point table as CSV");
   cmd->add_flag("--markdown", opt->markdown, "print the table and summary as Markdown (for README.md)");
@@ -201,7 +199,35 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     } else if (opt->csv) {
-      fmt::print("{}", t.csv());
+      nlohmann::json crows = nlohmann::json::array();
+      for (const auto& r : rows) {
+        const auto& s = r.point->scenario;
+        const auto& d = s.deployment;
+        const bool mem = r.eval.reason != Infeasible::weights_exceed_hbm && r.eval.reason != Infeasible::kv_exceeds_hbm;
+        crows.push_back({{"point", r.point->name},
+                         {"attention_hardware", s.attention_hardware_id},
+                         {"ffn_hardware", s.ffn_hardware_id},
+                         {"strategy", strategy_name(d.strategy)},
+                         {"plan", plan_label(d)},
+                         {"total_gpus", d.total_gpus()},
+                         {"attention_gpus", d.attention.gpus},
+                         {"attention_tp", d.attention.tp},
+                         {"ffn_gpus", d.ffn.gpus},
+                         {"ffn_tp", d.ffn.tp},
+                         {"micro_batches", d.micro_batches},
+                         {"sequences_per_gpu", d.sequences() / d.total_gpus()},
+                         {"measured_tokens_per_s_per_gpu", r.point->measured.tokens_per_s_per_gpu},
+                         {"predicted_tokens_per_s_per_gpu", r.eval.tokens_per_s_per_gpu},
+                         {"signed_error", r.error},
+                         {"binding", binding_name(r.physical)},
+                         {"fits_hbm", mem},
+                         {"verification", r.point->measured.verification}});
+      }
+      fmt::print("{}", report::csv_of_rows(crows, {"point", "attention_hardware", "ffn_hardware", "strategy", "plan",
+                                                   "total_gpus", "attention_gpus", "attention_tp", "ffn_gpus", "ffn_tp",
+                                                   "micro_batches", "sequences_per_gpu",
+                                                   "measured_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu",
+                                                   "signed_error", "binding", "fits_hbm", "verification"}));
     } else if (opt->markdown) {
       std::string md = "| " + fmt::format("{}", fmt::join(t.header, " | ")) + " |\n|";
       for (size_t i = 0; i < t.header.size(); ++i) md += i >= 3 && i <= 6 ? " ---: |" : " --- |";

@@ -16,10 +16,7 @@
 namespace ridgeline::cli {
 
 DType parse_search_dtype(const std::string& s, const char* flag) {
-  for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
-    if (s == dtype_name(d)) return d;
-  throw ConfigError(
-      fmt::format("{} \"{}\": unknown number format. Fix: use fp4, fp8, int8, bf16, fp16 or fp32.", flag, s));
+  return parse_format_flag(s, flag);  // case-insensitive; a usage error (exit 2)
 }
 
 double parse_search_quantity(const std::string& text, Dimension dim, const char* flag) {
@@ -28,7 +25,7 @@ double parse_search_quantity(const std::string& text, Dimension dim, const char*
     if (!(v > 0)) throw ConfigError("must be positive");
     return v;
   } catch (const Error& e) {
-    throw ConfigError(fmt::format("{} \"{}\": {}. Fix: give {}.", flag, text, e.what(), dimension_name(dim)));
+    throw FlagError(fmt::format("{} \"{}\": {}. Fix: give {}.", flag, text, e.what(), dimension_name(dim)));
   }
 }
 
@@ -43,15 +40,16 @@ double parse_search_quantity_or_zero(const std::string& text, Dimension dim, con
   }
 }
 
-Objective parse_objective(const std::string& s) {
+Objective parse_objective(const std::string& text) {
+  const std::string s = lower_ascii(text);
   if (s == "gpu") return Objective::tokens_per_gpu;
   if (s == "cost") return Objective::tokens_per_dollar;
-  if (s == "power") return Objective::tokens_per_watt;
+  if (s == "watt" || s == "power") return Objective::tokens_per_watt;
   if (s == "hfu") return Objective::hfu;
-  throw ConfigError(
+  throw FlagError(
       fmt::format("--objective \"{}\": unknown objective. Fix: use gpu (tokens/s per GPU), cost "
-                  "(tokens/s per $), power (tokens/s per W) or hfu.",
-                  s));
+                  "(tokens/s per $), watt (tokens/s per W; also: power) or hfu.",
+                  text));
 }
 
 void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
@@ -64,7 +62,8 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
     cmd->add_option("--slo", f.slo, "TPOT (time per output token) target, e.g. \"50 ms\"")
         ->check(QuantityRange(Dimension::seconds, limits::kMinSloS, limits::kMaxSloS, "1 us to 1 h"))
         ->capture_default_str();
-    cmd->add_option("--context,-c", f.context, "mean KV length per sequence in tokens, e.g. 4096 or \"32K\"")
+    cmd->add_option("--context,-c", f.context,
+                    "mean KV length per sequence in tokens, e.g. 4096 or \"32K\" (K = 1024, M = 1048576; k = 1000)")
         ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"))
         ->capture_default_str();
   }
@@ -85,7 +84,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
       ->check(FiniteRange(0, 15))
       ->capture_default_str();
   cmd->add_option("--strategy", f.strategy, "ep, afd or both")
-      ->check(CLI::IsMember({"ep", "afd", "both"}))
+      ->check(CLI::IsMember({"ep", "afd", "both"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option("--gpus", f.gpus, "plans must use exactly N GPUs (0 = any count up to --max-gpus)")
       ->check(FiniteRange(0, limits::kMaxGpus));
@@ -93,7 +92,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
       ->check(FiniteRange(1, limits::kMaxGpus))
       ->capture_default_str();
   cmd->add_option("--objective", f.objective,
-                  "what 'best' means: gpu (tokens/s per GPU), cost (tokens/s per $), power (per W), hfu")
+                  "what 'best' means: gpu (tokens/s per GPU), cost (tokens/s per $), watt (per W), hfu")
       ->capture_default_str();
   cmd->add_option("--afd-micro-batches", f.afd_micro_batches,
                   "AFD ping-pong micro-batch counts to try, comma separated (>= 3 hides communication)")
@@ -271,8 +270,9 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   sp.ep_hardware = lookup_all(f.hardware, db);
   sp.attention_hardware = lookup_all(f.attention_hardware.empty() ? f.hardware : f.attention_hardware, db);
   sp.ffn_hardware = lookup_all(f.ffn_hardware.empty() ? f.hardware : f.ffn_hardware, db);
-  sp.search_ep = f.strategy != "afd";
-  sp.search_afd = f.strategy != "ep";
+  const std::string strategy = lower_ascii(f.strategy);  // EP = ep
+  sp.search_ep = strategy != "afd";
+  sp.search_afd = strategy != "ep";
   check_supported(sp.search_ep ? sp.ep_hardware : std::vector<const Accelerator*>{}, s.precision, "--hardware");
   if (sp.search_afd) {
     check_supported(sp.attention_hardware, s.precision,

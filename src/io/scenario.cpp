@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Scenario files: one fixed deployment for `ridgeline evaluate` (format in README.md).
+#include <fmt/format.h>
+
+#include <cctype>
 #include <sstream>
 
 #include "efficiency_reader.hpp"
@@ -13,7 +16,8 @@ namespace {
 
 DType read_dtype(const Reader& r, const std::string& key, DType fallback) {
   if (!r.has(key)) return fallback;
-  const std::string s = r.string(key);
+  std::string s = r.string(key);
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // FP8 = fp8
   static const std::pair<const char*, DType> kNames[] = {
       {"fp4", DType::fp4},   {"int4", DType::int4}, {"fp8", DType::fp8},  {"int8", DType::int8},
       {"bf16", DType::bf16}, {"fp16", DType::fp16}, {"fp32", DType::fp32}};
@@ -162,6 +166,13 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   check_known_keys(
       w, {"context_tokens", "tpot_slo", "mtp_acceptance", "mtp_draft_tokens", "iteration_gap", "expert_load_imbalance",
           "attention_imbalance", "routing", "eplb_redundant_experts", "mtp_step_gap", "mtp_simulated"});
+  // Times a person writes into a scenario need a unit: "tpot_slo": 50 is 50 ms to one reader and
+  // 50 s to another. (Hardware and efficiency files keep bare SI numbers: they are datasheets.)
+  for (const char* key : {"tpot_slo", "iteration_gap", "mtp_step_gap"})
+    if (w.has(key) && w.json().at(key).is_number() && w.json().at(key).get<double>() != 0) {
+      const std::string shown = w.json().at(key).dump();
+      w.fail(key, shown + " has no unit", "write \"" + shown + " ms\" (or the unit you mean, as a string)");
+    }
   s.workload.context_tokens = w.quantity("context_tokens", Dimension::count);
   s.workload.tpot_slo_s = w.quantity("tpot_slo", Dimension::seconds);
   s.workload.mtp_acceptance = w.opt_number_in("mtp_acceptance", 1.0, 16.0, 1.0);
@@ -180,7 +191,8 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
 
   const Reader d = r.object("deployment");
   auto& dep = s.deployment;
-  const std::string strategy = d.string("strategy");
+  std::string strategy = d.string("strategy");
+  for (auto& c : strategy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // EP = ep
   if (strategy == "ep") {
     check_known_keys(d, {"strategy", "hardware", "gpus", "batch_per_gpu", "micro_batches", "dispatch_style",
                          "redundant_experts", "transport"});
@@ -273,10 +285,13 @@ std::string scenario_to_json(const Scenario& s) {
                     {"combine", dtype_name(s.precision.combine)},
                     {"attention_math", dtype_name(s.precision.attention_math)}};
   const auto& w = s.workload;
-  j["workload"] = {{"context_tokens", w.context_tokens}, {"tpot_slo", w.tpot_slo_s},
-                   {"mtp_acceptance", w.mtp_acceptance}, {"mtp_draft_tokens", w.mtp_draft_tokens},
-                   {"iteration_gap", w.iteration_gap_s}, {"attention_imbalance", w.attention_imbalance},
-                   {"mtp_step_gap", w.mtp_step_gap_s},   {"mtp_simulated", w.mtp_simulated}};
+  // Times with their unit (scenario files refuse bare numbers there); "{}" is the shortest text
+  // that reads back to the same double, so the round trip is exact.
+  auto seconds = [](double v) { return fmt::format("{} s", v); };
+  j["workload"] = {{"context_tokens", w.context_tokens},          {"tpot_slo", seconds(w.tpot_slo_s)},
+                   {"mtp_acceptance", w.mtp_acceptance},          {"mtp_draft_tokens", w.mtp_draft_tokens},
+                   {"iteration_gap", seconds(w.iteration_gap_s)}, {"attention_imbalance", w.attention_imbalance},
+                   {"mtp_step_gap", seconds(w.mtp_step_gap_s)},   {"mtp_simulated", w.mtp_simulated}};
   if (w.expert_load_imbalance > 0) j["workload"]["expert_load_imbalance"] = w.expert_load_imbalance;
   const auto& f = s.efficiencies;
   j["efficiency"] = {{"gemm_compute", f.gemm_compute},

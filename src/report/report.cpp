@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 namespace ridgeline::report {
@@ -283,6 +284,57 @@ std::string Table::render() const {
   for (auto x : w) total += x + 2;
   out += "  " + std::string(total - 2, '-') + "\n";
   for (const auto& r : rows) line(r);
+  return out;
+}
+
+std::string csv_number(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : std::string();
+}
+
+namespace {
+void flatten_into(const json& j, const std::string& prefix, json& flat) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "_" + it.key();
+    if (it->is_object())
+      flatten_into(*it, key, flat);
+    else if (!it->is_array())
+      flat[key] = *it;
+  }
+}
+
+std::string csv_cell(const json& v) {
+  std::string c;
+  if (v.is_null()) return c;
+  if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
+  if (v.is_number_integer()) return v.dump();
+  if (v.is_number()) return csv_number(v.get<double>());
+  c = v.is_string() ? v.get<std::string>() : v.dump();
+  if (c.find_first_of(",\"\n") == std::string::npos) return c;
+  std::string q = "\"";
+  for (char ch : c) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+}  // namespace
+
+std::string csv_of_rows(const json& rows, std::vector<std::string> columns) {
+  std::vector<json> flat;
+  for (const auto& r : rows) {
+    json f = json::object();
+    flatten_into(r, "", f);
+    flat.push_back(std::move(f));
+  }
+  if (columns.empty() && !flat.empty())
+    for (auto it = flat.front().begin(); it != flat.front().end(); ++it) columns.push_back(it.key());
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i];
+  out += "\n";
+  for (const auto& f : flat) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const auto it = f.find(columns[i]);
+      out += (i ? "," : "") + (it == f.end() ? std::string() : csv_cell(*it));
+    }
+    out += "\n";
+  }
   return out;
 }
 

@@ -22,6 +22,14 @@ nlohmann::json evaluation_json(const io::Scenario& s, const Evaluation& e);
 /// The `meta` block every JSON output carries: tool version, argv, inputs.
 nlohmann::json meta_json(const std::vector<std::string>& argv);
 
+/// A number as a CSV cell for machines: the shortest text that reads back to the same double (no
+/// unit, no %, no rounding); empty when the value is not finite.
+std::string csv_number(double v);
+/// CSV of JSON row objects, for machines: one column per name in `columns` (empty: every key of
+/// the first row); a nested object's keys become parent_child columns. Numbers at full precision,
+/// null empty, booleans 1 / 0, strings as they are. Column names carry the unit (tpot_s, hbm_bytes).
+std::string csv_of_rows(const nlohmann::json& rows, std::vector<std::string> columns = {});
+
 /// Fixed-width text table with a units row under the header.
 struct Table {
   std::vector<std::string> header, units;

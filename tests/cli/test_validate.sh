@@ -39,7 +39,7 @@ n=$(grep -c '"source_url": "https' "$T/json"); [ "$n" -ge 12 ] || fail "only $n 
 
 # Markdown and CSV.
 "$BIN" validate "$DIR" --markdown | grep -q "^| point | hardware" || fail "--markdown has no table header"
-"$BIN" validate "$DIR" --csv | head -1 | grep -q "^point,hardware" || fail "--csv has no header"
+"$BIN" validate "$DIR" --csv | head -1 | grep -q "^point,attention_hardware,ffn_hardware,strategy" || fail "--csv has no header"
 
 # A point may not carry its own efficiencies (that would be a per-point fudge factor).
 mkdir "$T/pts"
