@@ -17,6 +17,8 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     std::vector<std::string> files;
     bool json = false;
     std::string calibration;
+    std::string calibration_for;
+    bool calibration_any_device = false;
     // Realism overrides applied to every scenario (empty / 0 = as the file says).
     std::string gap, context, routing;
     double mtp_acceptance = 0;
@@ -33,8 +35,13 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
                 "print JSON: {\"results\": [one object per file], \"meta\": ...}; with one file its fields are also "
                 "at the top level");
   cmd->add_option("--calibration", opt->calibration,
-                  "calibration file (from ridgeline-calibrate, or hand-written efficiencies with a source) applied on\n"
-                  "top of each scenario's efficiencies");
+                  "calibration file (from ridgeline-calibrate, a profile in hwdb/calibration/, or hand-written\n"
+                  "efficiencies with a source) applied on top of each scenario's efficiencies; a bare hardware id\n"
+                  "(h200) loads hwdb/calibration/<id>.json. A file measured on other hardware is refused");
+  cmd->add_option("--calibration-for", opt->calibration_for,
+                  "apply the --calibration file to this hardware id although it was measured elsewhere");
+  cmd->add_flag("--calibration-any-device", opt->calibration_any_device,
+                "apply the --calibration file to any hardware (skip the device check)");
   cmd->add_option("--context", opt->context, "override workload.context_tokens, e.g. 4096 or \"32K\" (= 32768)")
       ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"));
   cmd->add_option("--gap", opt->gap, "override workload.iteration_gap, e.g. \"5 ms\" (default of files: 5 ms)")
@@ -66,12 +73,19 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
         (void)apply_routing_flag(opt->routing, s.model, w);
       }
     }
-    std::string calibration_source;
+    if ((!opt->calibration_for.empty() || opt->calibration_any_device) && opt->calibration.empty())
+      throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
+    std::string calibration_source, calibration_file;
+    std::vector<io::Calibration> cals;
     if (!opt->calibration.empty()) {
+      calibration_file = io::resolve_calibration_file(opt->calibration, db).string();
       for (auto& s : scenarios) {
-        const io::Calibration cal = io::load_calibration(opt->calibration, s.efficiencies);
+        const io::Calibration cal = io::load_calibration(calibration_file, s.efficiencies);
+        for (const Accelerator* hw : {s.deployment.attention.hw, s.deployment.ffn.hw})
+          if (hw) io::check_calibration_applies(cal, *hw, db, {opt->calibration_for, opt->calibration_any_device});
         s.efficiencies = cal.efficiencies;
         calibration_source = cal.source;
+        cals.push_back(cal);
       }
     }
     nlohmann::json results = nlohmann::json::array();
@@ -82,11 +96,15 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
         auto j = report::evaluation_json(s, e);
         j["scenario"] = s.source_file;
         if (!calibration_source.empty())
-          j["calibration"] = {{"file", opt->calibration}, {"source", calibration_source}};
+          j["calibration"] = {
+              {"file", calibration_file}, {"source", calibration_source}, {"values", calibration_values_json(cals[i])}};
         results.push_back(j);
       } else {
         fmt::print("{}{}", i ? "\n" : "", report::evaluation_table(s, e));
-        if (!calibration_source.empty()) fmt::print("  calibration: {} ({})\n", opt->calibration, calibration_source);
+        if (!calibration_source.empty()) {
+          fmt::print("  calibration: {} ({})\n", calibration_file, calibration_source);
+          fmt::print("  calibrated numbers: {}\n", io::calibrated_values_text(cals[i]));
+        }
       }
     }
     if (opt->json) {

@@ -206,7 +206,8 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       for (const auto& in : s.inputs) inputs.push_back({{"name", in.name}, {"value", in.value}, {"source", in.source}});
       j["inputs"] = inputs;
       if (!s.calibration_source.empty())
-        j["calibration"] = {{"file", o->flags.calibration}, {"source", s.calibration_source}};
+        j["calibration"] = {
+            {"file", s.calibration_file}, {"source", s.calibration_source}, {"values", s.calibration_values}};
       nlohmann::json sj = nlohmann::json::array();
       for (const auto& row : sens)
         sj.push_back({{"parameter", row.parameter},
@@ -236,8 +237,10 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       for (const auto& in : s.inputs)
         inputs += fmt::format("{}{}: {} ({})", inputs.empty() ? "" : "; ", in.name, in.value, in.source);
       fmt::print("  inputs: {}\n", inputs);
-      if (!s.calibration_source.empty())
-        fmt::print("  calibration: {} ({})\n", o->flags.calibration, s.calibration_source);
+      if (!s.calibration_source.empty()) {
+        fmt::print("  calibration: {} ({})\n", s.calibration_file, s.calibration_source);
+        fmt::print("  calibrated numbers: {}\n", s.calibration_values_text);
+      }
       fmt::print("\n{}\n{}\n", side_by_side(r), winner_line(r, s.space.objective));
       if (!per_hw.empty()) {
         report::Table t;

@@ -38,6 +38,14 @@ Binding physical_binding(const io::Scenario& s, const Efficiencies& eff) {
   return evaluate(s.model, s.precision, w, d, eff).binding;
 }
 
+/// The numbers the calibration set: [{"key", "value", "replaced", "unit"}] (as evaluate and plan).
+nlohmann::json values_json(const io::Calibration& cal) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : cal.values)
+    out.push_back({{"key", v.key}, {"value", v.value}, {"replaced", v.replaced}, {"unit", v.unit}});
+  return out;
+}
+
 std::string plan_label(const Deployment& d) {
   if (d.strategy == Strategy::ep) return fmt::format("EP{} m{}", d.attention.gpus, d.micro_batches);
   return fmt::format("AFD {}A(tp{})+{}F(tp{}) m{}", d.attention.gpus, d.attention.tp, d.ffn.gpus, d.ffn.tp,
@@ -66,6 +74,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   struct Options {
     std::string dir;
     std::string calibration, svg;
+    std::string calibration_for;
+    bool calibration_any_device = false;
     bool json = false, csv = false, markdown = false;
     double max_median = -1, max_error = -1;
   };
@@ -83,8 +93,12 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("dir", opt->dir, "folder of validation point files (*.json)")
       ->required();  // a missing folder is bad input (exit 1 with a Fix), as a missing file is
   cmd->add_option("--calibration", opt->calibration,
-                  "JSON file of efficiency overrides applied to every point:\n"
-                  "{\"source\": \"where the values come from\", \"efficiency\": {\"gemm_compute\": 0.7, ...}}");
+                  "calibration file applied to every point (or a hardware id with a profile in hwdb/calibration/);\n"
+                  "a file measured on other hardware than a point's is refused");
+  cmd->add_option("--calibration-for", opt->calibration_for,
+                  "apply the --calibration file to this hardware id although it was measured elsewhere");
+  cmd->add_flag("--calibration-any-device", opt->calibration_any_device,
+                "apply the --calibration file to every point's hardware (skip the device check)");
   cmd->add_flag("--json", opt->json, "print JSON (points, summary, meta) instead of a table");
   cmd->add_flag("--csv", opt->csv, "print the per-point table as CSV");
   cmd->add_flag("--markdown", opt->markdown, "print the table and summary as Markdown (for README.md)");
@@ -105,8 +119,13 @@ void add_validate_command(CLI::App& app, Context& ctx) {
     const auto points = io::load_validation_points(opt->dir, db);
     Efficiencies eff;
     std::optional<io::Calibration> cal;
+    if ((!opt->calibration_for.empty() || opt->calibration_any_device) && opt->calibration.empty())
+      throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
     if (!opt->calibration.empty()) {
-      cal = io::load_calibration(opt->calibration, eff);
+      cal = io::load_calibration(io::resolve_calibration_file(opt->calibration, db), eff);
+      for (const auto& p : points)
+        for (const Accelerator* hw : {p.scenario.deployment.attention.hw, p.scenario.deployment.ffn.hw})
+          if (hw) io::check_calibration_applies(*cal, *hw, db, {opt->calibration_for, opt->calibration_any_device});
       eff = cal->efficiencies;
     }
     std::vector<Row> rows;
@@ -193,9 +212,11 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                         {"max_abs_error_point", worst},
                         {"mean_signed_error", sum.mean_signed_error},
                         {"share_optimistic", sum.share_optimistic}};
-      out["calibration"] =
-          cal ? nlohmann::json{{"file", cal->file}, {"source", cal->source}, {"fields", cal->fields_set}}
-              : nlohmann::json(nullptr);
+      out["calibration"] = cal ? nlohmann::json{{"file", cal->file},
+                                                {"source", cal->source},
+                                                {"fields", cal->fields_set},
+                                                {"values", values_json(*cal)}}
+                               : nlohmann::json(nullptr);
       out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     } else if (opt->csv) {
@@ -239,7 +260,9 @@ void add_validate_command(CLI::App& app, Context& ctx) {
           "Ridgeline {} — validation of decode tokens/s per GPU against {} published points ({})\n"
           "  efficiencies: {}\n\n{}\n{}",
           report::kVersion, sum.points, opt->dir,
-          cal ? fmt::format("calibration {} ({})", cal->file, cal->source) : std::string("defaults (efficiency.hpp)"),
+          cal ? fmt::format("calibration {} ({})\n  calibrated numbers: {}", cal->file, cal->source,
+                            io::calibrated_values_text(*cal))
+              : std::string("defaults (efficiency.hpp)"),
           t.render(), summary_text(sum, worst, "  "));
     }
     const bool over_median = opt->max_median >= 0 && sum.median_abs_error > opt->max_median;

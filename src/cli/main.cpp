@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
   cli::add_bench_command(app, ctx);
   cli::add_sweep_command(app, ctx);
   cli::add_compare_command(app, ctx);
+  cli::add_profile_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -105,8 +105,15 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
   cmd->add_flag("--scan-all-attention-counts", f.scan_all,
                 "AFD: try every attention GPU count instead of the balance point's two neighbours on each side "
                 "(slower; checks the pruning)");
-  cmd->add_option("--calibration", f.calibration,
-                  "calibration file (ridgeline-calibrate output, or efficiencies with a source) applied to every plan");
+  cmd->add_option(
+      "--calibration", f.calibration,
+      "calibration file (ridgeline-calibrate output, a profile in hwdb/calibration/, or efficiencies with a\n"
+      "source) applied to every plan; a bare hardware id (h200) loads hwdb/calibration/<id>.json. A file\n"
+      "measured on other hardware than the plan's is refused");
+  cmd->add_option("--calibration-for", f.calibration_for,
+                  "apply the --calibration file to this hardware id although it was measured elsewhere");
+  cmd->add_flag("--calibration-any-device", f.calibration_any_device,
+                "apply the --calibration file to any hardware (skip the device check)");
   cmd->add_option("--gap", f.gap,
                   "per-step time outside the costed layers: scheduling, sampling, host sync (default 5 ms)");
   cmd->add_option("--mtp-step-gap", f.mtp_step_gap,
@@ -206,6 +213,13 @@ std::string ms_text(double s) {
 }
 }  // namespace
 
+nlohmann::json calibration_values_json(const io::Calibration& cal) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : cal.values)
+    out.push_back({{"key", v.key}, {"value", v.value}, {"replaced", v.replaced}, {"unit", v.unit}});
+  return out;
+}
+
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   SearchSetup s;
   s.model = &db.model(f.model);
@@ -224,10 +238,21 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
         fmt::format("--mtp-acceptance {}: exceeds 1 + --mtp-draft-tokens ({}). Fix: accept at most "
                     "1 + drafts tokens per step.",
                     f.mtp_acceptance, s.workload.mtp_draft_tokens));
+  if ((!f.calibration_for.empty() || f.calibration_any_device) && f.calibration.empty())
+    throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
   if (!f.calibration.empty()) {
-    const io::Calibration cal = io::load_calibration(f.calibration, s.efficiencies);
+    s.calibration_file = io::resolve_calibration_file(f.calibration, db).string();
+    const io::Calibration cal = io::load_calibration(s.calibration_file, s.efficiencies);
+    // Every accelerator the search may use must be one the file applies to.
+    std::vector<std::string> ids = f.hardware;
+    ids.insert(ids.end(), f.attention_hardware.begin(), f.attention_hardware.end());
+    ids.insert(ids.end(), f.ffn_hardware.begin(), f.ffn_hardware.end());
+    for (const Accelerator* hw : lookup_all(ids, db))
+      io::check_calibration_applies(cal, *hw, db, {f.calibration_for, f.calibration_any_device});
     s.efficiencies = cal.efficiencies;
     s.calibration_source = cal.source;
+    s.calibration_values = calibration_values_json(cal);
+    s.calibration_values_text = io::calibrated_values_text(cal);
   }
   const char* given = "given";
   if (!f.gap.empty()) s.workload.iteration_gap_s = parse_search_quantity_or_zero(f.gap, Dimension::seconds, "--gap");
