@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -131,6 +132,12 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
                   "EP dispatch styles to try, comma separated: low_latency (default; CUDA-graph capturable) and/or "
                   "normal (DeepEP high-throughput kernels, run without CUDA graphs)")
       ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--attention-tp", f.attention_tp,
+                  "EP attention-TP sizes to try, comma separated (DP x TP attention, each inside one scale-up "
+                  "domain); any value above 1 also tries pure-TP workers. 1 = DP attention only")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--threads", f.threads, "worker threads (0 = all cores); results do not depend on it")
       ->check(FiniteRange(0, limits::kMaxThreads));
@@ -311,6 +318,8 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   sp.require_bubble_free = f.require_bubble_free;
   sp.threads = f.threads;
   sp.scan_all_attention_counts = f.scan_all;
+  sp.ep_attention_tp = f.attention_tp;
+  sp.ep_pure_tp = std::any_of(f.attention_tp.begin(), f.attention_tp.end(), [](int t) { return t > 1; });
   if (sp.objective == Objective::tokens_per_dollar)
     for (const auto* list : {&sp.ep_hardware, &sp.attention_hardware, &sp.ffn_hardware})
       for (const Accelerator* hw : *list)
@@ -341,8 +350,8 @@ namespace ridgeline::cli {
 
 std::string plan_label(const Deployment& d) {
   if (d.strategy == Strategy::ep)
-    return fmt::format("EP {} x {} m={} {}", d.attention.gpus, d.attention.hw->id, d.micro_batches,
-                       d.dispatch_style == DispatchStyle::low_latency ? "LL" : "normal");
+    return fmt::format("EP {} x {}{} m={} {}", d.attention.gpus, d.attention.hw->id, report::ep_shape_words(d),
+                       d.micro_batches, d.dispatch_style == DispatchStyle::low_latency ? "LL" : "normal");
   return fmt::format("AFD attn {} x {} TP{} + FFN {} x {} ETP{} m={}", d.attention.gpus, d.attention.hw->id,
                      d.attention.tp, d.ffn.gpus, d.ffn.hw->id, d.ffn.tp, d.micro_batches);
 }

@@ -39,6 +39,7 @@ struct SearchFlags {
   std::string routing = "uniform";  ///< uniform | balanced | zipf:S | a fixed max/mean such as 1.2
   std::string ep_transport, afd_transport;
   std::vector<std::string> dispatch_styles{"low_latency"};
+  std::vector<int> attention_tp{1, 2, 4, 8};  ///< EP attention-TP candidates; > 1 also tries pure TP
 };
 
 /// Where each realism input of a search came from: "default", "given" or "calibrated".

@@ -122,8 +122,8 @@ void apply_routing(const Reader& w, Scenario& s) {
   int ranks = 1;
   double tokens = 0;
   if (dep.strategy == Strategy::ep) {
-    ranks = dep.attention.gpus;
-    tokens = dep.batch_per_gpu / dep.micro_batches * q * ranks;
+    ranks = dep.attention.gpus / std::max(1, dep.ffn.tp);  // EP ranks (expert TP groups)
+    tokens = dep.batch_per_gpu / dep.micro_batches * q * dep.attention.gpus;
   } else {
     ranks = dep.ffn.gpus / std::max(1, dep.ffn.tp);
     tokens = dep.global_batch / dep.micro_batches * q;
@@ -195,12 +195,32 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   for (auto& c : strategy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // EP = ep
   if (strategy == "ep") {
     check_known_keys(d, {"strategy", "hardware", "gpus", "batch_per_gpu", "micro_batches", "dispatch_style",
-                         "redundant_experts", "transport"});
+                         "redundant_experts", "transport", "attention_tp", "expert_tp"});
     dep.strategy = Strategy::ep;
     dep.attention.hw = read_hardware(d, "hardware", db, s, s.attention_hardware_id, s.attention_hardware_overrides);
     dep.attention.gpus = d.integer("gpus", 1);
-    dep.attention.tp = 1;
+    // DP x TP attention and expert TP inside EP (docs/shapes.md); both 1 = DP attention, EP experts.
+    dep.attention.tp = d.opt_integer("attention_tp", 1, 1);
+    const int domain = std::max(1, dep.attention.hw->scale_up_domain_gpus);
+    if (dep.attention.gpus % dep.attention.tp != 0)
+      d.fail("attention_tp", "does not divide gpus (" + std::to_string(dep.attention.gpus) + ")",
+             "make gpus a multiple of attention_tp");
+    if (dep.attention.tp > domain)
+      d.fail("attention_tp", "exceeds the hardware's scale-up domain (" + std::to_string(domain) + " GPUs)",
+             "keep each attention TP group inside one scale-up domain");
+    if (s.model.attention.num_heads % dep.attention.tp != 0)
+      d.fail("attention_tp",
+             "does not divide the model's " + std::to_string(s.model.attention.num_heads) + " attention heads",
+             "pick a divisor of the head count");
+    const int expert_tp = d.opt_integer("expert_tp", 1, 1);
+    if (dep.attention.gpus % expert_tp != 0)
+      d.fail("expert_tp", "does not divide gpus (" + std::to_string(dep.attention.gpus) + ")",
+             "make gpus a multiple of expert_tp");
+    if (expert_tp > domain)
+      d.fail("expert_tp", "exceeds the hardware's scale-up domain (" + std::to_string(domain) + " GPUs)",
+             "keep each expert-TP group inside one scale-up domain");
     dep.ffn = dep.attention;
+    dep.ffn.tp = expert_tp;
     s.ffn_hardware_id = s.attention_hardware_id;
     s.ffn_hardware_overrides = s.attention_hardware_overrides;
     dep.batch_per_gpu = d.quantity("batch_per_gpu", Dimension::count);
@@ -321,6 +341,8 @@ std::string scenario_to_json(const Scenario& s) {
     dep["gpus"] = d.attention.gpus;
     dep["batch_per_gpu"] = d.batch_per_gpu;
     dep["dispatch_style"] = d.all_to_all_pure_rdma ? "low_latency_pure_rdma" : dispatch_style_name(d.dispatch_style);
+    if (d.attention.tp > 1) dep["attention_tp"] = d.attention.tp;
+    if (d.ffn.tp > 1) dep["expert_tp"] = d.ffn.tp;
   } else {
     dep["attention"] = {{"hardware", hw_value(s.attention_hardware_id, s.attention_hardware_overrides)},
                         {"gpus", d.attention.gpus},

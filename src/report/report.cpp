@@ -96,13 +96,23 @@ std::string describe_binding(const Evaluation& e, const Deployment& d) {
   return "?";
 }
 
+std::string ep_shape_words(const Deployment& d) {
+  if (d.strategy != Strategy::ep) return "";
+  const int t = d.attention.tp, e = d.ffn.tp, g = d.attention.gpus;
+  if (g > 1 && t == g && e == g) return fmt::format(", pure TP {}", g);
+  std::string out;
+  if (t > 1) out += fmt::format(", DP {} x attention TP {}", g / t, t);
+  if (e > 1) out += fmt::format(", EP {} x expert TP {}", g / e, e);
+  return out;
+}
+
 std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
   const auto& d = s.deployment;
   std::string out;
   out += fmt::format("Ridgeline {} — {} on ", kVersion, s.model.name);
   if (d.strategy == Strategy::ep)
-    out += fmt::format("EP, {} x {} ({} micro-batch{})\n", d.attention.gpus, d.attention.hw->name, d.micro_batches,
-                       d.micro_batches > 1 ? "es, two-batch overlap" : ", no overlap");
+    out += fmt::format("EP, {} x {}{} ({} micro-batch{})\n", d.attention.gpus, d.attention.hw->name, ep_shape_words(d),
+                       d.micro_batches, d.micro_batches > 1 ? "es, two-batch overlap" : ", no overlap");
   else
     out +=
         fmt::format("AFD, attention {} x {} (TP {}), FFN {} x {} (expert TP {}), {} micro-batches\n", d.attention.gpus,
@@ -217,6 +227,13 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   j["usd_per_million_tokens"] = e.usd_per_million_tokens;
   j["tokens_per_s_per_watt"] = e.tokens_per_s_per_watt;
   j["hfu"] = e.hfu;
+  // HFU's peak: FLOP-weighted over the precisions the work runs in, per GPU.
+  j["hfu_peak_flops_per_s"] = e.hfu_peak_flops_per_s;
+  j["hfu_peak_precision"] = e.hfu_peak_precision;
+  j["shape"] = {{"attention_tp", d.attention.tp},
+                {"expert_tp", d.ffn.tp},
+                {"attention_instances", d.attention.gpus / std::max(1, d.attention.tp)},
+                {"ep_ranks", d.ffn.gpus / std::max(1, d.ffn.tp)}};
   j["gpus"] = e.total_gpus;
   j["sequences"] = e.sequences;
   // max/mean load of the hot FFN rank: given, from workload.routing, or uniform routing (default)
@@ -232,6 +249,8 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
       {"ffn_ms", e.ffn_s * 1e3},
       {"dispatch_ms", e.dispatch_s * 1e3},
       {"combine_ms", e.combine_s * 1e3},
+      {"attention_tp_comm_ms", e.attention_tp_comm_s * 1e3},
+      {"expert_tp_comm_ms", e.expert_tp_comm_s * 1e3},
       {"slot_ms", e.slot_s * 1e3},
       {"moe_layers_ms", e.moe_layers_s * 1e3},
       {"dense_layers_ms", e.dense_layers_s * 1e3},

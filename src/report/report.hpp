@@ -16,6 +16,8 @@ inline constexpr const char* kVersion = "0.1.0";
 /// One sentence saying what limits the plan and what would change it.
 std::string describe_binding(const Evaluation& e, const Deployment& d);
 /// A readable multi-line report of one evaluated scenario.
+/// ", DP 8 x attention TP 2" / ", pure TP 8" for an EP worker with TP inside; "" otherwise.
+std::string ep_shape_words(const Deployment& d);
 std::string evaluation_table(const io::Scenario& s, const Evaluation& e);
 /// The JSON object of one evaluation (fields documented in README.md).
 nlohmann::json evaluation_json(const io::Scenario& s, const Evaluation& e);

@@ -102,4 +102,24 @@ expect_error bad-hw --hardware h8000
 RC_WANT=2 expect_error bad-dtype --weights fp9
 expect_error unsupported-dtype --hardware a800
 grep -q "a800" "$T/err" || fail "unsupported dtype error should name a800"
+# Worker shapes (docs/shapes.md): on 4 GPUs the search offers DP x TP attention and pure TP;
+# --attention-tp 1 searches DP attention only; a bad size is a usage error.
+out=$("$BIN" plan --model qwen3-30b-a3b --hardware h800 --strategy ep --gpus 4 --top 30 --json) ||
+  fail "plan shapes exit $?"
+python3 - "$out" <<'PY' || fail "shapes missing from the 4-GPU search"
+import json, sys
+d = json.loads(sys.argv[1])
+shapes = {(c["shape"]["attention_tp"], c["shape"]["expert_tp"]) for c in d["top"] if c["strategy"] == "ep"}
+assert (4, 4) in shapes and (2, 1) in shapes, shapes
+PY
+out=$("$BIN" plan --model qwen3-30b-a3b --hardware h800 --strategy ep --gpus 4 --top 30 --json --attention-tp 1) ||
+  fail "plan --attention-tp 1 exit $?"
+python3 - "$out" <<'PY' || fail "--attention-tp 1 should search DP attention only"
+import json, sys
+d = json.loads(sys.argv[1])
+assert all(c["shape"]["attention_tp"] == 1 and c["shape"]["expert_tp"] == 1 for c in d["top"]), d["top"]
+PY
+"$BIN" plan --attention-tp 0 >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] || fail "--attention-tp 0 exit $rc, expected 2"
+grep -q -- "--attention-tp" "$T/err" || fail "--attention-tp 0 error should name the flag: $(cat "$T/err")"
 exit 0
