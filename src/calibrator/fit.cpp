@@ -133,12 +133,18 @@ std::string link_kind(const std::string& backend, size_t hosts) {
   return backend + ", " + where;
 }
 
-std::string refit_advice(double spread) {
-  return fmt::format(
-      "Fix: re-run `ridgeline-calibrate m2n` with more timed iterations (-n 100) on an idle host (the "
-      "iterations' spread was {:.0f} %), or narrow the size range (-b/-e) to one protocol regime, then fit "
-      "again; --accept-poor-fit writes it anyway and records that in the file",
-      100 * spread);
+std::string refit_advice(bool link, bool gemm, double spread) {
+  std::string fix = "Fix: ";
+  if (link)
+    fix += fmt::format(
+        "re-run `ridgeline-calibrate m2n` with more timed iterations (-n 100) on an idle host (the iterations' "
+        "spread was {:.0f} %), or narrow the size range (-b/-e) to one protocol regime, then fit again; ",
+        100 * spread);
+  if (gemm)
+    fix +=
+        "re-run `ridgeline-calibrate run` on an idle host with more --repetitions and shapes on both sides of the "
+        "ridge (--hidden, --intermediate), then fit again; ";
+  return fix + "--accept-poor-fit writes it anyway and records that in the file";
 }
 
 }  // namespace
@@ -189,6 +195,7 @@ int run_fit(const FitArgs& a) {
   Json eff = Json::object();
   Json not_measured = Json::array({"attention_compute", "attention_memory", "usable_hbm_fraction"});
   std::vector<std::string> refusals;
+  bool link_refused = false, gemm_refused = false;
   bool loaded = in.raw_host_loaded;
   double worst_spread = 0;
   std::string summary;
@@ -200,7 +207,20 @@ int run_fit(const FitArgs& a) {
           fmt::format("{}: only {} message size(s) left to fit after --holdout. Fix: measure more "
                       "sizes (-b/-e/-f) or hold out fewer",
                       pattern, sizes.size()));
-    const RobustAlphaBetaFit f = fit_alpha_beta_robust(pd.fit, ro);
+    RobustAlphaBetaFit f;
+    try {
+      f = fit_alpha_beta_robust(pd.fit, ro);
+    } catch (const Error& e) {
+      // A pattern other than --pattern that cannot be fitted is reported, not fatal.
+      const std::string why = fmt::format("{}: {}", pattern, e.what());
+      if (pattern == a.pattern)
+        throw ConfigError(why +
+                          ". Fix: re-run m2n with more iterations (-n) on an idle host, or a wider size range "
+                          "(-e) so that the time grows with the message size");
+      fits["link"][pattern] = {{"error", why}};
+      summary += fmt::format("  {:<10s} not fitted: {}\n", pattern, e.what());
+      continue;
+    }
     loaded = loaded || f.loaded;
     worst_spread = std::max(worst_spread, f.trial_spread);
     Json held = Json::array();
@@ -234,11 +254,12 @@ int run_fit(const FitArgs& a) {
         100 * f.rms_relative_error, f.sizes, f.trials, f.rejected);
     summary +=
         held.empty() ? "\n" : fmt::format("   held-out {} sizes, worst {:.1f} %\n", held.size(), 100 * worst_held);
-    if (fit_is_poor(f.rms_relative_error, a.max_rms_error))
+    if (fit_is_poor(f.rms_relative_error, a.max_rms_error)) {
+      link_refused = true;
       refusals.push_back(
-          fmt::format("the {} link fit's relative RMS error is {:.1f} % (limit {:.0f} %, "
-                      "--max-rms-error)",
-                      pattern, 100 * f.rms_relative_error, 100 * a.max_rms_error));
+          fmt::format("the {} link fit's relative RMS error is {:.1f} % (limit {:.0f} %, --max-rms-error)", pattern,
+                      100 * f.rms_relative_error, 100 * a.max_rms_error));
+    }
     if (pattern != a.pattern) continue;
     // The transport entry: what the model adds to its own datasheet link time per phase.
     std::string name = a.transport;
@@ -286,9 +307,11 @@ int run_fit(const FitArgs& a) {
                     {"rms_relative_error", g.rms_relative_error}};
     summary += fmt::format("  gemm       compute {:.3f}  memory {:.3f}  overhead {:.2f} us   fit rms {:.1f} %\n",
                            g.compute_efficiency, g.memory_efficiency, g.overhead_s * 1e6, 100 * g.rms_relative_error);
-    if (fit_is_poor(g.rms_relative_error, a.max_rms_error))
+    if (fit_is_poor(g.rms_relative_error, a.max_rms_error)) {
+      gemm_refused = true;
       refusals.push_back(fmt::format("the GEMM fit's relative RMS error is {:.1f} % (limit {:.0f} %)",
                                      100 * g.rms_relative_error, 100 * a.max_rms_error));
+    }
   } else {
     for (const char* k : {"gemm_compute", "gemm_memory", "kernel_overhead"}) not_measured.push_back(k);
   }
@@ -301,7 +324,7 @@ int run_fit(const FitArgs& a) {
         100 * worst_spread);
   if (!refusals.empty() && !a.accept_poor_fit) {
     for (const auto& r : refusals) fmt::print(stderr, "ridgeline-calibrate fit: error: {}.\n", r);
-    fmt::print(stderr, "{}\n", refit_advice(worst_spread));
+    fmt::print(stderr, "{}\n", refit_advice(link_refused, gemm_refused, worst_spread));
     return 1;
   }
 

@@ -25,6 +25,7 @@ struct M2NOptions {
   double factor = 2;                   ///< -f
   int warmup = 5;                      ///< -w: untimed iterations per size
   int iterations = 20;                 ///< -n: timed iterations per size
+  int rounds = 1;                      ///< --rounds: passes over all sizes the timed iterations are split into
   bool check_every_iteration = false;  ///< --check: verify the payload after every timed iteration too
   bool all_to_all = false;             ///< also the DeepEP all-to-all pattern over all ranks
   bool gpudirect = false;              ///< verbs: register GPU memory (needs a CUDA build)

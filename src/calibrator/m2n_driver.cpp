@@ -186,9 +186,11 @@ int run_m2n(const M2NOptions& o) {
       say(fmt::format("# warning: host load {:.2f} exceeds its {} cores before the sweep: timings will be noisy\n",
                       load.loadavg_1min, load.cores));
   }
-  say(fmt::format("# sizes {} .. {} x{:g} per message ({} sizes), {} warm-up + {} timed iterations each{}\n",
+  say(fmt::format("# sizes {} .. {} x{:g} per message ({} sizes), {} warm-up + {} timed iterations each{}{}\n",
                   human_bytes(double(sizes.front())), human_bytes(double(sizes.back())), o.factor, sizes.size(),
-                  o.warmup, o.iterations, o.check_every_iteration ? ", payload checked every iteration" : ""));
+                  o.warmup, o.iterations,
+                  o.rounds > 1 ? fmt::format(" in {} rounds over all sizes (warm-up each round)", o.rounds) : "",
+                  o.check_every_iteration ? ", payload checked every iteration" : ""));
 
   int rc = 0;
   try {
@@ -241,64 +243,76 @@ int run_m2n(const M2NOptions& o) {
     say(fmt::format("# {:>12s} {:>12s} {:>12s} {:>12s} {:>11s} {:>11s} {:>7s}\n", "(B/message)", "(B/rank)", "(us)",
                     "(us)", "(GB/s)", "(GB/s)", ""));
     (void)sched;
-    for (std::size_t si = 0; si < sizes.size() && rc == 0; ++si) {
-      const std::size_t bytes = sizes[si];
-      const std::uint32_t seed = seed_of(int(pi), int(si), 0);
-      t->fill(p, bytes, seed);
-      MPI_Barrier(MPI_COMM_WORLD);
-      t->run(p, bytes);
-      MPI_Barrier(MPI_COMM_WORLD);
-      if (!verified(p, bytes, seed, "before timing")) {
-        rc = 1;
-        break;
-      }
-      for (int w = 0; w < o.warmup; ++w) {
-        MPI_Barrier(MPI_COMM_WORLD);
-        t->run(p, bytes);
-      }
-      std::vector<double> times;
-      const auto row_start = std::chrono::steady_clock::now();
-      auto last_note = row_start;
-      for (int i = 0; i < o.iterations; ++i) {
-        if (o.check_every_iteration) t->clear(p, bytes);
-        MPI_Barrier(MPI_COMM_WORLD);
-        const double a = MPI_Wtime();
-        t->run(p, bytes);
-        double dt = MPI_Wtime() - a, slowest = 0;
-        // A phase ends when its slowest rank is done.
-        MPI_Allreduce(&dt, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        times.push_back(slowest);
-        if (o.check_every_iteration && !verified(p, bytes, seed, "in a timed iteration")) {
-          rc = 1;
-          break;
+    // --rounds R: the timed iterations of every size are split over R passes through all sizes,
+    // so a burst of load on a shared host hits every size alike instead of biasing one row.
+    std::vector<std::vector<double>> times(sizes.size());
+    const int rounds = std::max(1, std::min(o.rounds, o.iterations));
+    for (int round = 0; round < rounds && rc == 0; ++round) {
+      const int iters = o.iterations / rounds + (round < o.iterations % rounds ? 1 : 0);
+      for (std::size_t si = 0; si < sizes.size() && rc == 0; ++si) {
+        const std::size_t bytes = sizes[si];
+        const std::uint32_t seed = seed_of(int(pi), int(si), 0);
+        // Other sizes of this pattern overwrote the buffers: the payload is written again each round.
+        t->fill(p, bytes, seed);
+        if (round == 0) {
+          MPI_Barrier(MPI_COMM_WORLD);
+          t->run(p, bytes);
+          MPI_Barrier(MPI_COMM_WORLD);
+          if (!verified(p, bytes, seed, "before timing")) {
+            rc = 1;
+            break;
+          }
         }
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_note > std::chrono::seconds(5)) {
-          last_note = now;
-          say(fmt::format("#   ... {} {}: {} of {} iterations, {:.0f} s in this row\n", sweep::pattern_name(p),
-                          human_bytes(double(bytes)), i + 1, o.iterations,
-                          std::chrono::duration<double>(now - row_start).count()));
+        for (int w = 0; w < o.warmup; ++w) {
+          MPI_Barrier(MPI_COMM_WORLD);
+          t->run(p, bytes);
         }
-      }
-      if (rc != 0) break;
-      if (rank == 0) {
-        const sweep::TimeStats st = sweep::time_stats(times);
-        const sweep::Bandwidth bw = sweep::bandwidth(p, o.layout, double(bytes), st.median_s);
-        const double busiest = sweep::busiest_rank_bytes(p, o.layout, double(bytes));
-        spreads.push_back(st.relative_spread);
-        say(fmt::format("  {:>12d} {:>12.0f} {:>12.2f} {:>12.2f} {:>11.3f} {:>11.3f} {:>7d}\n", bytes, busiest,
-                        st.median_s * 1e6, st.p99_s * 1e6, bw.algbw_bytes_per_s / 1e9, bw.busbw_bytes_per_s / 1e9, 0));
-        results.push_back({{"pattern", sweep::pattern_name(p)},
-                           {"message_bytes", bytes},
-                           {"busiest_rank_bytes", busiest},
-                           {"time_median_s", st.median_s},
-                           {"time_p99_s", st.p99_s},
-                           {"time_min_s", st.min_s},
-                           {"time_max_s", st.max_s},
-                           {"relative_spread", st.relative_spread},
-                           {"algbw_bytes_per_s", bw.algbw_bytes_per_s},
-                           {"busbw_bytes_per_s", bw.busbw_bytes_per_s},
-                           {"iteration_times_s", times}});
+        const auto row_start = std::chrono::steady_clock::now();
+        auto last_note = row_start;
+        for (int i = 0; i < iters; ++i) {
+          if (o.check_every_iteration) t->clear(p, bytes);
+          MPI_Barrier(MPI_COMM_WORLD);
+          const double a = MPI_Wtime();
+          t->run(p, bytes);
+          double dt = MPI_Wtime() - a, slowest = 0;
+          // A phase ends when its slowest rank is done.
+          MPI_Allreduce(&dt, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+          times[si].push_back(slowest);
+          if (o.check_every_iteration && !verified(p, bytes, seed, "in a timed iteration")) {
+            rc = 1;
+            break;
+          }
+          const auto now = std::chrono::steady_clock::now();
+          if (now - last_note > std::chrono::seconds(5)) {
+            last_note = now;
+            say(fmt::format("#   ... {} {}: {} of {} iterations, {:.0f} s in this row\n", sweep::pattern_name(p),
+                            human_bytes(double(bytes)), i + 1, iters,
+                            std::chrono::duration<double>(now - row_start).count()));
+          }
+        }
+        if (rc != 0) break;
+        if (rank == 0 && round + 1 < rounds && si + 1 == sizes.size())
+          say(fmt::format("#   ... {}: round {} of {} done\n", sweep::pattern_name(p), round + 1, rounds));
+        if (rank == 0 && round + 1 == rounds) {
+          const sweep::TimeStats st = sweep::time_stats(times[si]);
+          const sweep::Bandwidth bw = sweep::bandwidth(p, o.layout, double(bytes), st.median_s);
+          const double busiest = sweep::busiest_rank_bytes(p, o.layout, double(bytes));
+          spreads.push_back(st.relative_spread);
+          say(fmt::format("  {:>12d} {:>12.0f} {:>12.2f} {:>12.2f} {:>11.3f} {:>11.3f} {:>7d}\n", bytes, busiest,
+                          st.median_s * 1e6, st.p99_s * 1e6, bw.algbw_bytes_per_s / 1e9, bw.busbw_bytes_per_s / 1e9,
+                          0));
+          results.push_back({{"pattern", sweep::pattern_name(p)},
+                             {"message_bytes", bytes},
+                             {"busiest_rank_bytes", busiest},
+                             {"time_median_s", st.median_s},
+                             {"time_p99_s", st.p99_s},
+                             {"time_min_s", st.min_s},
+                             {"time_max_s", st.max_s},
+                             {"relative_spread", st.relative_spread},
+                             {"algbw_bytes_per_s", bw.algbw_bytes_per_s},
+                             {"busbw_bytes_per_s", bw.busbw_bytes_per_s},
+                             {"iteration_times_s", times[si]}});
+        }
       }
     }
   }
@@ -319,6 +333,7 @@ int run_m2n(const M2NOptions& o) {
                        {"factor", o.factor},
                        {"warmup", o.warmup},
                        {"iterations", o.iterations},
+                       {"rounds", o.rounds},
                        {"check_every_iteration", o.check_every_iteration},
                        {"time", "max over ranks of each rank's wall time of the phase (MPI_Wtime), per iteration"}};
       j["host_load"] = {{"loadavg_1min", load.loadavg_1min},

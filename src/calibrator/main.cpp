@@ -304,6 +304,11 @@ int main(int argc, char** argv) {
   m2n->add_option("-n,--iters", m.iterations, "timed iterations per size (median and p99 over them)")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  m2n->add_option("--rounds", m.rounds,
+                  "split the -n timed iterations of every size over this many passes through all sizes (a load "
+                  "burst on a shared host then hits every size alike; rows print in the last pass)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   m2n->add_flag("--check", m.check_every_iteration,
                 "verify the payload after every timed iteration too (it is always verified once before timing)");
   m2n->add_flag("--all-to-all", m.all_to_all, "also sweep the all-to-all pattern over all M + N ranks");
