@@ -186,6 +186,9 @@ int run_fit(const FitArgs& a) {
     const Accelerator& hw = db->hardware(a.hardware);
     link = a.link == "scale_up" ? &hw.scale_up : &hw.scale_out;
     link_source = "hwdb/" + hw.id + ".json " + a.link;
+    if (!(link->sustained_bytes_per_s() > 0))
+      throw ConfigError("--hardware " + a.hardware + " has no " + a.link +
+                        " link bandwidth in hwdb. Fix: pick the other --link or another --hardware");
   }
   const double bytes_per_token = a.bytes_per_token > 0 ? a.bytes_per_token : a.hidden * a.bytes_per_elem;
 
