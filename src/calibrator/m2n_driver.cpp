@@ -233,7 +233,6 @@ int run_m2n(const M2NOptions& o) {
 
   for (std::size_t pi = 0; pi < patterns.size() && rc == 0; ++pi) {
     const Pattern p = patterns[pi];
-    const auto sched = sweep::schedule(p, o.layout, 0);
     say(fmt::format("#\n# {}: {}\n", sweep::pattern_name(p),
                     p == Pattern::m2n   ? "every attention rank sends one message to every FFN rank"
                     : p == Pattern::n2m ? "every FFN rank sends one message to every attention rank"
@@ -242,7 +241,6 @@ int run_m2n(const M2NOptions& o) {
                     "time p99", "algbw", "busbw", "#wrong"));
     say(fmt::format("# {:>12s} {:>12s} {:>12s} {:>12s} {:>11s} {:>11s} {:>7s}\n", "(B/message)", "(B/rank)", "(us)",
                     "(us)", "(GB/s)", "(GB/s)", ""));
-    (void)sched;
     // --rounds R: the timed iterations of every size are split over R passes through all sizes,
     // so a burst of load on a shared host hits every size alike instead of biasing one row.
     std::vector<std::vector<double>> times(sizes.size());
