@@ -7,7 +7,8 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := python3-venv cmake ninja-build g++ make libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev catch2 pybind11-dev
+APT_PACKAGES := python3-venv cmake ninja-build g++ make libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev catch2 pybind11-dev \
+                libopenmpi-dev openmpi-bin libibverbs-dev
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 RIDGELINE := $(BUILD)/ridgeline
 VENV  ?= .venv
