@@ -72,12 +72,15 @@ void read_search_flags(Opts& o, present::SearchFlags& f, bool with_grid_axes) {
   o.get("scan_all_attention_counts", f.scan_all);
   o.get("threads", f.threads);
   o.get("calibration", f.calibration);
+  o.get("calibration_for", f.calibration_for);
+  o.get("calibration_any_device", f.calibration_any_device);
   o.get("gap", f.gap);
   o.get("mtp_step_gap", f.mtp_step_gap);
   o.get("routing", f.routing);
   o.get("ep_transport", f.ep_transport);
   o.get("afd_transport", f.afd_transport);
   o.get("dispatch_styles", f.dispatch_styles);
+  o.get("attention_tp", f.attention_tp);
 }
 
 void read_roof(Opts& o, present::RoofRequest& r) {
@@ -219,7 +222,9 @@ PYBIND11_MODULE(_core, m) {
         nlohmann::json j;
         {
           py::gil_scoped_release release;  // the search uses every core
-          j = present::plan_json(present::run_plan(s, top, pareto, sensitivity), pareto, f.calibration);
+          present::PlanRun run = present::run_plan(s, top, pareto, sensitivity);
+          present::add_per_hardware(run, f, db);
+          j = present::plan_json(run, pareto);
         }
         return json_to_py(j, "plan");
       },
@@ -234,15 +239,17 @@ PYBIND11_MODULE(_core, m) {
         o.get("context", r.context);
         o.get("routing", r.routing);
         o.get("calibration", r.calibration);
+        o.get("calibration_for", r.calibration_for);
+        o.get("calibration_any_device", r.calibration_any_device);
         o.get("mtp_acceptance", r.mtp_acceptance);
         o.done();
         std::vector<io::Scenario> copies;
         copies.reserve(scenarios.size());  // never let the vector copy a Scenario
         for (const io::Scenario* s : scenarios) copies.push_back(fresh_copy(*s, db));
-        const std::string source = present::apply_evaluate_request(copies, r);
+        const present::EvaluateCalibration cal = present::apply_evaluate_request(copies, r, db);
         nlohmann::json results = nlohmann::json::array();
-        for (const auto& s : copies) results.push_back(present::evaluate_json(s, r, source));
-        return json_to_py(results.size() == 1 ? results[0] : nlohmann::json{{"results", results}}, "evaluate");
+        for (size_t i = 0; i < copies.size(); ++i) results.push_back(present::evaluate_json(copies[i], cal, i));
+        return json_to_py(present::evaluate_results_json(results), "evaluate");
       },
       py::arg("db"), py::arg("scenarios"), py::arg("kwargs"));
 
@@ -369,6 +376,8 @@ PYBIND11_MODULE(_core, m) {
         present::ValidateRequest r;
         o.get("dir", r.dir);
         o.get("calibration", r.calibration);
+        o.get("calibration_for", r.calibration_for);
+        o.get("calibration_any_device", r.calibration_any_device);
         o.done();
         return json_to_py(present::validate_json(r, db), "validate");
       },

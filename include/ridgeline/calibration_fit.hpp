@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "ridgeline/calibration_samples.hpp"
@@ -65,6 +66,141 @@ inline AlphaBetaFit fit_alpha_beta(const std::vector<LinkSample>& s) {
   const LinearFit f = fit_linear(x, y);
   if (!(f.slope > 0)) throw Error("link samples do not grow with message size: cannot fit a bandwidth");
   return {std::max(0.0, f.intercept), 1.0 / f.slope, f.rms_relative_error};
+}
+
+/// Median absolute deviation (unscaled).
+inline double median_abs_deviation(const std::vector<double>& v) {
+  const double m = median(v);
+  std::vector<double> d;
+  d.reserve(v.size());
+  for (double x : v) d.push_back(std::abs(x - m));
+  return median(d);
+}
+
+/// Keeps the values within k robust standard deviations (1.4826 x MAD) of the median: a
+/// descheduled iteration (10x the others) goes, ordinary jitter stays. With MAD = 0 (identical
+/// values) only exact ties with the median are kept. Never returns an empty vector.
+inline std::vector<double> reject_outliers_mad(const std::vector<double>& v, double k = 3.5) {
+  RIDGELINE_CHECK(!v.empty(), "outlier rejection of no values");
+  RIDGELINE_CHECK(k > 0, "the outlier threshold must be positive");
+  const double m = median(v);
+  const double sigma = 1.4826 * median_abs_deviation(v);
+  std::vector<double> kept;
+  for (double x : v)
+    if (std::abs(x - m) <= k * sigma) kept.push_back(x);
+  if (kept.empty()) kept.push_back(m);
+  return kept;
+}
+
+/// How fit_alpha_beta_robust treats repeated trials.
+struct RobustFitOptions {
+  double outlier_k = 3.5;       ///< reject trials beyond k x 1.4826 MAD of their size's median
+  int bootstrap = 200;          ///< resamples for the parameter uncertainties (0 = none)
+  std::uint64_t seed = 1;       ///< of the bootstrap's generator: the same data give the same result
+  double loaded_spread = 0.25;  ///< median relative spread of the trials above which a host is loaded
+};
+
+/// The alpha-beta link model from repeated trials, each parameter with its uncertainty.
+struct RobustAlphaBetaFit {
+  double alpha_s = 0;
+  double alpha_stderr_s = 0;  ///< bootstrap standard deviation of alpha
+  double bytes_per_s = 0;
+  double bytes_per_s_stderr = 0;
+  double rms_relative_error = 0;  ///< of the fitted line against the per-size medians
+  int sizes = 0;                  ///< distinct message sizes fitted
+  int trials = 0;                 ///< samples kept after outlier rejection
+  int rejected = 0;               ///< samples rejected as outliers
+  int bootstrap_used = 0;         ///< resamples whose fit succeeded
+  /// Median over sizes of 1.4826 MAD / median of that size's trials: how much repeated trials of
+  /// the same size disagree. Above RobustFitOptions::loaded_spread the host is reported as loaded.
+  double trial_spread = 0;
+  bool loaded = false;
+  /// Time the model predicts for a message of `bytes`.
+  double predict_s(double bytes) const { return alpha_s + bytes / bytes_per_s; }
+};
+
+namespace detail {
+/// splitmix64: a small, portable generator, so bootstrap results do not depend on the library.
+inline std::uint64_t splitmix64(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+}  // namespace detail
+
+/// Groups the samples by message size, rejects outliers within each size (MAD), fits t = alpha +
+/// bytes / beta to the per-size medians (relative least squares, fit_alpha_beta), and bootstraps
+/// the uncertainties: each resample draws every size's kept trials with replacement and refits.
+/// Needs two sizes at least; with one trial per size the uncertainties are 0 (nothing to resample).
+inline RobustAlphaBetaFit fit_alpha_beta_robust(const std::vector<LinkSample>& samples,
+                                                const RobustFitOptions& o = {}) {
+  std::vector<double> sizes;
+  for (const auto& s : samples) {
+    RIDGELINE_CHECK(s.time_s > 0 && std::isfinite(s.time_s), "a link sample has a non-positive time");
+    if (std::find(sizes.begin(), sizes.end(), s.message_bytes) == sizes.end()) sizes.push_back(s.message_bytes);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  if (sizes.size() < 2) throw Error("a link fit needs at least two message sizes");
+  std::vector<std::vector<double>> kept(sizes.size());
+  RobustAlphaBetaFit f;
+  std::vector<double> spreads;
+  std::vector<LinkSample> medians;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    std::vector<double> t;
+    for (const auto& s : samples)
+      if (s.message_bytes == sizes[i]) t.push_back(s.time_s);
+    kept[i] = reject_outliers_mad(t, o.outlier_k);
+    f.rejected += int(t.size() - kept[i].size());
+    f.trials += int(kept[i].size());
+    const double m = median(kept[i]);
+    medians.push_back({sizes[i], m});
+    if (t.size() >= 3) spreads.push_back(1.4826 * median_abs_deviation(t) / m);
+  }
+  const AlphaBetaFit base = fit_alpha_beta(medians);
+  f.alpha_s = base.alpha_s;
+  f.bytes_per_s = base.bytes_per_s;
+  f.rms_relative_error = base.rms_relative_error;
+  f.sizes = int(sizes.size());
+  f.trial_spread = spreads.empty() ? 0 : median(spreads);
+  f.loaded = f.trial_spread > o.loaded_spread;
+  std::uint64_t state = o.seed;
+  std::vector<double> alphas, betas;
+  for (int b = 0; b < o.bootstrap; ++b) {
+    std::vector<LinkSample> m;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      std::vector<double> draw;
+      for (std::size_t k = 0; k < kept[i].size(); ++k)
+        draw.push_back(kept[i][detail::splitmix64(state) % kept[i].size()]);
+      m.push_back({sizes[i], median(draw)});
+    }
+    try {
+      const AlphaBetaFit r = fit_alpha_beta(m);
+      alphas.push_back(r.alpha_s);
+      betas.push_back(r.bytes_per_s);
+    } catch (const Error&) {
+      // A resample whose times do not grow with size has no bandwidth: it is left out.
+    }
+  }
+  f.bootstrap_used = int(alphas.size());
+  auto stddev = [](const std::vector<double>& v) {
+    if (v.size() < 2) return 0.0;
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= double(v.size());
+    double ss = 0;
+    for (double x : v) ss += (x - mean) * (x - mean);
+    return std::sqrt(ss / double(v.size() - 1));
+  };
+  f.alpha_stderr_s = stddev(alphas);
+  f.bytes_per_s_stderr = stddev(betas);
+  return f;
+}
+
+/// A fit is refused when its relative RMS error exceeds `max_rms_relative_error` (the caller
+/// says what to re-run, and may let the user override it).
+inline bool fit_is_poor(double rms_relative_error, double max_rms_relative_error) {
+  return !(rms_relative_error <= max_rms_relative_error);
 }
 
 /// The efficiency parameters a calibration yields, and how well the roofline with them

@@ -46,6 +46,24 @@ inline double link_phase_s(double out_bytes, const Link& out, double up_bytes, c
   return t;
 }
 
+/// Ring all-reduce of `bytes` (each rank's buffer) over `ranks` GPUs of one scale-up domain:
+/// every rank sends and receives 2 (ranks - 1) / ranks x bytes (reduce-scatter + all-gather),
+/// so time = alpha + fixed + 2 (ranks - 1) / ranks x bytes / B_up. This is NCCL's ring
+/// all-reduce bus-bandwidth relation, busbw = algbw x 2 (n - 1) / n (nccl-tests
+/// doc/PERFORMANCE.md). `fixed_s` is the collective's software cost (launch, barrier), priced as
+/// the transport's fixed cost. 0 for a single rank or no bytes.
+inline double ring_all_reduce_s(const Link& up, int ranks, double bytes, double fixed_s) {
+  if (ranks <= 1 || !(bytes > 0)) return 0;
+  return up.latency_s + fixed_s + 2.0 * (ranks - 1.0) / ranks * bytes / up.sustained_bytes_per_s();
+}
+
+/// Ring reduce-scatter of `bytes` over `ranks` GPUs (each ends with its reduced 1/ranks share):
+/// (ranks - 1) / ranks x bytes per rank, the first half of the ring all-reduce above.
+inline double ring_reduce_scatter_s(const Link& up, int ranks, double bytes, double fixed_s) {
+  if (ranks <= 1 || !(bytes > 0)) return 0;
+  return up.latency_s + fixed_s + (ranks - 1.0) / ranks * bytes / up.sustained_bytes_per_s();
+}
+
 enum class DispatchStyle { low_latency, normal };
 
 inline const char* dispatch_style_name(DispatchStyle s) {

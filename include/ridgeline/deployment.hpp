@@ -20,7 +20,11 @@ inline const char* strategy_name(Strategy s) {
 struct Side {
   const Accelerator* hw = nullptr;
   int gpus = 0;  ///< GPUs on this side (EP: all GPUs, shared by both sides)
-  int tp = 1;    ///< attention: TP per DP instance; FFN: expert-TP (each expert split tp ways)
+  /// attention: TP per DP attention instance; FFN: expert-TP (each expert split tp ways).
+  /// EP uses both on the same GPUs: attention.tp = t runs gpus / t DP attention instances of t
+  /// GPUs each (SGLang --enable-dp-attention with --tp-size / --dp-size = t); ffn.tp = e splits
+  /// each expert e ways over gpus / e EP ranks. attention.tp = ffn.tp = gpus is a pure-TP worker.
+  int tp = 1;
 };
 
 struct Deployment {

@@ -10,8 +10,13 @@
 //   the per-micro-batch slot is max(t_a, t_f, t_dispatch, t_combine, R / m) and the iteration
 //   T_total = R + slot x (m L - 1)   (MegaScale-Infer Eq. 5; equal to it when bubble-free).
 // Both: + dense layers, LM head and the iteration gap t_g; TPOT = iteration / L_accept.
+// TP inside a worker (docs/shapes.md): attention TP t adds a ring all-reduce of the instance's
+// hidden states over the t GPUs per layer (dense layers: two) inside the attention stage; expert
+// TP e a ring reduce-scatter of the rank's expert outputs (summed over its experts per token)
+// over the e GPUs, in the combine phase; both on the scale-up links.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 
@@ -125,7 +130,14 @@ struct Evaluation {
   double tokens_per_s_per_watt = 0;
   int total_gpus = 0;
 
-  double hfu = 0;            ///< useful FLOPs / (iteration x sum of GPU peaks)
+  double hfu = 0;  ///< useful FLOPs / (iteration x sum of GPU peaks), each GPU's peak FLOP-weighted
+  /// over the precisions its work runs in (FP8 expert GEMMs at the FP8 peak, BF16 attention math
+  /// at the BF16 peak): the harmonic mean sum(flops) / sum(flops_i / peak_i), per GPU.
+  double hfu_peak_flops_per_s = 0;
+  const char* hfu_peak_precision = "";  ///< the precision whose FLOPs take the most peak time
+  /// TP collectives per MoE layer per micro-batch, already inside attention_s / combine_s: the
+  /// attention-TP all-reduce of the hidden states and the expert-TP reduce-scatter of the outputs.
+  double attention_tp_comm_s = 0, expert_tp_comm_s = 0;
   double ffn_ofu = 0;        ///< routed-expert FLOPs / (t_f x peak): operator utilisation
   double ffn_occupancy = 0;  ///< S_t = t_f / slot
   double ffn_hfu = 0;        ///< = OFU x S_t on the FFN GPUs
@@ -223,6 +235,46 @@ inline Binding stage_binding(bool attention, const StageTime& st) {
   return st.dominant_bound == Bound::compute ? Binding::ffn_compute : Binding::ffn_weight_read;
 }
 
+/// FLOPs by the precision they run in, for the FLOP-weighted peak of HFU.
+struct PeakMix {
+  double flops = 0, peak_s = 0;
+  std::array<double, 7> peak_s_by_dtype{};
+  void add(const OpCost& op, const Accelerator& hw, double times) {
+    if (!(op.flops > 0) || !(times > 0)) return;
+    const double f = op.flops * times;
+    const double t = f / hw.peak_flops_per_s(op.math);
+    flops += f;
+    peak_s += t;
+    peak_s_by_dtype[size_t(op.math)] += t;
+  }
+  void add(const OpList& ops, const Accelerator& hw, double times) {
+    for (const auto& op : ops) add(op, hw, times);
+  }
+  /// FLOP-weighted (harmonic) peak of this work; `fallback` when there are no FLOPs.
+  double peak_flops_per_s(double fallback) const { return peak_s > 0 ? flops / peak_s : fallback; }
+};
+
+inline const char* binding_precision(const std::array<double, 7>& peak_s_by_dtype, DType fallback) {
+  size_t best = size_t(fallback);
+  for (size_t i = 0; i < peak_s_by_dtype.size(); ++i)
+    if (peak_s_by_dtype[i] > peak_s_by_dtype[best]) best = i;
+  return dtype_name(DType(best));
+}
+
+/// Bytes of activations moved by TP collectives (hidden states and expert outputs in bf16).
+inline constexpr double kTpActivationBytes = 2.0;
+
+/// Expert-TP reduce-scatter of one EP rank's outputs: each GPU of the rank holds partial sums
+/// for the distinct tokens the rank serves (its `routed` token-expert pairs, k / D pairs per
+/// token, D = expected ranks a token's top-k reach), `act` bytes each.
+inline double expert_tp_reduce_s(const ModelSpec& m, const Link& up, int expert_tp, int ep_ranks, double routed,
+                                 double act, double fixed_s) {
+  if (expert_tp <= 1) return 0;
+  const double d = expected_distinct_groups(m.moe.num_experts, m.moe.top_k, std::max(1, ep_ranks));
+  const double distinct = routed * d / std::max(1, m.moe.top_k);
+  return ring_reduce_scatter_s(up, expert_tp, distinct * act, fixed_s);
+}
+
 inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w, double useful_flops,
                               double peak_sum) {
   e.iteration_s = e.moe_layers_s + e.dense_layers_s + e.lm_head_s + e.mtp_s + e.gap_s;
@@ -245,6 +297,7 @@ inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload
   e.usd_per_million_tokens = e.tokens_per_s > 0 ? usd_per_h / (e.tokens_per_s * 3600.0) * 1e6 : 0;
   e.tokens_per_s_per_watt = watts > 0 ? e.tokens_per_s / watts : 0;
   e.hfu = useful_flops / (e.iteration_s * peak_sum);
+  e.hfu_peak_flops_per_s = peak_sum / e.total_gpus;
 }
 
 inline void check_memory(Evaluation& e) {
@@ -307,7 +360,9 @@ inline Evaluation bad_shape(const char* why) {
 
 }  // namespace detail
 
-/// Evaluates an EP deployment (DP attention on every GPU, experts over all GPUs).
+/// Evaluates an EP deployment: gpus / attention.tp DP attention instances of attention.tp GPUs
+/// each (1: DP attention on every GPU), experts over gpus / ffn.tp EP ranks, each expert split
+/// ffn.tp ways (attention.tp = ffn.tp = gpus: a pure-TP worker without all-to-all).
 inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
                               const Efficiencies& eff_in) {
   const Accelerator& hw = *d.attention.hw;
@@ -320,24 +375,39 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   if (d.micro_batches < 1 || d.micro_batches > 2)
     return detail::bad_shape("EP supports micro_batches 1 (no overlap) or 2 (two-batch overlap)");
   if (!(d.batch_per_gpu > 0)) return detail::bad_shape("batch_per_gpu must be positive");
+  const int tp = d.attention.tp, etp = d.ffn.tp;
+  if (tp < 1 || gpus % tp != 0) return detail::bad_shape("EP attention TP must divide the GPU count");
+  if (etp < 1 || gpus % etp != 0) return detail::bad_shape("EP expert TP must divide the GPU count");
+  if (tp > 1 && m.attention.num_heads % tp != 0)
+    return detail::bad_shape("attention TP must divide the model's attention heads");
+  if (std::max(tp, etp) > std::max(1, hw.scale_up_domain_gpus))
+    return detail::bad_shape("attention TP and expert TP must fit one scale-up domain");
   Evaluation e;
   e.feasible = true;
   const int mb = d.micro_batches;
+  const int ep_ranks = gpus / etp;
   const double q_per_seq = 1.0 + w.mtp_draft_tokens;
   const double seqs = d.batch_per_gpu / mb;  // per GPU per micro-batch
-  const double tokens = seqs * q_per_seq;
+  const double tokens = seqs * q_per_seq;    // each GPU dispatches its 1/tp share of its instance
+  const double act = detail::kTpActivationBytes * m.hidden_size;
+  const TransportCost& tp_tc = eff_in.transport(TransportKind::nccl);
 
-  // Attention side: the DP rank's own batch (the slowest rank carries attention_imbalance).
-  e.attention_ops = attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, true, true);
+  // Attention side: the DP instance's batch (tp GPUs' worth; the slowest instance carries
+  // attention_imbalance), heads and weights split tp ways. With tp > 1 the instance's hidden
+  // states are all-reduced (reduce-scatter before dispatch, all-gather after combine).
+  e.attention_ops =
+      attention_stage_ops(m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, true, true);
   const StageTime att = stage_time(e.attention_ops, hw, eff);
-  // FFN side: routed experts of this GPU. Redundant experts add slots but cut the hot factor.
+  e.attention_tp_comm_s = ring_all_reduce_s(hw.scale_up, tp, tokens * tp * w.attention_imbalance * act, tp_tc.fixed_s);
+  // FFN side: routed experts of this GPU's EP rank. Redundant experts add slots but cut the hot factor.
   const double slots = double(m.moe.num_experts + d.redundant_experts);
-  const double local_experts = std::max(1.0, std::ceil(slots / gpus));
+  const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
   const double batch_tokens_global = tokens * gpus;
-  const double routed = detail::hot_rank_load(m, w, slots, gpus, batch_tokens_global);  // hot GPU
-  const double hot_factor = routed / (tokens * m.moe.top_k);                            // its receive vs. its own sends
-  e.ffn_ops = ffn_stage_ops(m, p, routed, local_experts, 1, batch_tokens_global, 0);
+  const double routed = detail::hot_rank_load(m, w, slots, ep_ranks, batch_tokens_global);  // hot rank
+  const double hot_factor = routed / (tokens * m.moe.top_k);  // its receive vs. its own sends
+  e.ffn_ops = ffn_stage_ops(m, p, routed, local_experts, etp, batch_tokens_global, 0);
   const StageTime ffn = stage_time(e.ffn_ops, hw, eff);
+  e.expert_tp_comm_s = detail::expert_tp_reduce_s(m, hw.scale_up, etp, ep_ranks, routed, act, tp_tc.fixed_s);
   // Pure-RDMA low-latency kernels reach every peer over the NIC: a scale-up domain of one GPU.
   const Accelerator* comm_hw = &hw;
   Accelerator rdma_only;
@@ -346,37 +416,43 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
     rdma_only.scale_up_domain_gpus = 1;
     comm_hw = &rdma_only;
   }
-  const CommTime comm = ep_all_to_all(*comm_hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
-                                      dtype_bytes(p.dispatch), dtype_bytes(p.combine), d.dispatch_style, hot_factor);
+  // One EP rank (a pure-TP worker): every GPU already holds every token, no all-to-all.
+  const CommTime comm =
+      ep_ranks > 1 ? ep_all_to_all(*comm_hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
+                                   dtype_bytes(p.dispatch), dtype_bytes(p.combine), d.dispatch_style, hot_factor)
+                   : CommTime{};
   const double small_s = detail::small_kernels_s(eff);
-  const double a2a_s = gpus > 1 ? transfer_overhead_s(tc, tokens) : 0.0;
-  e.attention_s = att.time_s + small_s;
-  e.ffn_s = ffn.time_s;
+  const double a2a_s = ep_ranks > 1 ? transfer_overhead_s(tc, tokens) : 0.0;
+  e.attention_s = att.time_s + small_s + e.attention_tp_comm_s;
+  const double ffn_s = ffn.time_s;
+  e.ffn_s = ffn_s;
   e.dispatch_s = comm.dispatch_s + a2a_s;
-  e.combine_s = comm.combine_s + a2a_s;
+  e.combine_s = comm.combine_s + a2a_s + e.expert_tp_comm_s;
   e.scale_out_bytes_per_gpu = comm.scale_out_bytes;
   e.comm_scale_out_bound = comm.scale_out_bound;
   e.tokens_per_ffn_gpu = routed;
-  const double compute = e.attention_s + ffn.time_s;
+  const double compute = e.attention_s + ffn_s;
   const double network = e.dispatch_s + e.combine_s;
   // TBO: the two micro-batches alternate, so each compute stage of one overlaps the next
   // transfer of the other (attention | combine, dispatch | attention, FFN | dispatch,
   // combine | FFN), each pair slowed by what the transport holds of the GPU (the function
   // that prices AFD's ping-pong). Per micro-batch: half of the four pairs.
-  e.slot_s =
-      mb == 1 ? compute + network
-              : detail::two_batch_overlap_slot_s(e.attention_s, ffn.time_s, e.dispatch_s, e.combine_s, tc.contention);
+  e.slot_s = mb == 1 ? compute + network
+                     : detail::two_batch_overlap_slot_s(e.attention_s, ffn_s, e.dispatch_s, e.combine_s, tc.contention);
   e.moe_layers_s = m.num_moe_layers() * mb * e.slot_s;
   e.mtp_s = detail::mtp_draft_s(m, w, mb * e.slot_s);
-  e.expert_load_imbalance = routed / (batch_tokens_global * m.moe.top_k / std::min<double>(gpus, slots));
+  e.expert_load_imbalance = routed / (batch_tokens_global * m.moe.top_k / std::min<double>(ep_ranks, slots));
   e.transfer_overhead_s = a2a_s;
   e.transport = tk;
   e.transport_contention = mb == 1 ? 0.0 : tc.contention;
 
-  const StageTime dense = stage_time(
-      attention_stage_ops(m, p, seqs * w.attention_imbalance, q_per_seq, w.context_tokens, 1, false, false), hw, eff);
-  e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s);
-  e.lm_head_s = op_time(lm_head_op(m, d.batch_per_gpu * q_per_seq, 1), hw, eff).time_s;
+  const OpList dense_ops =
+      attention_stage_ops(m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, false, false);
+  const StageTime dense = stage_time(dense_ops, hw, eff);
+  // A dense layer under attention TP all-reduces twice: after attention and after its MLP.
+  e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);
+  const OpCost lm_head = lm_head_op(m, d.batch_per_gpu * q_per_seq * tp, tp);
+  e.lm_head_s = op_time(lm_head, hw, eff).time_s;
   e.gap_s = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
 
   e.attention_dominant_op = att.dominant_op;
@@ -388,30 +464,43 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
   // Useful FLOPs per GPU per iteration (balanced work; imbalance is lost time, not work).
-  const StageTime att_bal =
-      w.attention_imbalance == 1.0
-          ? att
-          : stage_time(attention_stage_ops(m, p, seqs, q_per_seq, w.context_tokens, 1, true, true), hw, eff);
-  const double ffn_flops_bal = ffn.flops / (routed / (batch_tokens_global * m.moe.top_k / gpus));
+  const OpList att_bal_ops = w.attention_imbalance == 1.0
+                                 ? e.attention_ops
+                                 : attention_stage_ops(m, p, seqs * tp, q_per_seq, w.context_tokens, tp, true, true);
+  const StageTime att_bal = w.attention_imbalance == 1.0 ? att : stage_time(att_bal_ops, hw, eff);
+  const double ffn_balance = routed / (batch_tokens_global * m.moe.top_k / ep_ranks);
+  const double ffn_flops_bal = ffn.flops / ffn_balance;
   const double flops_gpu = mb * (m.num_moe_layers() * (att_bal.flops + ffn_flops_bal) +
                                  m.num_dense_layers * dense.flops / w.attention_imbalance) +
                            2.0 * d.batch_per_gpu * q_per_seq * m.embedding_params();
-  detail::finish_throughput(e, d, w, flops_gpu * gpus, hw.peak_flops_per_s(p.weights) * gpus);
+  // The peak each FLOP is measured against: that of the precision it runs in.
+  detail::PeakMix mix;
+  mix.add(att_bal_ops, hw, double(mb) * m.num_moe_layers());
+  mix.add(e.ffn_ops, hw, double(mb) * m.num_moe_layers() / ffn_balance);
+  mix.add(dense_ops, hw, double(mb) * m.num_dense_layers / w.attention_imbalance);
+  mix.add(lm_head, hw, 1.0);
+  detail::finish_throughput(e, d, w, flops_gpu * gpus, mix.peak_flops_per_s(hw.peak_flops_per_s(p.weights)) * gpus);
+  e.hfu_peak_precision = detail::binding_precision(mix.peak_s_by_dtype, p.weights);
 
   // Memory per GPU.
   MemoryUse mem;
   mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
-  mem.weights_bytes = detail::attention_side_weight_bytes(m, p, 1, true, w.mtp_draft_tokens > 0) +
-                      local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights);
-  mem.kv_bytes = d.batch_per_gpu * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0);
+  mem.weights_bytes = detail::attention_side_weight_bytes(m, p, tp, true, w.mtp_draft_tokens > 0) +
+                      local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights) / etp;
+  // Each GPU stores its share of its instance's batch_per_gpu x tp sequences: MLA's latent is
+  // replicated over the TP group (tp x the KV per GPU), GQA/MHA KV heads are split.
+  mem.kv_bytes = d.batch_per_gpu * tp * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
+                 detail::kv_share_per_rank(m, tp);
   e.attention_memory = mem;
   e.ffn_memory = mem;
 
   // Binding roof.
-  if (mb == 2 ? network >= compute : network >= std::max(e.attention_s, ffn.time_s))
+  if (ep_ranks > 1 && (mb == 2 ? network >= compute : network >= std::max(e.attention_s, ffn_s)))
     e.binding = comm.scale_out_bound ? Binding::scale_out_network : Binding::scale_up_network;
+  else if (std::max(e.attention_tp_comm_s, e.expert_tp_comm_s) > std::max(att.time_s, ffn.time_s))
+    e.binding = Binding::scale_up_network;
   else
-    e.binding = e.attention_s >= ffn.time_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
+    e.binding = e.attention_s >= ffn_s ? detail::stage_binding(true, att) : detail::stage_binding(false, ffn);
   detail::apply_constraints(e, w);
   return e;
 }
@@ -451,7 +540,15 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const double mean_routed = mb_tokens * m.moe.top_k / ep_ranks;
   const double shared_tokens = shared_on_ffn ? mb_tokens / d.ffn.gpus : 0;
   e.ffn_ops = ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens);
-  const StageTime ffn = stage_time(e.ffn_ops, hf, eff);
+  const StageTime ffn_ops_time = stage_time(e.ffn_ops, hf, eff);
+  // TP collectives on each side's scale-up links (0 at TP 1): the attention instance's hidden
+  // states over TP_a, the expert outputs over expert-TP.
+  const double act = detail::kTpActivationBytes * m.hidden_size;
+  const double tp_fixed_s = eff_in.transport(TransportKind::nccl).fixed_s;
+  e.attention_tp_comm_s =
+      ring_all_reduce_s(ha.scale_up, d.attention.tp, seqs_a * q_per_seq * w.attention_imbalance * act, tp_fixed_s);
+  e.expert_tp_comm_s = detail::expert_tp_reduce_s(m, hf.scale_up, d.ffn.tp, ep_ranks, routed, act, tp_fixed_s);
+  const StageTime& ffn = ffn_ops_time;
 
   M2NInput in{};
   in.attn_hw = &ha;
@@ -471,13 +568,13 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const CommTime comm = afd_m2n(in);
 
   const double small_s = detail::small_kernels_s(eff);
-  e.attention_s = att.time_s + small_s;
+  e.attention_s = att.time_s + small_s + e.attention_tp_comm_s;
   e.ffn_s = ffn.time_s;
   // The same per-transfer cost as EP's all-to-all, for this deployment's transport; the per-token
   // part is paid by the busier end (an attention GPU's sends or an FFN GPU's distinct receives).
   const double xfer_s = transfer_overhead_s(tc, std::max(in.tokens_per_attn_gpu, comm.tokens_received_per_ffn_gpu));
   e.dispatch_s = comm.dispatch_s + xfer_s;
-  e.combine_s = comm.combine_s + xfer_s;
+  e.combine_s = comm.combine_s + xfer_s + e.expert_tp_comm_s;
   e.scale_out_bytes_per_gpu = comm.scale_out_bytes;
   e.comm_scale_out_bound = comm.scale_out_bound;
   e.tokens_per_ffn_gpu = routed;
@@ -501,12 +598,13 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.bubble_free = (mb - 1) * e.attention_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= e.attention_s + t_c;
 
   // Dense layers and the LM head run on the attention side, outside the ping-pong.
-  const StageTime dense = stage_time(attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq,
-                                                         w.context_tokens, d.attention.tp, false, false),
-                                     ha, eff);
-  e.dense_layers_s =
-      double(m.num_dense_layers) * mb * (dense.time_s + small_s);  // double: layers x mb can pass INT_MAX
-  e.lm_head_s = op_time(lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp), ha, eff).time_s;
+  const OpList dense_ops = attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
+                                               d.attention.tp, false, false);
+  const StageTime dense = stage_time(dense_ops, ha, eff);
+  e.dense_layers_s = double(m.num_dense_layers) * mb *
+                     (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);  // double: layers x mb can pass INT_MAX
+  const OpCost lm_head = lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp);
+  e.lm_head_s = op_time(lm_head, ha, eff).time_s;
   e.gap_s = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
   e.budget_slot_s = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (3.0 * m.num_layers);
 
@@ -515,7 +613,6 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_dominant_op = ffn.dominant_op;
   e.ffn_dominant_bound = ffn.dominant_bound;
   const double peak_f = hf.peak_flops_per_s(p.weights);
-  const double peak_a = ha.peak_flops_per_s(p.weights);
   e.ffn_ofu = ffn.time_s > 0 ? ffn.flops / (ffn.time_s * peak_f) : 0;
   e.ffn_occupancy = ffn.time_s / e.slot_s;
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
@@ -524,7 +621,19 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const double flops = mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops * mean_routed / routed * d.ffn.gpus) +
                              m.num_dense_layers * dense.flops / w.attention_imbalance * d.attention.gpus) +
                        2.0 * d.global_batch * q_per_seq * m.embedding_params();
-  detail::finish_throughput(e, d, w, flops, peak_a * d.attention.gpus + peak_f * d.ffn.gpus);
+  // Each side's peak is FLOP-weighted over the precisions its work runs in.
+  detail::PeakMix mix_a, mix_f;
+  mix_a.add(e.attention_ops, ha, double(mb) * L / w.attention_imbalance);
+  mix_a.add(dense_ops, ha, double(mb) * m.num_dense_layers / w.attention_imbalance);
+  mix_a.add(lm_head, ha, 1.0);
+  mix_f.add(e.ffn_ops, hf, double(mb) * L * mean_routed / routed);
+  const double peak_a_eff = mix_a.peak_flops_per_s(ha.peak_flops_per_s(p.weights));
+  const double peak_f_eff = mix_f.peak_flops_per_s(peak_f);
+  detail::finish_throughput(e, d, w, flops, peak_a_eff * d.attention.gpus + peak_f_eff * d.ffn.gpus);
+  std::array<double, 7> by_dtype{};
+  for (size_t i = 0; i < by_dtype.size(); ++i)
+    by_dtype[i] = mix_a.peak_s_by_dtype[i] * d.attention.gpus + mix_f.peak_s_by_dtype[i] * d.ffn.gpus;
+  e.hfu_peak_precision = detail::binding_precision(by_dtype, p.weights);
 
   MemoryUse ma;
   ma.capacity_bytes = ha.hbm_bytes * eff.usable_hbm_fraction;

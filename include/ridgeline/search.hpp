@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // L6 search: MegaScale-Infer's Algorithm 1 (its deployment-plan search), generalised.
-//   EP : hardware kind x GPU count x micro-batches (1 NBO, 2 TBO) x dispatch style.
+//   EP : hardware kind x GPU count x attention TP (DP x TP attention; pure TP inside a scale-up
+//        domain) x micro-batches (1 NBO, 2 TBO) x dispatch style.
 //   AFD: FFN hardware x FFN GPUs x expert-TP x attention hardware x TP_a x micro-batches (>= 3);
 //        the attention instance count comes from BALANCE (t_a = t_f at the per-slot SLO budget,
 //        the generalisation of n_a = k1 E / (k3 K)) and its granular neighbours are tried.
@@ -19,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "ridgeline/batch_search.hpp"
@@ -116,6 +118,12 @@ struct SearchSpace {
   std::vector<int> ep_micro_batches{1, 2};
   std::vector<int> afd_micro_batches{3, 4};
   std::vector<int> tp_sizes{1, 2, 4, 8};  ///< TP_a and expert-TP candidates (<= GPUs per node)
+  /// EP attention-TP candidates (DP x TP attention; each divides the GPU count and fits one
+  /// scale-up domain). {1}: DP attention only.
+  std::vector<int> ep_attention_tp{1, 2, 4, 8};
+  /// Also try pure-TP workers (every weight split over all GPUs, no EP) for GPU counts inside
+  /// one scale-up domain.
+  bool ep_pure_tp = true;
   /// Decode stacks run DeepEP's low-latency kernels (CUDA-graph capturable); the normal kernels
   /// are tried only when asked (`--dispatch-styles low_latency,normal`).
   std::vector<DispatchStyle> ep_dispatch_styles{DispatchStyle::low_latency};
@@ -315,20 +323,41 @@ inline void consider(const Ctx& c, const Deployment& d, TaskOut& out) {
   }
 }
 
+/// EP worker shapes of `gpus` GPUs: (attention TP, expert TP) pairs. DP x TP attention with
+/// experts over all GPUs for each allowed attention TP; a pure-TP worker (everything split over
+/// all GPUs) when the GPUs fit one scale-up domain.
+inline int ep_shapes(const ModelSpec& m, const Accelerator& hw, int gpus, const SearchSpace& s,
+                     std::array<std::pair<int, int>, 8>& out) {
+  int n = 0;
+  const auto heads_ok = [&](int t) { return m.attention.num_heads % t == 0; };
+  for (int t : s.ep_attention_tp) {
+    if (n >= int(out.size()) - 1) break;
+    if (t < 1 || gpus % t || t > hw.scale_up_domain_gpus || !heads_ok(t)) continue;
+    out[n++] = {t, 1};
+  }
+  if (s.ep_pure_tp && gpus > 1 && gpus <= hw.scale_up_domain_gpus && heads_ok(gpus)) out[n++] = {gpus, gpus};
+  return n;
+}
+
 inline void run_ep_task(const Ctx& c, const Accelerator& hw, int gpus, TaskOut& out) {
-  for (int mb : c.s.ep_micro_batches)
-    for (DispatchStyle style : c.s.ep_dispatch_styles) {
-      // Inside one scale-up domain both styles move the same bytes: try one.
-      if (style == DispatchStyle::normal && gpus <= hw.scale_up_domain_gpus) continue;
-      Deployment d;
-      d.strategy = Strategy::ep;
-      d.micro_batches = mb;
-      d.attention = {&hw, gpus, 1};
-      d.ffn = d.attention;
-      d.dispatch_style = style;
-      d.transport = c.s.ep_transport;
-      consider(c, d, out);
-    }
+  std::array<std::pair<int, int>, 8> shapes{};
+  const int n_shapes = ep_shapes(c.m, hw, gpus, c.s, shapes);
+  for (int i = 0; i < n_shapes; ++i)
+    for (int mb : c.s.ep_micro_batches)
+      for (DispatchStyle style : c.s.ep_dispatch_styles) {
+        // Inside one scale-up domain both styles move the same bytes: try one.
+        if (style == DispatchStyle::normal && gpus <= hw.scale_up_domain_gpus) continue;
+        // A pure-TP worker has no all-to-all for a second micro-batch to hide.
+        if (shapes[i].second > 1 && mb > 1) continue;
+        Deployment d;
+        d.strategy = Strategy::ep;
+        d.micro_batches = mb;
+        d.attention = {&hw, gpus, shapes[i].first};
+        d.ffn = {&hw, gpus, shapes[i].second};
+        d.dispatch_style = style;
+        d.transport = c.s.ep_transport;
+        consider(c, d, out);
+      }
 }
 
 inline bool tp_allowed(const ModelSpec& m, const Accelerator& hw, int tp) {

@@ -131,7 +131,13 @@ def _qty(value: Any, name: str) -> Optional[str]:
     if isinstance(value, bool) or not isinstance(value, _numbers.Real):
         raise TypeError(f"{name}: expected a number (SI units) or a string with a unit such as \"50 ms\", "
                         f"got {type(value).__name__}")
-    return repr(float(value)) if not isinstance(value, _numbers.Integral) else str(int(value))
+    text = repr(float(value)) if not isinstance(value, _numbers.Integral) else str(int(value))
+    unit = _SI_UNITS.get(name)  # the CLI refuses a bare whole number where a time or size is due
+    return f"{text} {unit}" if unit else text
+
+
+# The SI unit of each quantity argument that is not a token count (numbers are SI values).
+_SI_UNITS = {"slo": "s", "slos": "s", "gap": "s", "mtp_step_gap": "s", "scale_out_bandwidth": "B/s"}
 
 
 def _qtys(value: Any, name: str) -> Optional[list]:
@@ -303,8 +309,12 @@ def _calibration(value: Any) -> Optional[str]:
 def _search_kwargs(objective, strategy, gpus, max_gpus, attention_hardware, ffn_hardware, weights, kv_cache,
                    dispatch, combine, mtp_acceptance, mtp_draft_tokens, afd_micro_batches, require_bubble_free,
                    scan_all_attention_counts, gap, mtp_step_gap, routing, calibration, ep_transport,
-                   afd_transport, dispatch_styles, threads) -> dict:
+                   afd_transport, dispatch_styles, threads, calibration_for=None, calibration_any_device=False,
+                   attention_tp=None) -> dict:
     return _drop_none({
+        "calibration_for": calibration_for, "calibration_any_device": bool(calibration_any_device),
+        "attention_tp": None if attention_tp is None else
+        [_int(v, "attention_tp") for v in ([attention_tp] if isinstance(attention_tp, int) else attention_tp)],
         "objective": objective, "strategy": strategy, "gpus": _int(gpus, "gpus"),
         "max_gpus": _int(max_gpus, "max_gpus"),
         "attention_hardware": _ids(attention_hardware, "attention_hardware"),
@@ -332,7 +342,8 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
          gap: Optional[Quantity] = None, mtp_step_gap: Optional[Quantity] = None, routing: str = "uniform",
          calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
          dispatch_styles: Ids = ("low_latency",), sensitivity: bool = False, threads: int = 0,
-         db: Optional[Database] = None) -> Result:
+         calibration_for: Optional[str] = None, calibration_any_device: bool = False,
+         attention_tp: Optional[Sequence[int]] = None, db: Optional[Database] = None) -> Result:
     """Find the best decode deployment of ``model`` on ``hardware`` under a TPOT SLO (``ridgeline plan``).
 
     Searches EP (attention data-parallel on every GPU, experts over all GPUs, 1-2 micro-batches) and
@@ -348,9 +359,13 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
       given or calibrated), ``sensitivity_resized`` / ``sensitivity`` and ``verdict_robustness``.
 
     Arguments (the CLI's flags): slo "50 ms" or 0.05 s; context 4096 tokens; objective gpu |
-    cost | power | hfu; strategy ep | afd | both; hardware "h800" or ["h20", "l40s"];
+    cost | watt | hfu (case-insensitive; power = watt); strategy ep | afd | both; hardware "h800" or
+    ["h20", "l40s"] (several kinds: ``per_hardware`` holds the best plan on each kind alone);
     attention_hardware / ffn_hardware for heterogeneous AFD; gap "5 ms"; routing uniform | balanced |
-    zipf:S | 1.2; calibration a file or load_calibration(); ep_transport / afd_transport
+    zipf:S | 1.2; calibration a file, load_calibration() or a bare hardware id ("h200": its profile in
+    hwdb/calibration/), refused on other hardware unless calibration_for="h800" maps it or
+    calibration_any_device=True; attention_tp EP attention-TP sizes to try (default 1, 2, 4, 8;
+    any above 1 also tries pure-TP workers); ep_transport / afd_transport
     deepep_low_latency | deepep_normal | nccl | cpu_rdma; sensitivity=True re-searches at each end of
     every uncertain parameter's range. ``result.to_frame()`` tabulates ``top``.
 
@@ -364,7 +379,8 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
     kw = _search_kwargs(objective, strategy, gpus, max_gpus, attention_hardware, ffn_hardware, weights, kv_cache,
                         dispatch, combine, mtp_acceptance, mtp_draft_tokens, afd_micro_batches,
                         require_bubble_free, scan_all_attention_counts, gap, mtp_step_gap, routing, calibration,
-                        ep_transport, afd_transport, dispatch_styles, threads)
+                        ep_transport, afd_transport, dispatch_styles, threads, calibration_for,
+                        calibration_any_device, attention_tp)
     kw.update(model=model, hardware=_ids(hardware, "hardware"), slo=_qty(slo, "slo"),
               context=_qty(context, "context"), top=_int(top, "top"), pareto=bool(pareto),
               sensitivity=bool(sensitivity))
@@ -373,13 +389,16 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
 
 def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] = None,
              context: Optional[Quantity] = None, mtp_acceptance: Optional[float] = None,
-             routing: Optional[str] = None, db: Optional[Database] = None) -> Result:
+             routing: Optional[str] = None, calibration_for: Optional[str] = None,
+             calibration_any_device: bool = False, db: Optional[Database] = None) -> Result:
     """Evaluate one fixed deployment (``ridgeline evaluate``): TPOT, tokens/s per GPU, per $ and per W,
     HFU, the per-layer stage times (``breakdown``, ms) and the binding roof or constraint.
 
     ``scenario``: a Scenario, a scenario file path, a dict in the scenario-file format, or a list of
-    them (then the result is {"results": [...]} as the CLI prints for several files). Overrides, as
-    the CLI's flags: calibration (a file or load_calibration()), gap ("5 ms"), context (4096
+    them. The result is ``ridgeline evaluate --json``: {"results": [one object per scenario]}, and with
+    one scenario its fields also at the top level. Overrides, as the CLI's flags: calibration (a file,
+    load_calibration() or a bare hardware id; calibration_for / calibration_any_device to apply it
+    to hardware it was not measured on), gap ("5 ms"), context (4096
     tokens), mtp_acceptance (tokens accepted per step), routing (uniform | balanced | zipf:S | 1.2).
     The caller's Scenario is never modified.
     """
@@ -397,7 +416,8 @@ def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] 
         raise ValueError('mtp_acceptance: "0" is not a number in [1, 16]')
     kw = _drop_none({"calibration": _calibration(calibration), "gap": _qty(gap, "gap"),
                      "context": _qty(context, "context"), "mtp_acceptance": _float(mtp_acceptance, "mtp_acceptance"),
-                     "routing": routing})
+                     "routing": routing, "calibration_for": calibration_for,
+                     "calibration_any_device": bool(calibration_any_device) or None})
     return _result("evaluate", _call(_core.evaluate, d, scenarios, kw))
 
 
@@ -450,7 +470,8 @@ def roofline(model: str, hardware: str, *, batch: float = 128, context: float = 
     or memory-bound. The GPU runs data-parallel attention for ``batch`` sequences of ``context``
     tokens and holds 1/``ep`` of the experts. Returns {"operators": [...], "layer_time_s", ...}."""
     context_v = context if not isinstance(context, str) else parse_quantity(context, "count")
-    kw = {"model": model, "hardware": hardware, "batch": _float(batch, "batch"),
+    batch_v = batch if not isinstance(batch, str) else parse_quantity(batch, "count")  # "1K" = 1024
+    kw = {"model": model, "hardware": hardware, "batch": _float(batch_v, "batch"),
           "context": _float(context_v, "context"), "ep": _int(ep, "ep"), "weights": weights, "kv": kv}
     return _result("roofline", _call(_core.roofline, _db(db), kw))
 
@@ -528,13 +549,16 @@ def validation_dir() -> str:
     return str(_Path(__file__).resolve().parents[2] / "examples" / "validation")
 
 
-def validate(dir: Any = None, *, calibration: Any = None, db: Optional[Database] = None) -> Result:
+def validate(dir: Any = None, *, calibration: Any = None, calibration_for: Optional[str] = None,
+             calibration_any_device: bool = False, db: Optional[Database] = None) -> Result:
     """Compare predictions with published measurements (``ridgeline validate DIR``): for each point in
     ``dir`` (default: the shipped examples/validation) the measured and predicted decode tokens/s per
     GPU, the signed error (predicted - measured) / measured (> 0 = optimistic), the binding roof and
     the full evaluation; then "summary" (median and max |error|, bias, share optimistic). Every point
-    runs with the same efficiencies: defaults, or ``calibration`` (a file or load_calibration()).
+    runs with the same efficiencies: defaults, or ``calibration`` (a file, load_calibration() or a
+    bare hardware id; refused on other hardware unless calibration_for / calibration_any_device).
     Plot with ``ridgeline.plot.predicted_vs_measured``."""
     kw = _drop_none({"dir": _path(dir) if dir is not None else validation_dir(),
-                     "calibration": _calibration(calibration)})
+                     "calibration": _calibration(calibration), "calibration_for": calibration_for,
+                     "calibration_any_device": bool(calibration_any_device) or None})
     return _result("validate", _call(_core.validate, _db(db), kw))

@@ -2,10 +2,13 @@
 // Calibrator backends measure grouped GEMMs, memory streaming and transfers on the machine they
 // run on; main.cpp fits them (calibration_fit.hpp) and writes a calibration JSON file.
 #pragma once
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "ridgeline/calibration_samples.hpp"
+#include "ridgeline/calibration_sweep.hpp"
 
 namespace ridgeline::calib {
 
@@ -18,6 +21,13 @@ struct Options {
   double peak_flops_per_s = 0;  ///< from --hardware (datasheet); 0 = measure the best achievable
   double peak_bytes_per_s = 0;
   std::string peak_source = "measured";
+  /// The link sweep's sizes (nccl-tests -b / -e / -f) and both sweeps' iterations (-w / -n);
+  /// 0 = the defaults of --quick or of a full run.
+  std::size_t link_min_bytes = 0, link_max_bytes = 0;
+  double link_factor = 0;
+  int warmup = -1, iterations = 0;
+  /// Called after every link or stream row ("link" / "stream", bytes, statistics), as it runs.
+  std::function<void(const char* sweep, double bytes, const sweep::TimeStats&)> on_row;
 };
 
 struct Run {
@@ -28,8 +38,9 @@ struct Run {
   std::string peak_source;
   std::vector<GemmSample> gemm;
   std::vector<StreamSample> stream;
-  std::vector<LinkSample> link;
-  std::string link_kind;  ///< what the link samples measured
+  std::vector<LinkSample> link;                            ///< median per size
+  std::vector<sweep::TimeStats> link_stats, stream_stats;  ///< per row: median, p99, spread
+  std::string link_kind;                                   ///< what the link samples measured
   std::vector<std::string> notes;
 };
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <Eigen/Dense>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -14,15 +15,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 template <class F>
-double median_time_s(int reps, F&& body) {
-  body();  // warm-up
+sweep::TimeStats timed(int warmup, int reps, F&& body) {
+  for (int w = 0; w < warmup; ++w) body();
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
     const auto a = Clock::now();
     body();
     t.push_back(std::chrono::duration<double>(Clock::now() - a).count());
   }
-  return median(t);
+  return sweep::time_stats(t);
+}
+
+template <class F>
+double median_time_s(int reps, F&& body) {
+  return timed(1, reps, body).median_s;
 }
 
 // Keeps results observable so the optimiser cannot drop the timed work.
@@ -53,14 +59,14 @@ GemmSample grouped_gemm(const Options& o, int tokens, int reps) {
   return s;
 }
 
-StreamSample stream_read(size_t bytes, int reps) {
+StreamSample stream_read(size_t bytes, int warmup, int reps, sweep::TimeStats& st) {
   std::vector<float> buf(bytes / sizeof(float), 1.0f);
   StreamSample s;
   s.bytes = double(buf.size() * sizeof(float));
   float expect = float(buf.size());
   float got = 0;
   // Eight independent partial sums: one running sum would be bound by add latency, not memory.
-  s.time_s = median_time_s(reps, [&] {
+  st = timed(warmup, reps, [&] {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     const size_t n8 = buf.size() / 8 * 8;
     for (size_t i = 0; i < n8; i += 8)
@@ -69,14 +75,27 @@ StreamSample stream_read(size_t bytes, int reps) {
     for (float a : acc) got += a;
     for (size_t i = n8; i < buf.size(); ++i) got += buf[i];
   });
+  s.time_s = st.median_s;
   if (got <= 0 || std::abs(got - expect) > 0.01f * expect) throw Error("CPU stream read produced a wrong sum");
   g_sink = g_sink + got;
   return s;
 }
 
+// Fills the source with the sweep payload, runs one hand-off and checks what arrived.
+template <class F>
+void fill_payload_and_check_once(std::vector<char>& src, std::vector<char>& dst, size_t bytes, F&& one) {
+  sweep::fill_payload(reinterpret_cast<std::uint8_t*>(src.data()), bytes, 0, 1, 7);
+  std::fill(dst.begin(), dst.end(), 0);
+  one();
+  const sweep::PayloadCheck c = sweep::check_payload(reinterpret_cast<const std::uint8_t*>(dst.data()), bytes, 0, 1, 7);
+  if (!c.ok)
+    throw Error("shared-memory link delivered wrong data at byte " + std::to_string(c.first_bad_byte) +
+                "; refusing to time it");
+}
+
 // One message from a producer thread to a consumer thread: copy into a shared buffer, release a
 // flag, the consumer acquires it and copies out. The time of one hand-off is the link sample.
-LinkSample shared_memory_link(size_t bytes, int reps) {
+LinkSample shared_memory_link(size_t bytes, int warmup, int reps, sweep::TimeStats& st) {
   std::vector<char> src(bytes, 1), mid(bytes), dst(bytes);
   std::atomic<int> turn{0};
   std::atomic<bool> stop{false};
@@ -101,8 +120,12 @@ LinkSample shared_memory_link(size_t bytes, int reps) {
   };
   LinkSample s;
   s.message_bytes = double(bytes);
-  // A round trip is one message each way; half of it is one transfer.
-  s.time_s = median_time_s(reps, one) / 2.0;
+  // A round trip is one message each way; half of it is one transfer. The payload is checked
+  // once before timing (nccl-tests' protocol) and again after.
+  fill_payload_and_check_once(src, dst, bytes, one);
+  st = timed(warmup, reps, one);
+  for (double* v : {&st.median_s, &st.p99_s, &st.min_s, &st.max_s}) *v /= 2.0;
+  s.time_s = st.median_s;
   stop.store(true, std::memory_order_release);
   consumer.join();
   if (std::memcmp(src.data(), dst.data(), bytes) != 0) throw Error("shared-memory link corrupted data");
@@ -118,17 +141,32 @@ Run run_cpu(const Options& o) {
              std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
              std::to_string(EIGEN_MINOR_VERSION) + " float32";
   const int reps = o.quick ? 3 : o.repetitions;
+  const int iters = o.iterations > 0 ? o.iterations : reps;
+  const int warmup = o.warmup >= 0 ? o.warmup : 1;
   // Weights must exceed the last-level cache, or small-token GEMMs run from cache and look
   // faster than memory allows: 8 experts x 2048 x 1024 float32 = 64 MiB.
   const std::vector<int> tokens =
       o.quick ? std::vector<int>{1, 4, 32, 64, 128, 256} : std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
   for (int t : tokens) r.gemm.push_back(grouped_gemm(o, t, reps));
-  for (size_t mb : o.quick ? std::vector<size_t>{32, 64} : std::vector<size_t>{64, 128, 256})
-    r.stream.push_back(stream_read(mb << 20, reps));
-  const std::vector<size_t> msgs =
-      o.quick ? std::vector<size_t>{4 << 10, 64 << 10, 1 << 20, 4 << 20}
-              : std::vector<size_t>{1 << 10, 8 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20};
-  for (size_t m : msgs) r.link.push_back(shared_memory_link(m, reps * 3));
+  for (size_t mb : o.quick ? std::vector<size_t>{32, 64} : std::vector<size_t>{64, 128, 256}) {
+    sweep::TimeStats st;
+    r.stream.push_back(stream_read(mb << 20, warmup, iters, st));
+    r.stream_stats.push_back(st);
+    if (o.on_row) o.on_row("stream", r.stream.back().bytes, st);
+  }
+  const std::vector<size_t> msgs = sweep::message_sizes(o.link_min_bytes ? o.link_min_bytes
+                                                        : o.quick        ? 4 << 10
+                                                                         : 1 << 10,
+                                                        o.link_max_bytes ? o.link_max_bytes
+                                                        : o.quick        ? 4 << 20
+                                                                         : 16 << 20,
+                                                        o.link_factor > 1 ? o.link_factor : 4);
+  for (size_t m : msgs) {
+    sweep::TimeStats st;
+    r.link.push_back(shared_memory_link(m, warmup, o.iterations > 0 ? o.iterations : reps * 3, st));
+    r.link_stats.push_back(st);
+    if (o.on_row) o.on_row("link", double(m), st);
+  }
   r.link_kind = "shared-memory hand-off between two threads (stands in for M->N transfers)";
 
   r.notes.push_back(

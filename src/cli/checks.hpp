@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 
 #include "present/checks.hpp"
 #include "ridgeline/error.hpp"
+#include "ridgeline/io/database.hpp"
 #include "ridgeline/units.hpp"
 
 namespace ridgeline::cli {
@@ -24,6 +26,24 @@ namespace ridgeline::cli {
 using present::FlagError;
 namespace limits = present::limits;
 using present::check_work;
+
+using present::lower_ascii;
+/// A number format flag (--weights FP8 or fp8): case-insensitive; a bad one is a usage error.
+using present::parse_format_flag;
+
+/// An old spelling of a flag is kept as an option in the group "Deprecated spellings", bound to
+/// the same variable;
+/// note_deprecated() says on stderr that it was used and what to write instead.
+inline void note_deprecated(const CLI::App* cmd, const std::string& old_name, const std::string& new_name) {
+  if (cmd->count(old_name) > 0)
+    fmt::print(stderr, "ridgeline: note: {} is deprecated; use {} (it takes the same values)\n", old_name, new_name);
+}
+
+/// A flag quantity in SI units (io::parse_quantity_text: a bare number where a time, size or
+/// bandwidth is due is refused with the unit to add; token counts take K / M suffixes).
+inline double parse_flag_quantity(const std::string& text, Dimension dim) {
+  return io::parse_quantity_text(text, dim);
+}
 
 /// A finite number in [lo, hi]. CLI::Range lets NaN through (every comparison with NaN is
 /// false) and accepts 1e308; this one does not. Works for int and double options.

@@ -41,5 +41,6 @@ void add_plan_command(CLI::App& app, Context& ctx);
 void add_bench_command(CLI::App& app, Context& ctx);
 void add_sweep_command(CLI::App& app, Context& ctx);
 void add_compare_command(CLI::App& app, Context& ctx);
+void add_profile_command(CLI::App& app, Context& ctx);
 
 }  // namespace ridgeline::cli

@@ -4,6 +4,8 @@
 // every accelerator of the hardware database.
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "checks.hpp"
 #include "cli.hpp"
 #include "report/report.hpp"
@@ -70,7 +72,7 @@ Resolved resolve(const RoofFlags& f, const ModelSpec& m) {
   r.precision.combine = parse_dtype_name(f.combine, "--combine");
   r.slo_s = parse_flag_quantity(f.slo, Dimension::seconds, "--slo");
   try {
-    r.gap_s = parse_quantity(f.gap, Dimension::seconds);
+    r.gap_s = io::parse_quantity_text(f.gap, Dimension::seconds);
   } catch (const Error& e) {
     throw FlagError(fmt::format("--gap \"{}\": {}. Fix: write a time such as \"15 ms\" (or 0).", f.gap, e.what()));
   }
@@ -151,8 +153,8 @@ report::SvgChart roof_chart(const std::string& kind, const std::string& hw_name,
     c.x_label = "FFN nodes N_F";
     c.y_label = "intensity I / (2 B_ScaleOut)";
     for (const auto& [m, pts] : data) {
-      report::SvgSeries cont{m->id + " continuous", x, {}, "#1f77b4", true, false};
-      report::SvgSeries disc{m->id + " discretised", x, {}, "#d62728", false, true};
+      report::SvgSeries cont{m->id + " continuous", x, {}, "#1f77b4", 1, 0};
+      report::SvgSeries disc{m->id + " discretised", x, {}, "#d62728", 0, 1};
       if (data.size() > 1) cont.color = disc.color = "";
       for (const auto& p : pts) {
         cont.y.push_back(p.hbm_intensity_continuous / (2.0 * norm_tokens));
@@ -167,7 +169,7 @@ report::SvgChart roof_chart(const std::string& kind, const std::string& hw_name,
     c.y_label = "HFU ceiling (log)";
     c.log_x = c.log_y = true;
     for (const auto& [m, pts] : data) {
-      report::SvgSeries s{m->id + " HFU ceiling", x, {}, "", false, true};
+      report::SvgSeries s{m->id + " HFU ceiling", x, {}, "", -1, -1};
       for (const auto& p : pts) s.y.push_back(p.hfu_ceiling);
       c.series.push_back(s);
     }
@@ -176,10 +178,10 @@ report::SvgChart roof_chart(const std::string& kind, const std::string& hw_name,
       const double up = first_shape.network_intensity * first_shape.scale_up_bytes_per_s / first_shape.peak_flops_per_s;
       const double out =
           first_shape.network_intensity * first_shape.scale_out_bytes_per_s / first_shape.peak_flops_per_s;
-      c.series.push_back({"compute roof (100 %)", x, std::vector<double>(x.size(), 1.0), "#000000", true, false});
-      c.series.push_back({"scale-up roof", x, std::vector<double>(x.size(), up), "#2ca02c", true, false});
-      c.series.push_back({"scale-out roof", x, std::vector<double>(x.size(), out), "#ff7f0e", true, false});
-      report::SvgSeries hbm{"HBM roof (I x B_mem / FLOPS)", x, {}, "#9467bd", true, false};
+      c.series.push_back({"compute roof (100 %)", x, std::vector<double>(x.size(), 1.0), "#000000", 1, 0});
+      c.series.push_back({"scale-up roof", x, std::vector<double>(x.size(), up), "#2ca02c", 2, 0});
+      c.series.push_back({"scale-out roof", x, std::vector<double>(x.size(), out), "#ff7f0e", 3, 0});
+      report::SvgSeries hbm{"HBM roof (I x B_mem / FLOPS)", x, {}, "#9467bd", 1, 0};
       // Weight-streaming roof of the grouped GEMMs at this N_F's intensity (classic roofline).
       for (const auto& p : pts)
         hbm.y.push_back(p.weight_read_s > 0 ? p.flops / first_shape.peak_flops_per_s / p.weight_read_s : 0);
@@ -208,7 +210,10 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
       "OFU, S_t = t_G / t_B, and whether the expert weights fit and can be read within t_B. Assumes 100 % OFU\n"
       "where the network binds. --hwdb examples/paper-afd-roofline/hardware reproduces the paper's numbers.");
   cmd->add_option("--model,-m", o->models, "model id, or several comma-separated (one chart series each)")->required();
-  cmd->add_option("--hardware,-H", o->hardware, "FFN-side hardware id (ridgeline list hardware)")->required();
+  cmd->add_option("--hardware,-H", o->hardware,
+                  "FFN-side hardware id (ridgeline list hardware), or several comma-separated: one SVG panel each on "
+                  "a shared y range, and a leading hardware column")
+      ->required();
   cmd->add_option("--nf", o->nf, "FFN sizes: a range 1..64, a list 1,2,4,8 or both")->capture_default_str();
   cmd->add_option("--svg", o->svg, "also write an SVG chart to this file");
   cmd->add_option("--chart", o->chart, "what the SVG shows: hfu (log-log roofline) or intensity (paper Fig. 2)")
@@ -219,83 +224,147 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
     if (!o->svg.empty()) ctx.check_output(o->svg, "--svg", {}, {o->f.hwdb});
     const HardwareSource src(ctx, o->f.hwdb);
     const auto& db = src.db();
-    const Accelerator& hw = db.hardware(o->hardware);
     const std::vector<int> nfs = parse_int_list(o->nf, "--nf");
     const auto ids = split_ids(o->models);
     if (ids.empty()) throw FlagError("--model is empty. Fix: give a model id such as deepseek-v3.");
+    // Several --hardware ids: one panel per platform on a shared y range (AFD paper Fig. 4), and a
+    // leading hardware column in the table / CSV.
+    const auto hw_ids = split_ids(o->hardware);
+    if (hw_ids.empty()) throw FlagError("--hardware is empty. Fix: give a hardware id such as h800.");
+    const bool multi = hw_ids.size() > 1;
     report::Table t;
     t.header = {"model",   "N_F",     "ranks", "regime", "local",   "B_eff", "tokens",  "I",
                 "I cont.", "HFU max", "OFU",   "S_t",    "weights", "read",  "feasible"};
     t.units = {"",      "",  "GPUs", "",  "experts", "GB/s",     "/rank", "norm.",
                "norm.", "%", "%",    "%", "GB/rank", "ms/layer", ""};
-    nlohmann::json models = nlohmann::json::array();
-    std::vector<std::pair<const ModelSpec*, std::vector<CommRoofPoint>>> data;
-    std::string summary;
-    CommRoofShape first_shape;
-    RegimeBoundaries first_bounds;
-    double first_norm = 1;
-    for (const auto& id : ids) {
-      const ModelSpec& m = db.model(id);
-      const Resolved r = resolve(o->f, m);
-      const CommRoofShape shape = comm_roof_shape(m, hw, r.precision, r.options);
-      const RegimeBoundaries b = regime_boundaries(m, hw, r.precision, r.options);
-      // Normalisation of the paper's Fig. 2: 2 x tokens the scale-out link carries per slot.
-      const double norm = tokens_per_slot(shape.scale_out_bytes_per_s, r.options.budget_s, shape.wire_bytes_per_token);
-      std::vector<CommRoofPoint> pts;
-      nlohmann::json jp = nlohmann::json::array();
-      for (int nf : nfs) {
-        pts.push_back(comm_roof_point(m, hw, r.precision, r.options, nf));
-        t.rows.push_back(point_row(m.id, pts.back(), norm));
-        jp.push_back(point_json(pts.back()));
-      }
-      const double m_star_up = ridge_expert_size(m, shape, shape.scale_up_bytes_per_s);
-      const double m_star_out = ridge_expert_size(m, shape, shape.scale_out_bytes_per_s);
-      const double bw60 = bandwidth_for_hfu(shape, 0.60);
-      models.push_back({{"model", m.id},
-                        {"budget_slot_s", r.options.budget_s},
-                        {"scale_up_bytes_per_s", shape.scale_up_bytes_per_s},
-                        {"scale_out_bytes_per_s", shape.scale_out_bytes_per_s},
-                        {"ratio_up_over_out", shape.ratio},
-                        {"wire_bytes_per_token", shape.wire_bytes_per_token},
-                        {"network_intensity_flop_per_byte", shape.network_intensity},
-                        {"boundaries_nf",
-                         {{"stable_from", b.stable_from},
-                          {"scale_out_from", b.scale_out_from},
-                          {"max_intensity_from", b.max_intensity_from}}},
-                        {"ridge_expert_size_scale_up", m_star_up},
-                        {"ridge_expert_size_scale_out", m_star_out},
-                        {"scale_out_bytes_per_s_for_60pct_hfu", bw60},
-                        {"points", jp}});
-      summary += fmt::format(
-          "{} (M = {}, TopK = {}, {} experts) on {} [{}]\n"
-          "  t_B = {:.4f} ms (SLO {:.0f} ms x L_accept {:.2f} - t_g {:.0f} ms over 3 x {} layers);  {:.0f} B/token on "
-          "the wire\n"
-          "  B_up {:.0f} GB/s, B_out {:.0f} GB/s (r = {:.2f});  I_net = {:.0f} FLOP/B\n"
-          "  regimes: stable from N_F = {:.3g}, dead zone from N_F = {:.3g}, max intensity from N_F = {:.3g}\n"
-          "  ridge M* = {:.0f} at B_up, {:.0f} at B_out;  scale-out for 60 % HFU in the dead zone: {:.0f} GB/s\n",
-          m.name, m.moe.expert_intermediate_size, m.moe.top_k, m.moe.num_experts, hw.name, src.label(),
-          r.options.budget_s * 1e3, r.slo_s * 1e3, o->f.mtp_acceptance, r.gap_s * 1e3, m.num_layers,
-          shape.wire_bytes_per_token, shape.scale_up_bytes_per_s / 1e9, shape.scale_out_bytes_per_s / 1e9, shape.ratio,
-          shape.network_intensity, b.stable_from, b.scale_out_from, b.max_intensity_from, m_star_up, m_star_out,
-          bw60 / 1e9);
-      if (data.empty()) {
-        first_shape = shape;
-        first_bounds = b;
-        first_norm = norm;
-      }
-      data.emplace_back(&m, std::move(pts));
+    if (multi) {
+      t.header.insert(t.header.begin(), "hardware");
+      t.units.insert(t.units.begin(), "");
     }
-    if (!o->svg.empty())
-      report::write_text_file(
-          o->svg, roof_chart(o->chart, hw.name, data, first_shape, first_bounds, first_norm, nfs).render(), "--svg");
+    nlohmann::json platforms = nlohmann::json::array(), csv_rows = nlohmann::json::array();
+    std::string summary;
+    report::SvgPanels panels;
+    report::SvgChart chart;
+    for (const auto& hw_id : hw_ids) {
+      const Accelerator& hw = db.hardware(hw_id);
+      nlohmann::json models = nlohmann::json::array();
+      std::vector<std::pair<const ModelSpec*, std::vector<CommRoofPoint>>> data;
+      CommRoofShape first_shape;
+      RegimeBoundaries first_bounds;
+      double first_norm = 1;
+      for (const auto& id : ids) {
+        const ModelSpec& m = db.model(id);
+        const Resolved r = resolve(o->f, m);
+        const CommRoofShape shape = comm_roof_shape(m, hw, r.precision, r.options);
+        const RegimeBoundaries b = regime_boundaries(m, hw, r.precision, r.options);
+        // Normalisation of the paper's Fig. 2: 2 x tokens the scale-out link carries per slot.
+        const double norm =
+            tokens_per_slot(shape.scale_out_bytes_per_s, r.options.budget_s, shape.wire_bytes_per_token);
+        std::vector<CommRoofPoint> pts;
+        nlohmann::json jp = nlohmann::json::array();
+        for (int nf : nfs) {
+          pts.push_back(comm_roof_point(m, hw, r.precision, r.options, nf));
+          t.rows.push_back(point_row(m.id, pts.back(), norm));
+          if (multi) t.rows.back().insert(t.rows.back().begin(), hw.id);
+          jp.push_back(point_json(pts.back()));
+          // The paper's Fig. 2 y axis: HBM intensity over 2 x the tokens the scale-out link carries per slot.
+          nlohmann::json crow = {
+              {"hardware", hw.id},
+              {"model", m.id},
+              {"budget_slot_s", r.options.budget_s},
+              {"hbm_intensity_normalised", pts.back().hbm_intensity / (2.0 * norm)},
+              {"hbm_intensity_continuous_normalised", pts.back().hbm_intensity_continuous / (2.0 * norm)}};
+          crow.update(jp.back());
+          csv_rows.push_back(crow);
+        }
+        const double m_star_up = ridge_expert_size(m, shape, shape.scale_up_bytes_per_s);
+        const double m_star_out = ridge_expert_size(m, shape, shape.scale_out_bytes_per_s);
+        const double bw60 = bandwidth_for_hfu(shape, 0.60);
+        models.push_back({{"model", m.id},
+                          {"budget_slot_s", r.options.budget_s},
+                          {"scale_up_bytes_per_s", shape.scale_up_bytes_per_s},
+                          {"scale_out_bytes_per_s", shape.scale_out_bytes_per_s},
+                          {"ratio_up_over_out", shape.ratio},
+                          {"wire_bytes_per_token", shape.wire_bytes_per_token},
+                          {"network_intensity_flop_per_byte", shape.network_intensity},
+                          {"boundaries_nf",
+                           {{"stable_from", b.stable_from},
+                            {"scale_out_from", b.scale_out_from},
+                            {"max_intensity_from", b.max_intensity_from}}},
+                          {"ridge_expert_size_scale_up", m_star_up},
+                          {"ridge_expert_size_scale_out", m_star_out},
+                          {"scale_out_bytes_per_s_for_60pct_hfu", bw60},
+                          {"points", jp}});
+        summary += fmt::format(
+            "{} (M = {}, TopK = {}, {} experts) on {} [{}]\n"
+            "  t_B = {:.4f} ms (SLO {:.0f} ms x L_accept {:.2f} - t_g {:.0f} ms over 3 x {} layers);  {:.0f} B/token "
+            "on "
+            "the wire\n"
+            "  B_up {:.0f} GB/s, B_out {:.0f} GB/s (r = {:.2f});  I_net = {:.0f} FLOP/B\n"
+            "  regimes: stable from N_F = {:.3g}, dead zone from N_F = {:.3g}, max intensity from N_F = {:.3g}\n"
+            "  ridge M* = {:.0f} at B_up, {:.0f} at B_out;  scale-out for 60 % HFU in the dead zone: {:.0f} GB/s\n",
+            m.name, m.moe.expert_intermediate_size, m.moe.top_k, m.moe.num_experts, hw.name, src.label(),
+            r.options.budget_s * 1e3, r.slo_s * 1e3, o->f.mtp_acceptance, r.gap_s * 1e3, m.num_layers,
+            shape.wire_bytes_per_token, shape.scale_up_bytes_per_s / 1e9, shape.scale_out_bytes_per_s / 1e9,
+            shape.ratio, shape.network_intensity, b.stable_from, b.scale_out_from, b.max_intensity_from, m_star_up,
+            m_star_out, bw60 / 1e9);
+        if (data.empty()) {
+          first_shape = shape;
+          first_bounds = b;
+          first_norm = norm;
+        }
+        data.emplace_back(&m, std::move(pts));
+      }
+      chart = roof_chart(o->chart, hw.name, data, first_shape, first_bounds, first_norm, nfs);
+      platforms.push_back({{"hardware", hw.id}, {"models", models}});
+      panels.panels.push_back(chart);
+      panels.panels.back().title = hw.name;
+    }
+    if (!o->svg.empty() && !multi) report::write_text_file(o->svg, chart.render(), "--svg");
+    if (!o->svg.empty() && multi) {
+      panels.title = chart.title.substr(chart.title.find(": ") + 2) + fmt::format(" on {} platforms", hw_ids.size());
+      panels.title[0] = char(std::toupper(static_cast<unsigned char>(panels.title[0])));
+      panels.x_label = chart.x_label;
+      panels.y_label = chart.y_label;
+      panels.log_x = chart.log_x;
+      panels.log_y = chart.log_y;
+      report::write_text_file(o->svg, panels.render(), "--svg");
+    }
     if (o->f.json) {
-      nlohmann::json out{{"hardware", hw.id},
-                         {"hardware_source", src.label()},
-                         {"models", models},
-                         {"meta", report::meta_json(ctx.argv)}};
+      nlohmann::json out =
+          multi ? nlohmann::json{{"platforms", platforms}}
+                : nlohmann::json{{"hardware", platforms[0]["hardware"]}, {"models", platforms[0]["models"]}};
+      out["hardware_source"] = src.label();
+      out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     } else if (o->f.csv) {
-      fmt::print("{}", t.csv());
+      std::vector<std::string> columns = {"model",
+                                                      "budget_slot_s",
+                                                      "nf",
+                                                      "ranks",
+                                                      "regime",
+                                                      "local_experts",
+                                                      "local_experts_continuous",
+                                                      "effective_bytes_per_s",
+                                                      "network_intensity_flop_per_byte",
+                                                      "tokens_per_rank",
+                                                      "hbm_intensity_flop_per_byte",
+                                                      "hbm_intensity_continuous_flop_per_byte",
+                                                      "hbm_intensity_normalised",
+                                                      "hbm_intensity_continuous_normalised",
+                                                      "hfu_ceiling",
+                                                      "compute_capped",
+                                                      "ofu",
+                                                      "occupancy",
+                                                      "flops_per_slot",
+                                                      "operator_s",
+                                                      "weight_bytes",
+                                                      "weight_read_s",
+                                                      "weights_fit",
+                                                      "weight_read_fits_budget",
+                                                      "feasible"};
+      if (multi) columns.insert(columns.begin(), "hardware");
+      fmt::print("{}", report::csv_of_rows(csv_rows, columns));
     } else {
       fmt::print(
           "{}\n{}\n  I = HBM intensity normalised to 2 x tokens the scale-out link carries per t_B (paper "
@@ -380,7 +449,10 @@ void add_deadzone_command(CLI::App& app, Context& ctx) {
                          {"meta", report::meta_json(ctx.argv)}};
       fmt::print("{}\n", out.dump(2));
     } else if (o->f.csv) {
-      fmt::print("{}", t.csv());
+      fmt::print("{}", report::csv_of_rows(
+                           rows, {"hardware", "supported", "peak_flops_per_s", "scale_out_bytes_per_s",
+                                  "scale_up_bytes_per_s", "superpod", "dead_zone_hfu_floor", "peak_hfu_ceiling",
+                                  "peak_at_nf", "scale_out_bytes_per_s_to_match_ep", "needed_over_available"}));
     } else {
       fmt::print(
           "{} (M = {}): AFD dead zone per accelerator [{}], t_B = {:.4f} ms, target HFU {:.0f} %\n"

@@ -18,6 +18,8 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     std::vector<std::string> files;
     bool json = false;
     std::string calibration;
+    std::string calibration_for;
+    bool calibration_any_device = false;
     // Realism overrides applied to every scenario (empty / 0 = as the file says).
     std::string gap, context, routing;
     double mtp_acceptance = 0;
@@ -28,14 +30,23 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
                          "Evaluate one fixed deployment (a scenario file): TPOT, tokens/s per GPU, per $ and per W,\n"
                          "HFU, the per-layer stage times and the binding roof or constraint.\n"
                          "Scenario format: README.md, section 'Scenario files'; examples/ has samples.");
-  cmd->add_option("scenario", opt->files, "scenario JSON file(s)")->required()->check(CLI::ExistingFile);
-  cmd->add_flag("--json", opt->json, "print a JSON object (one per file in a 'results' array) instead of a table");
+  // No CLI::ExistingFile: a missing file is bad input (exit 1 with a Fix), not a usage error.
+  cmd->add_option("scenario", opt->files, "scenario JSON file(s)")->required();
+  cmd->add_flag("--json", opt->json,
+                "print JSON: {\"results\": [one object per file], \"meta\": ...}; with one file its fields are also "
+                "at the top level");
   cmd->add_option("--calibration", opt->calibration,
-                  "calibration file (from ridgeline-calibrate, or hand-written efficiencies with a source) applied on\n"
-                  "top of each scenario's efficiencies")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--gap", opt->gap, "override workload.iteration_gap, e.g. \"5 ms\" (default of files: 5 ms)");
-  cmd->add_option("--context", opt->context, "override workload.context_tokens, e.g. 4096 or \"32K\"");
+                  "calibration file (from ridgeline-calibrate, a profile in hwdb/calibration/, or hand-written\n"
+                  "efficiencies with a source) applied on top of each scenario's efficiencies; a bare hardware id\n"
+                  "(h200) loads hwdb/calibration/<id>.json. A file measured on other hardware is refused");
+  cmd->add_option("--calibration-for", opt->calibration_for,
+                  "apply the --calibration file to this hardware id although it was measured elsewhere");
+  cmd->add_flag("--calibration-any-device", opt->calibration_any_device,
+                "apply the --calibration file to any hardware (skip the device check)");
+  cmd->add_option("--context", opt->context, "override workload.context_tokens, e.g. 4096 or \"32K\" (= 32768)")
+      ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"));
+  cmd->add_option("--gap", opt->gap, "override workload.iteration_gap, e.g. \"5 ms\" (default of files: 5 ms)")
+      ->check(QuantityRange(Dimension::seconds, 0, limits::kMaxSloS, "0 to 1 h"));
   cmd->add_option("--mtp-acceptance", opt->mtp_acceptance,
                   "override workload.mtp_acceptance (tokens accepted per step; drafts follow when needed)");
   cmd->add_option("--routing", opt->routing,
@@ -47,21 +58,29 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     std::vector<io::Scenario> scenarios;
     scenarios.reserve(opt->files.size());  // a Scenario points into its own deque: never let the vector copy one
     for (const auto& f : opt->files) scenarios.push_back(io::load_scenario(f, db));
-    present::EvaluateRequest req{opt->gap, opt->context, opt->routing, opt->calibration, opt->mtp_acceptance};
-    const std::string calibration_source = present::apply_evaluate_request(scenarios, req);
+    present::EvaluateRequest req{opt->gap,           opt->context,         opt->routing,
+                                 opt->calibration,   opt->calibration_for, opt->calibration_any_device,
+                                 opt->mtp_acceptance};
+    const present::EvaluateCalibration cal = present::apply_evaluate_request(scenarios, req, db);
+    const std::string& calibration_source = cal.source;
     nlohmann::json results = nlohmann::json::array();
     for (size_t i = 0; i < scenarios.size(); ++i) {
       const auto& s = scenarios[i];
       if (opt->json) {
-        results.push_back(present::evaluate_json(s, req, calibration_source));
+        results.push_back(present::evaluate_json(s, cal, i));
       } else {
         const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
         fmt::print("{}{}", i ? "\n" : "", report::evaluation_table(s, e));
-        if (!calibration_source.empty()) fmt::print("  calibration: {} ({})\n", opt->calibration, calibration_source);
+        if (!calibration_source.empty()) {
+          fmt::print("  calibration: {} ({})\n", cal.file, calibration_source);
+          fmt::print("  calibrated numbers: {}\n", io::calibrated_values_text(cal.per_scenario[i]));
+        }
       }
     }
     if (opt->json) {
-      nlohmann::json out = results.size() == 1 ? results[0] : nlohmann::json{{"results", results}};
+      // Always {"results": [one object per file], "meta": ...}. With one file its fields also stay
+      // at the top level, as before "results" was always there (scripts reading out["tpot_ms"]).
+      nlohmann::json out = present::evaluate_results_json(results);
       out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     }

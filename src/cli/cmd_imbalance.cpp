@@ -77,8 +77,10 @@ void print_alpha_curves(const std::string& sigma_text, const std::string& nf_tex
   c.title = "Throughput penalty alpha vs lambda under EP imbalance (AFD paper Fig. 6, corrected Eqs. 14-15)";
   c.x_label = "lambda (EP: t_a / t_f;  AFD: N_A / N_F)";
   c.y_label = "alpha (per-node throughput kept)";
-  for (double s : sigmas) {
-    report::SvgSeries ep{fmt::format("EP sigma={:g}", s), {}, {}, "#1f77b4", false, false};
+  // Styles: colour per sigma; EP solid without markers, each AFD N_F its own dash and marker.
+  for (size_t si = 0; si < sigmas.size(); ++si) {
+    const double s = sigmas[si];
+    report::SvgSeries ep{fmt::format("EP sigma={:g}", s), {}, {}, report::palette_color(int(si)), 0, 0};
     for (int i = 0; i <= 40; ++i) {
       const double lam = 1.0 + (lambda_max - 1.0) * i / 40.0;
       ep.x.push_back(lam);
@@ -90,8 +92,14 @@ void print_alpha_curves(const std::string& sigma_text, const std::string& nf_tex
       }
     }
     c.series.push_back(ep);
-    for (int nf : nfs) {
-      report::SvgSeries afd{fmt::format("AFD N_F={} sigma={:g}", nf, s), {}, {}, "#d62728", true, true};
+    for (size_t j = 0; j < nfs.size(); ++j) {
+      const int nf = nfs[j];
+      report::SvgSeries afd{fmt::format("AFD N_F={} sigma={:g}", nf, s),
+                            {},
+                            {},
+                            report::palette_color(int(si)),
+                            1 + int(j % 3),
+                            1 + int(j % 5)};
       for (int na = nf; na <= int(std::floor(lambda_max * nf + 1e-9)); ++na) {
         const double lam = double(na) / nf, a = alpha_ep_imbalance_afd(na, nf, s);
         afd.x.push_back(lam);
@@ -107,7 +115,7 @@ void print_alpha_curves(const std::string& sigma_text, const std::string& nf_tex
   if (json) {
     fmt::print("{}\n", nlohmann::json{{"alpha", rows}, {"meta", report::meta_json(ctx.argv)}}.dump(2));
   } else if (csv) {
-    fmt::print("{}", t.csv());
+    fmt::print("{}", report::csv_of_rows(rows, {"strategy", "nf", "na", "lambda", "sigma", "alpha"}));
   } else {
     fmt::print(
         "alpha = per-node throughput kept under EP imbalance sigma (paper §3.3.2): EP Eq. 12, AFD Eqs. 13-16 "
@@ -217,7 +225,8 @@ void add_imbalance_command(CLI::App& app, Context& ctx) {
                          {"meta", report::meta_json(ctx.argv)}};
       fmt::print("{}\n", out.dump(2));
     } else if (o->csv) {
-      fmt::print("{}", t.csv());
+      fmt::print("{}", report::csv_of_rows(rows, {"ranks", "tokens_per_rank", "mean_load", "expected_max_load",
+                                                  "expert_load_imbalance", "sigma", "alpha_ep"}));
     } else {
       fmt::print("{}: {} experts, top-{}; routing: {}. Load = token-expert pairs per EP rank per micro-batch.\n\n{}",
                  m.name, m.moe.num_experts, m.moe.top_k, routing, t.render());

@@ -2,6 +2,7 @@
 // `ridgeline list hardware|models` and `ridgeline show ID`.
 #include <fmt/format.h>
 
+#include "checks.hpp"
 #include "cli.hpp"
 #include "report/report.hpp"
 
@@ -11,13 +12,15 @@ void add_list_command(CLI::App& app, Context& ctx) {
   auto what = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("list", "List the accelerators (hardware) or models Ridgeline knows, one line each.");
-  cmd->add_option("what", *what, "hardware | models")->required()->check(CLI::IsMember({"hardware", "models", "hw"}));
+  cmd->add_option("what", *what, "hardware | models")
+      ->required()
+      ->check(CLI::IsMember({"hardware", "models", "hw"}, CLI::ignore_case));
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([what, json, &ctx] {
     const auto& db = ctx.db();
     report::Table t;
     nlohmann::json out = nlohmann::json::array();
-    if (*what == "models") {
+    if (lower_ascii(*what) == "models") {
       t.header = {"id", "name", "attention", "layers", "experts", "top-k", "params"};
       t.units = {"", "", "", "", "", "", "B"};
       for (const auto& id : db.model_ids()) {
@@ -62,18 +65,41 @@ void add_list_command(CLI::App& app, Context& ctx) {
 
 void add_show_command(CLI::App& app, Context& ctx) {
   auto id = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("show", "Print the database file of a hardware or model id (with its sources).");
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "show",
+      "Print the database file of a hardware or model id (with its sources) as JSON: the file's fields in\n"
+      "file order, plus a \"computed\" block (models: total and active parameters, KV elements per token per\n"
+      "layer; hardware: the ridge point per number format). Ids are case-insensitive; aliases work.");
   cmd->add_option("id", *id, "hardware or model id")->required();
+  cmd->add_flag("--json", *json, "print JSON (what show always prints; accepted for symmetry with other commands)");
   cmd->callback([id, &ctx] {
     const auto& db = ctx.db();
-    std::string text = db.raw_json(*id);
+    const std::string text = db.raw_json(*id);  // throws "unknown id" with close matches
+    // Ordered: the file's own key order, so the output reads like the file.
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(text);
+    nlohmann::ordered_json computed;
     if (db.has_model(*id)) {
       const auto& m = db.model(*id);
-      fmt::print(
-          "# computed: {:.2f} B total parameters, {:.2f} B active per token, KV {:.0f} elements per token per layer\n",
-          m.total_params() / 1e9, m.active_params() / 1e9, m.kv_elements_per_token_per_layer());
+      computed["kind"] = "model";
+      computed["id"] = m.id;
+      computed["total_params"] = m.total_params();
+      computed["active_params_per_token"] = m.active_params();
+      computed["kv_elements_per_token_per_layer"] = m.kv_elements_per_token_per_layer();
+    } else {
+      const auto& h = db.hardware(*id);
+      computed["kind"] = "hardware";
+      computed["id"] = h.id;
+      if (h.dies_per_package > 1) computed["dies_per_package"] = h.dies_per_package;
+      computed["hbm_bytes_per_gpu"] = h.hbm_bytes;
+      computed["hbm_bytes_per_s_per_gpu"] = h.hbm_bytes_per_s;
+      for (DType d : {DType::fp4, DType::fp8, DType::int8, DType::bf16})
+        if (h.supports(d))
+          computed[fmt::format("ridge_{}_flop_per_byte", dtype_name(d))] = h.peak_flops_per_s(d) / h.hbm_bytes_per_s;
     }
-    fmt::print("{}", text);
+    computed["file"] = (db.has_model(*id) ? db.model_file(*id) : db.hardware_file(*id)).string();
+    j["computed"] = computed;
+    fmt::print("{}\n", j.dump(2));
   });
 }
 

@@ -6,9 +6,11 @@
 #include "cli.hpp"
 #include "io/files.hpp"
 #include "plan_common.hpp"
+#include "plan_csv.hpp"
 #include "present/plan.hpp"
 #include "report/report.hpp"
 #include "sensitivity.hpp"
+#include "service_cli.hpp"
 
 namespace ridgeline::cli {
 
@@ -89,6 +91,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
     int top = 1;
     bool pareto = false, explain = false, json = false, csv = false, sensitivity = false;
     std::string write_scenario;
+    ServiceFlags service;  ///< --isl turns `plan` into a service plan (cmd_service.cpp)
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
@@ -114,12 +117,14 @@ void add_plan_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--csv", o->csv, "print the top plans as CSV (one row per plan)");
   cmd->add_option("--write-scenario", o->write_scenario,
                   "save the winning plan as a scenario file that `ridgeline evaluate` accepts");
+  add_service_flags(cmd, o->service);
   cmd->callback([o, &ctx] {
+    if (o->service.active()) return run_service_plan(o->service, o->flags, ctx, o->json, o->explain, o->top);
     SearchSetup s = resolve_search(o->flags, ctx.db());
     if (!o->write_scenario.empty()) ctx.check_output(o->write_scenario, "--write-scenario", {o->flags.calibration});
     s.space.top_k = o->top;
     s.space.keep_pareto = o->pareto;
-    const present::PlanRun run = present::run_plan(s, o->top, o->pareto, o->sensitivity);
+    present::PlanRun run = present::run_plan(s, o->top, o->pareto, o->sensitivity);
     const SearchResult& r = run.result;
     const double wall_s = run.wall_s;
     const Candidate* best = run.best();
@@ -132,15 +137,20 @@ void add_plan_command(CLI::App& app, Context& ctx) {
                                      objective_name(s.space.objective), best->score);
       io::write_file_atomic(o->write_scenario, j.dump(2) + "\n", "--write-scenario");
     }
+    // Several hardware kinds: also the best plan on each kind alone (as `sweep` searches a point).
+    present::add_per_hardware(run, o->flags, ctx.db());
+    const auto& per_hw = run.per_hardware;
     std::vector<const Candidate*> top;
     for (const auto* list : {&r.ep, &r.afd})
       for (const auto& c : *list) top.push_back(&c);
     if (o->json) {
-      nlohmann::json j = present::plan_json(run, o->pareto, o->flags.calibration);
+      nlohmann::json j = present::plan_json(run, o->pareto);
       j["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", j.dump(2));
     } else if (o->csv) {
-      fmt::print("{}", plans_table(top, s.space.objective).csv());
+      nlohmann::json rows = nlohmann::json::array();
+      for (const Candidate* c : top) rows.push_back(plan_fields(*c));
+      fmt::print("{}", report::csv_of_rows(rows, plan_csv_columns()));
     } else {
       fmt::print("Ridgeline {} — plan for {} at TPOT <= {:.1f} ms, context {:.0f} tokens, {} weights\n",
                  report::kVersion, s.model->name, s.workload.tpot_slo_s * 1e3, s.workload.context_tokens,
@@ -151,9 +161,22 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       for (const auto& in : s.inputs)
         inputs += fmt::format("{}{}: {} ({})", inputs.empty() ? "" : "; ", in.name, in.value, in.source);
       fmt::print("  inputs: {}\n", inputs);
-      if (!s.calibration_source.empty())
-        fmt::print("  calibration: {} ({})\n", o->flags.calibration, s.calibration_source);
+      if (!s.calibration_source.empty()) {
+        fmt::print("  calibration: {} ({})\n", s.calibration_file, s.calibration_source);
+        fmt::print("  calibrated numbers: {}\n", s.calibration_values_text);
+      }
       fmt::print("\n{}\n{}\n", side_by_side(r), winner_line(r, s.space.objective));
+      if (!per_hw.empty()) {
+        report::Table t;
+        t.header = {"hardware", "best EP plan", "EP score", "best AFD plan", "AFD score", "winner"};
+        t.units = {"", "", objective_name(s.space.objective), "", objective_name(s.space.objective), ""};
+        for (const auto& [id, p] : per_hw)
+          t.rows.push_back({id, p.ep ? plan_label(p.ep->deployment) : "no feasible plan",
+                            p.ep ? fmt::format("{:.4g}", p.ep->score) : "-",
+                            p.afd ? plan_label(p.afd->deployment) : "no feasible plan",
+                            p.afd ? fmt::format("{:.4g}", p.afd->score) : "-", present::point_winner(p)});
+        fmt::print("\nBest plan per hardware kind (EP on it; AFD with both sides on it):\n{}", t.render());
+      }
       for (const Candidate* c : {r.best_ep(), r.best_afd()})
         if (c)
           fmt::print("  {}: {}\n", strategy_name(c->deployment.strategy),

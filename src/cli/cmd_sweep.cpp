@@ -9,6 +9,7 @@
 #include "checks.hpp"
 #include "cli.hpp"
 #include "plan_common.hpp"
+#include "plan_csv.hpp"
 #include "report/report.hpp"
 
 namespace ridgeline::cli {
@@ -55,19 +56,20 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
       "sweep",
-      "Run the plan search (see `ridgeline plan --help`) over a grid: every combination of --models,\n"
+      "Run the plan search (see `ridgeline plan --help`) over a grid: every combination of --model,\n"
       "--hardware (each kind on its own: EP on it, AFD with both sides on it), --slo, --context and\n"
       "--scale-out-bandwidth (NIC rate per GPU overriding the hwdb value). One row per point: the best EP\n"
       "plan, the best AFD plan, their scores and the ratio AFD/EP (> 1: AFD wins). A progress bar shows on a\n"
       "terminal when the sweep takes longer than a second.\n"
-      "Example: ridgeline sweep --models deepseek-v3,step-3 --hardware h800,gb200 --slo \"30 ms,50 ms\" --csv");
-  cmd->add_option("--models", o->models, "model ids, comma separated")->delimiter(',')->capture_default_str();
+      "Example: ridgeline sweep --model deepseek-v3,step-3 --hardware h800,gb200 --slo \"30 ms,50 ms\" --csv");
+  cmd->add_option("--model,-m", o->models, "model id(s), comma separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--models", o->models, "old spelling of --model")->delimiter(',')->group("Deprecated spellings");
   cmd->add_option("--hardware,-H", o->hardware, "hardware ids, comma separated")->delimiter(',')->capture_default_str();
   cmd->add_option("--slo", o->slos, "TPOT targets, comma separated (\"30 ms,50 ms\")")
       ->delimiter(',')
       ->check(QuantityRange(Dimension::seconds, limits::kMinSloS, limits::kMaxSloS, "1 us to 1 h"))
       ->capture_default_str();
-  cmd->add_option("--context,-c", o->contexts, "context lengths in tokens, comma separated")
+  cmd->add_option("--context,-c", o->contexts, "context lengths in tokens, comma separated (e.g. 4096,32K)")
       ->delimiter(',')
       ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"))
       ->capture_default_str();
@@ -78,7 +80,8 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   add_search_flags(cmd, o->flags, false);
   cmd->add_flag("--json", o->json, "print JSON (rows + meta)");
   cmd->add_flag("--csv", o->csv, "print CSV");
-  cmd->callback([o, &ctx] {
+  cmd->callback([o, cmd, &ctx] {
+    note_deprecated(cmd, "--models", "--model");
     const auto& db = ctx.db();
     std::vector<std::string> bws = o->bandwidths.empty() ? std::vector<std::string>{""} : o->bandwidths;
     struct Point {
@@ -109,7 +112,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
     report::Table t;
     t.header = {"model",    "hardware",      "TPOT SLO",  "context", "scale-out", "best EP plan",
                 "EP score", "best AFD plan", "AFD score", "AFD/EP",  "winner"};
-    nlohmann::json rows = nlohmann::json::array();
+    nlohmann::json rows = nlohmann::json::array(), csv_rows = nlohmann::json::array();
     Progress bar(points.size());
     for (size_t i = 0; i < points.size(); ++i) {
       const Point& p = points[i];
@@ -135,6 +138,19 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
                             {"ratio_afd_over_ep", r.ratio > 0 ? nlohmann::json(r.ratio) : nlohmann::json()},
                             {"winner", winner}};
       rows.push_back(row);
+      nlohmann::json crow = {
+          {"model", p.model},
+          {"hardware", p.hw},
+          {"tpot_slo_s", parse_search_quantity(p.slo, Dimension::seconds, "--slo")},
+          {"context_tokens", parse_search_quantity(p.context, Dimension::count, "--context")},
+          {"scale_out_bytes_per_s",
+           p.bw.empty() ? nlohmann::json()
+                        : nlohmann::json(parse_search_quantity(p.bw, Dimension::bytes_per_s, "--scale-out-bandwidth"))},
+          {"ratio_afd_over_ep", r.ratio > 0 ? nlohmann::json(r.ratio) : nlohmann::json()},
+          {"winner", winner}};
+      if (r.ep) crow.update(plan_fields(*r.ep, "ep_"));
+      if (r.afd) crow.update(plan_fields(*r.afd, "afd_"));
+      csv_rows.push_back(crow);
       bar.step(i + 1);
     }
     if (o->json) {
@@ -142,7 +158,11 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
       j["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", j.dump(2));
     } else if (o->csv) {
-      fmt::print("{}", t.csv());
+      std::vector<std::string> cols = {"model", "hardware", "tpot_slo_s", "context_tokens", "scale_out_bytes_per_s"};
+      for (const char* side : {"ep_", "afd_"})
+        for (const auto& c : prefixed_plan_columns(side)) cols.push_back(c);
+      cols.insert(cols.end(), {"ratio_afd_over_ep", "winner"});
+      fmt::print("{}", report::csv_of_rows(csv_rows, cols));
     } else {
       fmt::print("{}", t.render());
     }

@@ -9,8 +9,10 @@
 #include "checks.hpp"
 #include "cli.hpp"
 #include "report/report.hpp"
+#include "report/svg_chart.hpp"
 #include "ridgeline/io/validation.hpp"
 #include "ridgeline/validation.hpp"
+#include "validate_prefill.hpp"
 
 namespace ridgeline::cli {
 
@@ -34,6 +36,14 @@ Binding physical_binding(const io::Scenario& s, const Efficiencies& eff) {
   d.attention.hw = &a;
   d.ffn.hw = s.deployment.ffn.hw == s.deployment.attention.hw ? &a : &f;
   return evaluate(s.model, s.precision, w, d, eff).binding;
+}
+
+/// The numbers the calibration set: [{"key", "value", "replaced", "unit"}] (as evaluate and plan).
+nlohmann::json values_json(const io::Calibration& cal) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : cal.values)
+    out.push_back({{"key", v.key}, {"value", v.value}, {"replaced", v.replaced}, {"unit", v.unit}});
+  return out;
 }
 
 std::string plan_label(const Deployment& d) {
@@ -63,7 +73,9 @@ std::string summary_text(const ErrorSummary& s, const std::string& worst, const 
 void add_validate_command(CLI::App& app, Context& ctx) {
   struct Options {
     std::string dir;
-    std::string calibration;
+    std::string calibration, svg;
+    std::string calibration_for;
+    bool calibration_any_device = false;
     bool json = false, csv = false, markdown = false;
     double max_median = -1, max_error = -1;
   };
@@ -79,27 +91,41 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       "max |error| and the share of optimistic predictions. Every point runs with the same\n"
       "efficiencies (defaults, or --calibration): a point may not carry its own.");
   cmd->add_option("dir", opt->dir, "folder of validation point files (*.json)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+      ->required();  // a missing folder is bad input (exit 1 with a Fix), as a missing file is
   cmd->add_option("--calibration", opt->calibration,
-                  "JSON file of efficiency overrides applied to every point:\n"
-                  "{\"source\": \"where the values come from\", \"efficiency\": {\"gemm_compute\": 0.7, ...}}")
-      ->check(CLI::ExistingFile);
+                  "calibration file applied to every point (or a hardware id with a profile in hwdb/calibration/);\n"
+                  "a file measured on other hardware than a point's is refused");
+  cmd->add_option("--calibration-for", opt->calibration_for,
+                  "apply the --calibration file to this hardware id although it was measured elsewhere");
+  cmd->add_flag("--calibration-any-device", opt->calibration_any_device,
+                "apply the --calibration file to every point's hardware (skip the device check)");
   cmd->add_flag("--json", opt->json, "print JSON (points, summary, meta) instead of a table");
   cmd->add_flag("--csv", opt->csv, "print the per-point table as CSV");
   cmd->add_flag("--markdown", opt->markdown, "print the table and summary as Markdown (for README.md)");
+  cmd->add_option("--svg", opt->svg,
+                  "also write a chart to this SVG file: predicted vs measured tokens/s per GPU, one marker per "
+                  "point (its signed error in the legend), with the no-error diagonal and +-20 % lines");
   cmd->add_option("--max-median", opt->max_median,
                   "exit 4 when median |error| exceeds this fraction (e.g. 0.15): a CI regression gate")
       ->check(FiniteRange(0, 1e6));
   cmd->add_option("--max-error", opt->max_error, "exit 4 when any |error| exceeds this fraction (e.g. 0.40)")
       ->check(FiniteRange(0, 1e6));
   cmd->callback([opt, &ctx] {
+    if (!opt->svg.empty()) ctx.check_output(opt->svg, "--svg", {opt->calibration}, {opt->dir});
     const auto& db = ctx.db();
+    if (is_prefill_validation_dir(opt->dir))  // "phase": "prefill" points (e.g. examples/validation/prefill)
+      return run_prefill_validation({opt->dir, opt->calibration, opt->json, opt->csv, opt->max_median, opt->max_error},
+                                    ctx);
     const auto points = io::load_validation_points(opt->dir, db);
     Efficiencies eff;
     std::optional<io::Calibration> cal;
+    if ((!opt->calibration_for.empty() || opt->calibration_any_device) && opt->calibration.empty())
+      throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
     if (!opt->calibration.empty()) {
-      cal = io::load_calibration(opt->calibration, eff);
+      cal = io::load_calibration(io::resolve_calibration_file(opt->calibration, db), eff);
+      for (const auto& p : points)
+        for (const Accelerator* hw : {p.scenario.deployment.attention.hw, p.scenario.deployment.ffn.hw})
+          if (hw) io::check_calibration_applies(*cal, *hw, db, {opt->calibration_for, opt->calibration_any_device});
       eff = cal->efficiencies;
     }
     std::vector<Row> rows;
@@ -136,6 +162,32 @@ void add_validate_command(CLI::App& app, Context& ctx) {
            mem ? "yes" : "no", r.point->measured.verification == "primary" ? "primary" : "secondary"});
     }
 
+    if (!opt->svg.empty()) {  // predicted vs measured, log-log, with the no-error diagonal
+      report::SvgChart c;
+      c.title = fmt::format("Predicted vs measured decode tokens/s per GPU ({} points; median |error| {})", sum.points,
+                            pct(sum.median_abs_error));
+      c.x_label = "measured tokens/s per GPU (log)";
+      c.y_label = "predicted tokens/s per GPU (log)";
+      c.log_x = c.log_y = true;
+      double lo = std::numeric_limits<double>::infinity(), hi = 0;
+      for (const auto& r : rows)
+        for (double v : {r.point->measured.tokens_per_s_per_gpu, r.eval.tokens_per_s_per_gpu})
+          if (v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
+      if (hi > 0) {
+        c.series.push_back(
+            {"no error (predicted = measured)", {lo / 1.3, hi * 1.3}, {lo / 1.3, hi * 1.3}, "#000000", 1, 0});
+        c.series.push_back({"+20 %", {lo / 1.3, hi * 1.3}, {lo / 1.3 * 1.2, hi * 1.3 * 1.2}, "#999999", 2, 0});
+        c.series.push_back({"-20 %", {lo / 1.3, hi * 1.3}, {lo / 1.3 * 0.8, hi * 1.3 * 0.8}, "#999999", 3, 0});
+      }
+      for (const auto& r : rows)
+        c.series.push_back({fmt::format("{} ({})", r.point->name, pct_signed(r.error)),
+                            {r.point->measured.tokens_per_s_per_gpu},
+                            {r.eval.tokens_per_s_per_gpu},
+                            "",
+                            -1,
+                            -1});
+      report::write_text_file(opt->svg, c.render(), "--svg");
+    }
     if (opt->json) {
       nlohmann::json out;
       nlohmann::json pts = nlohmann::json::array();
@@ -160,13 +212,43 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                         {"max_abs_error_point", worst},
                         {"mean_signed_error", sum.mean_signed_error},
                         {"share_optimistic", sum.share_optimistic}};
-      out["calibration"] =
-          cal ? nlohmann::json{{"file", cal->file}, {"source", cal->source}, {"fields", cal->fields_set}}
-              : nlohmann::json(nullptr);
+      out["calibration"] = cal ? nlohmann::json{{"file", cal->file},
+                                                {"source", cal->source},
+                                                {"fields", cal->fields_set},
+                                                {"values", values_json(*cal)}}
+                               : nlohmann::json(nullptr);
       out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     } else if (opt->csv) {
-      fmt::print("{}", t.csv());
+      nlohmann::json crows = nlohmann::json::array();
+      for (const auto& r : rows) {
+        const auto& s = r.point->scenario;
+        const auto& d = s.deployment;
+        const bool mem = r.eval.reason != Infeasible::weights_exceed_hbm && r.eval.reason != Infeasible::kv_exceeds_hbm;
+        crows.push_back({{"point", r.point->name},
+                         {"attention_hardware", s.attention_hardware_id},
+                         {"ffn_hardware", s.ffn_hardware_id},
+                         {"strategy", strategy_name(d.strategy)},
+                         {"plan", plan_label(d)},
+                         {"total_gpus", d.total_gpus()},
+                         {"attention_gpus", d.attention.gpus},
+                         {"attention_tp", d.attention.tp},
+                         {"ffn_gpus", d.ffn.gpus},
+                         {"ffn_tp", d.ffn.tp},
+                         {"micro_batches", d.micro_batches},
+                         {"sequences_per_gpu", d.sequences() / d.total_gpus()},
+                         {"measured_tokens_per_s_per_gpu", r.point->measured.tokens_per_s_per_gpu},
+                         {"predicted_tokens_per_s_per_gpu", r.eval.tokens_per_s_per_gpu},
+                         {"signed_error", r.error},
+                         {"binding", binding_name(r.physical)},
+                         {"fits_hbm", mem},
+                         {"verification", r.point->measured.verification}});
+      }
+      fmt::print("{}", report::csv_of_rows(crows, {"point", "attention_hardware", "ffn_hardware", "strategy", "plan",
+                                                   "total_gpus", "attention_gpus", "attention_tp", "ffn_gpus", "ffn_tp",
+                                                   "micro_batches", "sequences_per_gpu",
+                                                   "measured_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu",
+                                                   "signed_error", "binding", "fits_hbm", "verification"}));
     } else if (opt->markdown) {
       std::string md = "| " + fmt::format("{}", fmt::join(t.header, " | ")) + " |\n|";
       for (size_t i = 0; i < t.header.size(); ++i) md += i >= 3 && i <= 6 ? " ---: |" : " --- |";
@@ -178,7 +260,9 @@ void add_validate_command(CLI::App& app, Context& ctx) {
           "Ridgeline {} — validation of decode tokens/s per GPU against {} published points ({})\n"
           "  efficiencies: {}\n\n{}\n{}",
           report::kVersion, sum.points, opt->dir,
-          cal ? fmt::format("calibration {} ({})", cal->file, cal->source) : std::string("defaults (efficiency.hpp)"),
+          cal ? fmt::format("calibration {} ({})\n  calibrated numbers: {}", cal->file, cal->source,
+                            io::calibrated_values_text(*cal))
+              : std::string("defaults (efficiency.hpp)"),
           t.render(), summary_text(sum, worst, "  "));
     }
     const bool over_median = opt->max_median >= 0 && sum.median_abs_error > opt->max_median;

@@ -75,7 +75,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("ridgeline ") + report::kVersion);
   app.add_option("--data-dir", ctx.data_dir,
-                 "folder holding hwdb/ and models/ (default: $RIDGELINE_DATA_DIR, then the source tree)");
+                 "folder holding hwdb/ and models/ (default: $RIDGELINE_DATA_DIR, then ../share/ridgeline next to "
+                 "this binary, then the source tree)");
+  // Every usage error is one line on stderr: the flag, the bad value, what is allowed.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("ridgeline: error: {} (see --help)\n", e.what());
+  });
   cli::add_evaluate_command(app, ctx);
   cli::add_roofline_command(app, ctx);
   cli::add_list_command(app, ctx);
@@ -88,6 +93,7 @@ int main(int argc, char** argv) {
   cli::add_bench_command(app, ctx);
   cli::add_sweep_command(app, ctx);
   cli::add_compare_command(app, ctx);
+  cli::add_profile_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

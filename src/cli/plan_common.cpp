@@ -15,7 +15,8 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
     cmd->add_option("--slo", f.slo, "TPOT (time per output token) target, e.g. \"50 ms\"")
         ->check(QuantityRange(Dimension::seconds, limits::kMinSloS, limits::kMaxSloS, "1 us to 1 h"))
         ->capture_default_str();
-    cmd->add_option("--context,-c", f.context, "mean KV length per sequence in tokens, e.g. 4096 or \"32K\"")
+    cmd->add_option("--context,-c", f.context,
+                    "mean KV length per sequence in tokens, e.g. 4096 or \"32K\" (K = 1024, M = 1048576; k = 1000)")
         ->check(QuantityRange(Dimension::count, 1, limits::kMaxContextTokens, "1 to 1e9 tokens"))
         ->capture_default_str();
   }
@@ -36,7 +37,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
       ->check(FiniteRange(0, 15))
       ->capture_default_str();
   cmd->add_option("--strategy", f.strategy, "ep, afd or both")
-      ->check(CLI::IsMember({"ep", "afd", "both"}))
+      ->check(CLI::IsMember({"ep", "afd", "both"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option("--gpus", f.gpus, "plans must use exactly N GPUs (0 = any count up to --max-gpus)")
       ->check(FiniteRange(0, limits::kMaxGpus));
@@ -44,7 +45,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
       ->check(FiniteRange(1, limits::kMaxGpus))
       ->capture_default_str();
   cmd->add_option("--objective", f.objective,
-                  "what 'best' means: gpu (tokens/s per GPU), cost (tokens/s per $), power (per W), hfu")
+                  "what 'best' means: gpu (tokens/s per GPU), cost (tokens/s per $), watt (per W), hfu")
       ->capture_default_str();
   cmd->add_option("--afd-micro-batches", f.afd_micro_batches,
                   "AFD ping-pong micro-batch counts to try, comma separated (>= 3 hides communication)")
@@ -57,8 +58,15 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
   cmd->add_flag("--scan-all-attention-counts", f.scan_all,
                 "AFD: try every attention GPU count instead of the balance point's two neighbours on each side "
                 "(slower; checks the pruning)");
-  cmd->add_option("--calibration", f.calibration,
-                  "calibration file (ridgeline-calibrate output, or efficiencies with a source) applied to every plan");
+  cmd->add_option(
+      "--calibration", f.calibration,
+      "calibration file (ridgeline-calibrate output, a profile in hwdb/calibration/, or efficiencies with a\n"
+      "source) applied to every plan; a bare hardware id (h200) loads hwdb/calibration/<id>.json. A file\n"
+      "measured on other hardware than the plan's is refused");
+  cmd->add_option("--calibration-for", f.calibration_for,
+                  "apply the --calibration file to this hardware id although it was measured elsewhere");
+  cmd->add_flag("--calibration-any-device", f.calibration_any_device,
+                "apply the --calibration file to any hardware (skip the device check)");
   cmd->add_option("--gap", f.gap,
                   "per-step time outside the costed layers: scheduling, sampling, host sync (default 5 ms)");
   cmd->add_option("--mtp-step-gap", f.mtp_step_gap,
@@ -76,6 +84,12 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
                   "EP dispatch styles to try, comma separated: low_latency (default; CUDA-graph capturable) and/or "
                   "normal (DeepEP high-throughput kernels, run without CUDA graphs)")
       ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--attention-tp", f.attention_tp,
+                  "EP attention-TP sizes to try, comma separated (DP x TP attention, each inside one scale-up "
+                  "domain); any value above 1 also tries pure-TP workers. 1 = DP attention only")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--threads", f.threads, "worker threads (0 = all cores); results do not depend on it")
       ->check(FiniteRange(0, limits::kMaxThreads));

@@ -2,7 +2,9 @@
 #include "ridgeline/io/database.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <utility>
 
 #include "json_reader.hpp"
 
@@ -18,8 +20,31 @@ struct DbEntry {
   ModelSpec model;
 };
 
+namespace {
+bool whole_number(const std::string& s, double& v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(s.c_str(), &end);
+  return end != s.c_str() && *end == '\0';
+}
+
+}  // namespace
+
 double parse_quantity_text(const std::string& text, Dimension dim) {
-  return parse_quantity(text, dim);
+  const std::string t(detail::trim(text));
+  double v = 0;
+  if (const char* unit = likely_unit(dim); unit && whole_number(t, v) && v != 0)  // 0 needs no unit
+    throw ConfigError(t + " has no unit; write \"" + t + " " + unit + "\"");
+  if (dim == Dimension::count && !t.empty()) {
+    static constexpr std::pair<char, double> kSuffixes[] = {{'K', 1024.0}, {'M', 1048576.0}, {'k', 1e3}, {'m', 1e6}};
+    for (const auto& [c, scale] : kSuffixes)
+      if (t.back() == c && whole_number(t.substr(0, t.size() - 1), v)) {
+        check_quantity_magnitude(v * scale, t, dim);
+        if (!std::isfinite(v * scale)) throw ConfigError("\"" + t + "\" is not finite");
+        return v * scale;
+      }
+  }
+  return parse_quantity(t, dim);
 }
 
 namespace {
@@ -314,6 +339,13 @@ Database Database::load_default() {
                         "(e.g. the Ridgeline source folder), or unset it.");
     return load(r / "hwdb", r / "models");
   }
+#ifdef RIDGELINE_DATA_FROM_BIN
+  {  // an installed binary: <prefix>/bin/ridgeline reads <prefix>/share/ridgeline
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec && !exe.empty()) roots.push_back(exe.parent_path() / RIDGELINE_DATA_FROM_BIN);
+  }
+#endif
 #ifdef RIDGELINE_SOURCE_DIR
   roots.emplace_back(RIDGELINE_SOURCE_DIR);
 #endif
@@ -323,7 +355,8 @@ Database Database::load_default() {
     if (fs::is_directory(r / "hwdb", ec) && fs::is_directory(r / "models", ec)) return load(r / "hwdb", r / "models");
   }
   throw ConfigError(
-      "cannot find the hwdb/ and models/ folders. Fix: set RIDGELINE_DATA_DIR to the Ridgeline source folder.");
+      "cannot find the hwdb/ and models/ folders (looked in share/ridgeline next to the binary, the source "
+      "tree and ./). Fix: pass --data-dir or set RIDGELINE_DATA_DIR to the folder holding them.");
 }
 
 namespace {
@@ -368,11 +401,11 @@ const Accelerator& Database::hardware(const std::string& id) const {
 const ModelSpec& Database::model(const std::string& id) const {
   return model_entry(id).model;
 }
-bool Database::has_hardware(const std::string& id) const {
-  return hw_.count(id) || hw_alias_.count(id);
+bool Database::has_hardware(const std::string& id) const {  // as find_entry: exact, alias, lower case
+  return hw_.count(id) || hw_alias_.count(id) || hw_.count(lower(id)) || hw_alias_.count(lower(id));
 }
 bool Database::has_model(const std::string& id) const {
-  return models_.count(id) || model_alias_.count(id);
+  return models_.count(id) || model_alias_.count(id) || models_.count(lower(id)) || model_alias_.count(lower(id));
 }
 fs::path Database::hardware_file(const std::string& id) const {
   return hw_entry(id).file;

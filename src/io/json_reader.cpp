@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "json_reader.hpp"
 
+#include <cstdlib>
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -137,6 +139,12 @@ double Reader::quantity(const std::string& key, Dimension dim, bool allow_zero) 
       fail(key, e.what(), "write a value between 1e-12 and 1e21 in SI units, or a string with a unit");
     }
   } else if (v.is_string()) {
+    // A string is the form with a unit: "50" where a time is due is a forgotten unit.
+    const std::string text(detail::trim(v.get<std::string>()));
+    char* end = nullptr;
+    const double bare = std::strtod(text.c_str(), &end);
+    if (const char* unit = likely_unit(dim); unit && !text.empty() && *end == '\0' && bare != 0)
+      fail(key, "\"" + text + "\" has no unit", "write \"" + text + " " + unit + "\"");
     try {
       value = parse_quantity(v.get<std::string>(), dim);
     } catch (const ConfigError& e) {

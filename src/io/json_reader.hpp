@@ -13,6 +13,25 @@ namespace ridgeline::io {
 
 using Json = nlohmann::json;
 
+/// The unit a bare number most likely lacks where `d` is due (for "50 has no unit; write
+/// \"50 ms\""); nullptr where plain numbers are right (counts, prices).
+inline const char* likely_unit(Dimension d) {
+  switch (d) {
+    case Dimension::seconds:
+      return "ms";
+    case Dimension::bytes:
+      return "GB";
+    case Dimension::bytes_per_s:
+      return "GB/s";
+    case Dimension::flops_per_s:
+      return "TFLOPS";
+    case Dimension::watts:
+      return "W";
+    default:
+      return nullptr;
+  }
+}
+
 /// Parses text; a syntax error names the file, line and column.
 Json parse_json_text(const std::string& text, const std::string& file);
 /// Reads and parses a file (size-bounded).

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Scenario files: one fixed deployment for `ridgeline evaluate` (format in README.md).
+#include <fmt/format.h>
+
+#include <cctype>
 #include <sstream>
 
 #include "efficiency_reader.hpp"
@@ -13,7 +16,8 @@ namespace {
 
 DType read_dtype(const Reader& r, const std::string& key, DType fallback) {
   if (!r.has(key)) return fallback;
-  const std::string s = r.string(key);
+  std::string s = r.string(key);
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // FP8 = fp8
   static const std::pair<const char*, DType> kNames[] = {
       {"fp4", DType::fp4},   {"int4", DType::int4}, {"fp8", DType::fp8},  {"int8", DType::int8},
       {"bf16", DType::bf16}, {"fp16", DType::fp16}, {"fp32", DType::fp32}};
@@ -118,8 +122,8 @@ void apply_routing(const Reader& w, Scenario& s) {
   int ranks = 1;
   double tokens = 0;
   if (dep.strategy == Strategy::ep) {
-    ranks = dep.attention.gpus;
-    tokens = dep.batch_per_gpu / dep.micro_batches * q * ranks;
+    ranks = dep.attention.gpus / std::max(1, dep.ffn.tp);  // EP ranks (expert TP groups)
+    tokens = dep.batch_per_gpu / dep.micro_batches * q * dep.attention.gpus;
   } else {
     ranks = dep.ffn.gpus / std::max(1, dep.ffn.tp);
     tokens = dep.global_batch / dep.micro_batches * q;
@@ -162,6 +166,13 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   check_known_keys(
       w, {"context_tokens", "tpot_slo", "mtp_acceptance", "mtp_draft_tokens", "iteration_gap", "expert_load_imbalance",
           "attention_imbalance", "routing", "eplb_redundant_experts", "mtp_step_gap", "mtp_simulated"});
+  // Times a person writes into a scenario need a unit: "tpot_slo": 50 is 50 ms to one reader and
+  // 50 s to another. (Hardware and efficiency files keep bare SI numbers: they are datasheets.)
+  for (const char* key : {"tpot_slo", "iteration_gap", "mtp_step_gap"})
+    if (w.has(key) && w.json().at(key).is_number() && w.json().at(key).get<double>() != 0) {
+      const std::string shown = w.json().at(key).dump();
+      w.fail(key, shown + " has no unit", "write \"" + shown + " ms\" (or the unit you mean, as a string)");
+    }
   s.workload.context_tokens = w.quantity("context_tokens", Dimension::count);
   s.workload.tpot_slo_s = w.quantity("tpot_slo", Dimension::seconds);
   s.workload.mtp_acceptance = w.opt_number_in("mtp_acceptance", 1.0, 16.0, 1.0);
@@ -180,15 +191,36 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
 
   const Reader d = r.object("deployment");
   auto& dep = s.deployment;
-  const std::string strategy = d.string("strategy");
+  std::string strategy = d.string("strategy");
+  for (auto& c : strategy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // EP = ep
   if (strategy == "ep") {
     check_known_keys(d, {"strategy", "hardware", "gpus", "batch_per_gpu", "micro_batches", "dispatch_style",
-                         "redundant_experts", "transport"});
+                         "redundant_experts", "transport", "attention_tp", "expert_tp"});
     dep.strategy = Strategy::ep;
     dep.attention.hw = read_hardware(d, "hardware", db, s, s.attention_hardware_id, s.attention_hardware_overrides);
     dep.attention.gpus = d.integer("gpus", 1);
-    dep.attention.tp = 1;
+    // DP x TP attention and expert TP inside EP (docs/shapes.md); both 1 = DP attention, EP experts.
+    dep.attention.tp = d.opt_integer("attention_tp", 1, 1);
+    const int domain = std::max(1, dep.attention.hw->scale_up_domain_gpus);
+    if (dep.attention.gpus % dep.attention.tp != 0)
+      d.fail("attention_tp", "does not divide gpus (" + std::to_string(dep.attention.gpus) + ")",
+             "make gpus a multiple of attention_tp");
+    if (dep.attention.tp > domain)
+      d.fail("attention_tp", "exceeds the hardware's scale-up domain (" + std::to_string(domain) + " GPUs)",
+             "keep each attention TP group inside one scale-up domain");
+    if (s.model.attention.num_heads % dep.attention.tp != 0)
+      d.fail("attention_tp",
+             "does not divide the model's " + std::to_string(s.model.attention.num_heads) + " attention heads",
+             "pick a divisor of the head count");
+    const int expert_tp = d.opt_integer("expert_tp", 1, 1);
+    if (dep.attention.gpus % expert_tp != 0)
+      d.fail("expert_tp", "does not divide gpus (" + std::to_string(dep.attention.gpus) + ")",
+             "make gpus a multiple of expert_tp");
+    if (expert_tp > domain)
+      d.fail("expert_tp", "exceeds the hardware's scale-up domain (" + std::to_string(domain) + " GPUs)",
+             "keep each expert-TP group inside one scale-up domain");
     dep.ffn = dep.attention;
+    dep.ffn.tp = expert_tp;
     s.ffn_hardware_id = s.attention_hardware_id;
     s.ffn_hardware_overrides = s.attention_hardware_overrides;
     dep.batch_per_gpu = d.quantity("batch_per_gpu", Dimension::count);
@@ -273,10 +305,13 @@ std::string scenario_to_json(const Scenario& s) {
                     {"combine", dtype_name(s.precision.combine)},
                     {"attention_math", dtype_name(s.precision.attention_math)}};
   const auto& w = s.workload;
-  j["workload"] = {{"context_tokens", w.context_tokens}, {"tpot_slo", w.tpot_slo_s},
-                   {"mtp_acceptance", w.mtp_acceptance}, {"mtp_draft_tokens", w.mtp_draft_tokens},
-                   {"iteration_gap", w.iteration_gap_s}, {"attention_imbalance", w.attention_imbalance},
-                   {"mtp_step_gap", w.mtp_step_gap_s},   {"mtp_simulated", w.mtp_simulated}};
+  // Times with their unit (scenario files refuse bare numbers there); "{}" is the shortest text
+  // that reads back to the same double, so the round trip is exact.
+  auto seconds = [](double v) { return fmt::format("{} s", v); };
+  j["workload"] = {{"context_tokens", w.context_tokens},          {"tpot_slo", seconds(w.tpot_slo_s)},
+                   {"mtp_acceptance", w.mtp_acceptance},          {"mtp_draft_tokens", w.mtp_draft_tokens},
+                   {"iteration_gap", seconds(w.iteration_gap_s)}, {"attention_imbalance", w.attention_imbalance},
+                   {"mtp_step_gap", seconds(w.mtp_step_gap_s)},   {"mtp_simulated", w.mtp_simulated}};
   if (w.expert_load_imbalance > 0) j["workload"]["expert_load_imbalance"] = w.expert_load_imbalance;
   const auto& f = s.efficiencies;
   j["efficiency"] = {{"gemm_compute", f.gemm_compute},
@@ -306,6 +341,8 @@ std::string scenario_to_json(const Scenario& s) {
     dep["gpus"] = d.attention.gpus;
     dep["batch_per_gpu"] = d.batch_per_gpu;
     dep["dispatch_style"] = d.all_to_all_pure_rdma ? "low_latency_pure_rdma" : dispatch_style_name(d.dispatch_style);
+    if (d.attention.tp > 1) dep["attention_tp"] = d.attention.tp;
+    if (d.ffn.tp > 1) dep["expert_tp"] = d.ffn.tp;
   } else {
     dep["attention"] = {{"hardware", hw_value(s.attention_hardware_id, s.attention_hardware_overrides)},
                         {"gpus", d.attention.gpus},

@@ -6,12 +6,14 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <string>
 
 #include "ridgeline/error.hpp"
+#include "ridgeline/io/database.hpp"
 #include "ridgeline/units.hpp"
 
 namespace ridgeline::present {
@@ -51,6 +53,20 @@ inline bool parse_double(const std::string& s, double& v) {
 }
 }  // namespace detail_checks
 
+inline std::string lower_ascii(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// A number format argument (--weights FP8 or fp8): case-insensitive; a bad one is a FlagError.
+inline DType parse_format_flag(const std::string& s, const char* flag) {
+  const std::string l = lower_ascii(s);
+  for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
+    if (l == dtype_name(d)) return d;
+  throw FlagError(
+      fmt::format("{} \"{}\": unknown number format. Fix: use fp4, int4, fp8, int8, bf16, fp16 or fp32.", flag, s));
+}
+
 /// Empty when `s` is a finite number in [lo, hi]; else the reason (quoting the value).
 inline std::string finite_range_problem(const std::string& s, double lo, double hi) {
   double v = 0;
@@ -60,14 +76,17 @@ inline std::string finite_range_problem(const std::string& s, double lo, double 
 }
 
 /// Empty when `s` parses as a quantity of `dim` ("50 ms", "32K", "800 Gb/s") inside [lo, hi]
-/// (SI units); else the reason (quoting the value).
+/// (SI units); else the reason (quoting the value). A bare number where a time, size or bandwidth
+/// is due is refused with the unit to add (io::parse_quantity_text).
 inline std::string quantity_range_problem(const std::string& s, Dimension dim, double lo, double hi,
                                           const char* unit_hint) {
   double v = 0;
   try {
-    v = parse_quantity(s, dim);
+    v = io::parse_quantity_text(s, dim);
   } catch (const Error& e) {
-    return fmt::format("{}; allowed: {}", e.what(), unit_hint);
+    const std::string what = e.what();
+    if (what.find("has no unit") != std::string::npos) return what;  // already says what to write
+    return fmt::format("{}; allowed: {}", what, unit_hint);          // the message quotes the value
   }
   if (!std::isfinite(v) || v < lo || v > hi) return fmt::format("\"{}\" is outside the allowed range {}", s, unit_hint);
   return {};

@@ -23,9 +23,6 @@ namespace {
 nlohmann::json or_null(bool has, const nlohmann::json& v) {
   return has ? v : nlohmann::json();
 }
-void require_file(const std::string& path, const char* flag) {
-  if (!std::filesystem::is_regular_file(path)) throw FlagError(fmt::format("{}: File does not exist: {}", flag, path));
-}
 std::string num(double v) {
   return fmt::format("{}", v);
 }
@@ -33,8 +30,8 @@ std::string num(double v) {
 
 // --- evaluate ---
 
-std::string apply_evaluate_request(std::vector<io::Scenario>& scenarios, const EvaluateRequest& r) {
-  if (!r.calibration.empty()) require_file(r.calibration, "--calibration");
+EvaluateCalibration apply_evaluate_request(std::vector<io::Scenario>& scenarios, const EvaluateRequest& r,
+                                           const io::Database& db) {
   for (auto& s : scenarios) {
     Workload& w = s.workload;
     if (!r.gap.empty()) w.iteration_gap_s = parse_search_quantity_or_zero(r.gap, Dimension::seconds, "--gap");
@@ -51,22 +48,39 @@ std::string apply_evaluate_request(std::vector<io::Scenario>& scenarios, const E
       (void)apply_routing_flag(r.routing, s.model, w);
     }
   }
-  std::string source;
-  if (!r.calibration.empty())
+  if ((!r.calibration_for.empty() || r.calibration_any_device) && r.calibration.empty())
+    throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
+  EvaluateCalibration out;
+  if (!r.calibration.empty()) {
+    out.file = io::resolve_calibration_file(r.calibration, db).string();
     for (auto& s : scenarios) {
-      const io::Calibration cal = io::load_calibration(r.calibration, s.efficiencies);
+      const io::Calibration cal = io::load_calibration(out.file, s.efficiencies);
+      for (const Accelerator* hw : {s.deployment.attention.hw, s.deployment.ffn.hw})
+        if (hw) io::check_calibration_applies(cal, *hw, db, {r.calibration_for, r.calibration_any_device});
       s.efficiencies = cal.efficiencies;
-      source = cal.source;
+      out.source = cal.source;
+      out.per_scenario.push_back(cal);
     }
-  return source;
+  }
+  return out;
 }
 
-nlohmann::json evaluate_json(const io::Scenario& s, const EvaluateRequest& r, const std::string& calibration_source) {
+nlohmann::json evaluate_json(const io::Scenario& s, const EvaluateCalibration& cal, size_t i) {
   const Evaluation e = evaluate(s.model, s.precision, s.workload, s.deployment, s.efficiencies);
   auto j = report::evaluation_json(s, e);
   j["scenario"] = s.source_file;
-  if (!calibration_source.empty()) j["calibration"] = {{"file", r.calibration}, {"source", calibration_source}};
+  if (!cal.source.empty() && i < cal.per_scenario.size())
+    j["calibration"] = {
+        {"file", cal.file}, {"source", cal.source}, {"values", calibration_values_json(cal.per_scenario[i])}};
   return j;
+}
+
+nlohmann::json evaluate_results_json(const nlohmann::json& results) {
+  // Always {"results": [...]}. With one scenario its fields also stay at the top level, as before
+  // "results" was always there (scripts reading out["tpot_ms"]).
+  nlohmann::json out = results.size() == 1 ? results[0] : nlohmann::json::object();
+  out["results"] = results;
+  return out;
 }
 
 // --- sweep / compare ---
@@ -165,15 +179,6 @@ nlohmann::json compare_json(const CompareRequest& r, const io::Database& db) {
 
 // --- roofline ---
 
-namespace {
-DType roofline_dtype(const std::string& s, const char* flag) {
-  for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
-    if (s == dtype_name(d)) return d;
-  throw FlagError(
-      fmt::format("{} \"{}\": unknown number format. Fix: use fp4, fp8, int8, bf16, fp16 or fp32.", flag, s));
-}
-}  // namespace
-
 nlohmann::json roofline_json(const RooflineRequest& r, const io::Database& db) {
   require_ok("--batch", finite_range_problem(num(r.batch), 1e-3, limits::kMaxBatch));
   require_ok("--context", finite_range_problem(num(r.context), 1, limits::kMaxContextTokens));
@@ -181,21 +186,29 @@ nlohmann::json roofline_json(const RooflineRequest& r, const io::Database& db) {
   const ModelSpec& m = db.model(r.model);
   const Accelerator& hw = db.hardware(r.hardware);
   Precision p;
-  p.weights = roofline_dtype(r.weights, "--weights");
-  p.kv_cache = roofline_dtype(r.kv, "--kv");
+  p.weights = parse_format_flag(r.weights, "--weights");
+  p.kv_cache = parse_format_flag(r.kv, "--kv");
   Efficiencies eff;
   OpList ops = attention_stage_ops(m, p, r.batch, 1.0, r.context, 1, true, true);
   const double local = std::max(1.0, std::ceil(double(m.moe.num_experts) / r.ep));
   const double routed = r.batch * m.moe.top_k;
   for (const auto& op : ffn_stage_ops(m, p, routed, local, 1, r.batch * r.ep, 0)) ops.add(op);
-  ops.add(lm_head_op(m, r.batch, 1));
+  // The LM head runs once per step, after the last layer: shown, but not part of the layer time.
+  const OpCost head = lm_head_op(m, r.batch, 1);
   nlohmann::json rows = nlohmann::json::array();
-  double total = 0;
-  for (const auto& op : ops) {
+  double total = 0, head_s = 0;
+  auto add_row = [&](const OpCost& op, bool per_layer) {
     const OpTime ti = op_time(op, hw, eff);
+    const bool attn = op.kind == OpKind::attention;
     const double intensity = op.hbm_bytes > 0 ? op.flops / op.hbm_bytes : 0;
-    const double ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
-    total += ti.time_s;
+    const double peak_ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
+    // The ridge op_time classifies with: compute at peak x compute efficiency against HBM at
+    // bandwidth x memory efficiency, and attention's FLOPs padded to the kernel's tile.
+    const double padding = attn ? tile_padding_factor(op.rows_per_group, hw.attention_tile_rows) : 1.0;
+    const double ridge = peak_ridge *
+                         (attn ? eff.attention_compute / eff.attention_memory : eff.gemm_compute / eff.gemm_memory) /
+                         padding;
+    (per_layer ? total : head_s) += ti.time_s;
     rows.push_back({{"operator", op.name},
                     {"flops", op.flops},
                     {"hbm_bytes", op.hbm_bytes},
@@ -203,10 +216,21 @@ nlohmann::json roofline_json(const RooflineRequest& r, const io::Database& db) {
                     {"time_s", ti.time_s},
                     {"bound", bound_name(ti.bound)},
                     {"ridge_flop_per_byte", ridge},
+                    {"peak_ridge_flop_per_byte", peak_ridge},
+                    {"per_layer", per_layer},
                     {"dtype", dtype_name(op.math)}});
-  }
-  return {{"model", m.id}, {"hardware", hw.id}, {"batch_per_gpu", r.batch}, {"context_tokens", r.context},
-          {"ep", r.ep},    {"operators", rows}, {"layer_time_s", total}};
+  };
+  for (const auto& op : ops) add_row(op, true);
+  add_row(head, false);
+  return {{"model", m.id},
+          {"hardware", hw.id},
+          {"batch_per_gpu", r.batch},
+          {"context_tokens", r.context},
+          {"ep", r.ep},
+          {"operators", rows},
+          {"layer_time_s", total},
+          {"lm_head_time_s", head_s},
+          {"ridge_is", "peak FLOP/s x compute efficiency / (HBM B/s x memory efficiency), per operator"}};
 }
 
 // --- commroof / deadzone ---
@@ -509,12 +533,16 @@ Binding physical_binding(const io::Scenario& s, const Efficiencies& eff) {
 
 nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
   if (!std::filesystem::is_directory(r.dir)) throw FlagError(fmt::format("dir: Directory does not exist: {}", r.dir));
-  if (!r.calibration.empty()) require_file(r.calibration, "--calibration");
   const auto points = io::load_validation_points(r.dir, db);
   Efficiencies eff;
   std::optional<io::Calibration> cal;
+  if ((!r.calibration_for.empty() || r.calibration_any_device) && r.calibration.empty())
+    throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
   if (!r.calibration.empty()) {
-    cal = io::load_calibration(r.calibration, eff);
+    cal = io::load_calibration(io::resolve_calibration_file(r.calibration, db), eff);
+    for (const auto& p : points)
+      for (const Accelerator* hw : {p.scenario.deployment.attention.hw, p.scenario.deployment.ffn.hw})
+        if (hw) io::check_calibration_applies(*cal, *hw, db, {r.calibration_for, r.calibration_any_device});
     eff = cal->efficiencies;
   }
   struct Row {
@@ -561,7 +589,10 @@ nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
                     {"max_abs_error_point", worst},
                     {"mean_signed_error", sum.mean_signed_error},
                     {"share_optimistic", sum.share_optimistic}};
-  out["calibration"] = cal ? nlohmann::json{{"file", cal->file}, {"source", cal->source}, {"fields", cal->fields_set}}
+  out["calibration"] = cal ? nlohmann::json{{"file", cal->file},
+                                            {"source", cal->source},
+                                            {"fields", cal->fields_set},
+                                            {"values", calibration_values_json(*cal)}}
                            : nlohmann::json(nullptr);
   return out;
 }

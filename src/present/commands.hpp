@@ -17,14 +17,27 @@ namespace ridgeline::present {
 
 /// `evaluate` overrides applied to every scenario (empty / 0 = as the file says).
 struct EvaluateRequest {
-  std::string gap, context, routing, calibration;
+  std::string gap, context, routing;
+  std::string calibration;      ///< a file, or a bare hardware id with a profile in hwdb/calibration/
+  std::string calibration_for;  ///< apply the file to this hardware id although measured elsewhere
+  bool calibration_any_device = false;
   double mtp_acceptance = 0;
 };
-/// Applies the overrides (and the calibration file) to each scenario; returns the calibration's
-/// source ("" without one).
-std::string apply_evaluate_request(std::vector<io::Scenario>& scenarios, const EvaluateRequest& r);
-/// One scenario's `evaluate --json` object ("scenario" = its file, "calibration" when applied).
-nlohmann::json evaluate_json(const io::Scenario& s, const EvaluateRequest& r, const std::string& calibration_source);
+/// The calibration an `evaluate` applied: the file it resolved to, its source, and what it set in
+/// each scenario (one entry per scenario; empty without --calibration).
+struct EvaluateCalibration {
+  std::string file, source;
+  std::vector<io::Calibration> per_scenario;
+};
+/// Applies the overrides (and the calibration file, refused on hardware it was not measured on
+/// unless mapped) to each scenario.
+EvaluateCalibration apply_evaluate_request(std::vector<io::Scenario>& scenarios, const EvaluateRequest& r,
+                                           const io::Database& db);
+/// Scenario `i`'s `evaluate --json` object ("scenario" = its file, "calibration" when applied).
+nlohmann::json evaluate_json(const io::Scenario& s, const EvaluateCalibration& cal, size_t i);
+/// `evaluate --json` without "meta": {"results": [one object per scenario]}; with one scenario its
+/// fields are also at the top level.
+nlohmann::json evaluate_results_json(const nlohmann::json& results);
 
 struct SweepRequest {
   SearchFlags flags;  ///< model / hardware / slo / context are the axes below
@@ -84,7 +97,9 @@ struct AlphaRequest {
 nlohmann::json alpha_json(const AlphaRequest& r);
 
 struct ValidateRequest {
-  std::string dir, calibration;
+  std::string dir, calibration;  ///< calibration: a file or a bare hardware id with a profile
+  std::string calibration_for;   ///< apply the file to this hardware id although measured elsewhere
+  bool calibration_any_device = false;
 };
 nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db);
 

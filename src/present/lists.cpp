@@ -94,7 +94,7 @@ std::vector<double> parse_number_list(const std::string& text, const char* flag,
 double parse_flag_quantity(const std::string& text, Dimension dim, const char* flag) {
   double v = 0;
   try {
-    v = parse_quantity(text, dim);
+    v = io::parse_quantity_text(text, dim);
   } catch (const Error& e) {
     throw FlagError(
         fmt::format("{} \"{}\": {}. Fix: write a number with a unit, e.g. \"50 ms\".", flag, text, e.what()));
@@ -104,10 +104,7 @@ double parse_flag_quantity(const std::string& text, Dimension dim, const char* f
 }
 
 DType parse_dtype_name(const std::string& s, const char* flag) {
-  for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
-    if (s == dtype_name(d)) return d;
-  throw FlagError(
-      fmt::format("{} \"{}\": unknown number format. Fix: use fp4, int4, fp8, int8, bf16, fp16 or fp32.", flag, s));
+  return parse_format_flag(s, flag);  // case-insensitive
 }
 
 std::vector<std::string> split_ids(const std::string& text) {

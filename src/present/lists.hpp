@@ -15,7 +15,7 @@ namespace ridgeline::present {
 std::vector<int> parse_int_list(const std::string& text, const char* flag);
 /// "0.7,0.75,0.8" -> numbers in [lo, hi].
 std::vector<double> parse_number_list(const std::string& text, const char* flag, double lo, double hi);
-/// "50ms", "50 ms", "0.05" -> SI value of `dim` (> 0).
+/// "50ms", "50 ms" -> SI value of `dim` (> 0); a bare number needs a unit (io::parse_quantity_text).
 double parse_flag_quantity(const std::string& text, Dimension dim, const char* flag);
 DType parse_dtype_name(const std::string& s, const char* flag);
 /// Comma-separated ids.

@@ -2,6 +2,9 @@
 #include "present/plan.hpp"
 
 #include <chrono>
+#include <deque>
+
+#include "present/plan_csv.hpp"
 
 namespace ridgeline::present {
 
@@ -33,7 +36,20 @@ PlanRun run_plan(SearchSetup setup, int top, bool pareto, bool full_sensitivity)
   return p;
 }
 
-nlohmann::json plan_json(const PlanRun& run, bool pareto, const std::string& calibration_file) {
+void add_per_hardware(PlanRun& run, const SearchFlags& flags, const io::Database& db) {
+  run.per_hardware.clear();
+  if (flags.hardware.size() <= 1) return;
+  std::deque<Accelerator> owned;
+  for (const Accelerator* hw : run.setup.space.ep_hardware) {
+    SearchFlags f = flags;
+    f.hardware = {hw->id};
+    f.attention_hardware.clear();
+    f.ffn_hardware.clear();
+    run.per_hardware.emplace_back(hw->id, run_point(f, db, "", owned));
+  }
+}
+
+nlohmann::json plan_json(const PlanRun& run, bool pareto) {
   const SearchSetup& s = run.setup;
   const SearchResult& r = run.result;
   const Candidate* best = run.best();
@@ -48,6 +64,15 @@ nlohmann::json plan_json(const PlanRun& run, bool pareto, const std::string& cal
   j["ratio"] =
       r.best_ep() && r.best_afd() ? nlohmann::json(r.best_afd()->score / r.best_ep()->score) : nlohmann::json();
   j["ratio_is"] = "best AFD score / best EP score";
+  if (!run.per_hardware.empty()) {
+    nlohmann::json ph = nlohmann::json::array();
+    for (const auto& [id, p] : run.per_hardware)
+      ph.push_back({{"hardware", id},
+                    {"ep", p.ep ? plan_fields(*p.ep) : nlohmann::json()},
+                    {"afd", p.afd ? plan_fields(*p.afd) : nlohmann::json()},
+                    {"winner", point_winner(p)}});
+    j["per_hardware"] = ph;
+  }
   nlohmann::json tj = nlohmann::json::array();
   for (const auto* list : {&r.ep, &r.afd})
     for (const auto& c : *list) tj.push_back(candidate_json(s, c));
@@ -64,7 +89,9 @@ nlohmann::json plan_json(const PlanRun& run, bool pareto, const std::string& cal
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& in : s.inputs) inputs.push_back({{"name", in.name}, {"value", in.value}, {"source", in.source}});
   j["inputs"] = inputs;
-  if (!s.calibration_source.empty()) j["calibration"] = {{"file", calibration_file}, {"source", s.calibration_source}};
+  if (!s.calibration_source.empty())
+    j["calibration"] = {
+        {"file", s.calibration_file}, {"source", s.calibration_source}, {"values", s.calibration_values}};
   nlohmann::json sj = nlohmann::json::array();
   for (const auto& row : run.sensitivity)
     sj.push_back({{"parameter", row.parameter},

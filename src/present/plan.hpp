@@ -3,6 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "present/search.hpp"
@@ -18,6 +19,8 @@ struct PlanRun {
   bool full_sensitivity = false;  ///< --sensitivity: every range end re-searched
   std::vector<SensitivityRow> sensitivity;
   std::string robustness;  ///< "verdict robust: ..." or empty
+  /// Several --hardware kinds: the best plan on each kind alone (EP on it; AFD with both sides on it).
+  std::vector<std::pair<std::string, PointResult>> per_hardware;
   /// The better of the best EP and best AFD plan (nullptr when neither is feasible).
   const Candidate* best() const;
 };
@@ -26,8 +29,11 @@ struct PlanRun {
 /// the ends of each uncertain parameter's range (a full re-search when `full_sensitivity`).
 PlanRun run_plan(SearchSetup setup, int top, bool pareto, bool full_sensitivity);
 
-/// `ridgeline plan --json` without its "meta" block. `calibration_file` is echoed when a
-/// calibration was applied.
-nlohmann::json plan_json(const PlanRun& run, bool pareto, const std::string& calibration_file);
+/// With more than one --hardware kind: fills run.per_hardware, searching each kind alone (as
+/// `sweep` searches a point).
+void add_per_hardware(PlanRun& run, const SearchFlags& flags, const io::Database& db);
+
+/// `ridgeline plan --json` without its "meta" block.
+nlohmann::json plan_json(const PlanRun& run, bool pareto);
 
 }  // namespace ridgeline::present

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -16,10 +17,7 @@
 namespace ridgeline::present {
 
 DType parse_search_dtype(const std::string& s, const char* flag) {
-  for (DType d : {DType::fp4, DType::int4, DType::fp8, DType::int8, DType::bf16, DType::fp16, DType::fp32})
-    if (s == dtype_name(d)) return d;
-  throw ConfigError(
-      fmt::format("{} \"{}\": unknown number format. Fix: use fp4, fp8, int8, bf16, fp16 or fp32.", flag, s));
+  return parse_format_flag(s, flag);  // case-insensitive; a usage error (exit 2)
 }
 
 double parse_search_quantity(const std::string& text, Dimension dim, const char* flag) {
@@ -28,7 +26,7 @@ double parse_search_quantity(const std::string& text, Dimension dim, const char*
     if (!(v > 0)) throw ConfigError("must be positive");
     return v;
   } catch (const Error& e) {
-    throw ConfigError(fmt::format("{} \"{}\": {}. Fix: give {}.", flag, text, e.what(), dimension_name(dim)));
+    throw FlagError(fmt::format("{} \"{}\": {}. Fix: give {}.", flag, text, e.what(), dimension_name(dim)));
   }
 }
 
@@ -43,15 +41,16 @@ double parse_search_quantity_or_zero(const std::string& text, Dimension dim, con
   }
 }
 
-Objective parse_objective(const std::string& s) {
+Objective parse_objective(const std::string& text) {
+  const std::string s = lower_ascii(text);
   if (s == "gpu") return Objective::tokens_per_gpu;
   if (s == "cost") return Objective::tokens_per_dollar;
-  if (s == "power") return Objective::tokens_per_watt;
+  if (s == "watt" || s == "power") return Objective::tokens_per_watt;
   if (s == "hfu") return Objective::hfu;
-  throw ConfigError(
+  throw FlagError(
       fmt::format("--objective \"{}\": unknown objective. Fix: use gpu (tokens/s per GPU), cost "
-                  "(tokens/s per $), power (tokens/s per W) or hfu.",
-                  s));
+                  "(tokens/s per $), watt (tokens/s per W; also: power) or hfu.",
+                  text));
 }
 
 void check_search_flags(const SearchFlags& f, bool with_grid_axes) {
@@ -64,11 +63,13 @@ void check_search_flags(const SearchFlags& f, bool with_grid_axes) {
   const auto num = [](double v) { return fmt::format("{}", v); };
   require_ok("--mtp-acceptance", finite_range_problem(num(f.mtp_acceptance), 1.0, 16.0));
   require_ok("--mtp-draft-tokens", finite_range_problem(num(f.mtp_draft_tokens), 0, 15));
-  if (f.strategy != "ep" && f.strategy != "afd" && f.strategy != "both")
+  const std::string strategy = lower_ascii(f.strategy);
+  if (strategy != "ep" && strategy != "afd" && strategy != "both")
     throw FlagError(fmt::format("--strategy: {} not in {{ep,afd,both}}", f.strategy));
   require_ok("--gpus", finite_range_problem(num(f.gpus), 0, limits::kMaxGpus));
   require_ok("--max-gpus", finite_range_problem(num(f.max_gpus), 1, limits::kMaxGpus));
   for (int m : f.afd_micro_batches) require_ok("--afd-micro-batches", finite_range_problem(num(m), 1, 16));
+  for (int t : f.attention_tp) require_ok("--attention-tp", finite_range_problem(num(t), 1, 64));
   require_ok("--threads", finite_range_problem(num(f.threads), 0, limits::kMaxThreads));
 }
 
@@ -149,6 +150,13 @@ std::string ms_text(double s) {
 }
 }  // namespace
 
+nlohmann::json calibration_values_json(const io::Calibration& cal) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : cal.values)
+    out.push_back({{"key", v.key}, {"value", v.value}, {"replaced", v.replaced}, {"unit", v.unit}});
+  return out;
+}
+
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   SearchSetup s;
   s.model = &db.model(f.model);
@@ -167,10 +175,21 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
         fmt::format("--mtp-acceptance {}: exceeds 1 + --mtp-draft-tokens ({}). Fix: accept at most "
                     "1 + drafts tokens per step.",
                     f.mtp_acceptance, s.workload.mtp_draft_tokens));
+  if ((!f.calibration_for.empty() || f.calibration_any_device) && f.calibration.empty())
+    throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
   if (!f.calibration.empty()) {
-    const io::Calibration cal = io::load_calibration(f.calibration, s.efficiencies);
+    s.calibration_file = io::resolve_calibration_file(f.calibration, db).string();
+    const io::Calibration cal = io::load_calibration(s.calibration_file, s.efficiencies);
+    // Every accelerator the search may use must be one the file applies to.
+    std::vector<std::string> ids = f.hardware;
+    ids.insert(ids.end(), f.attention_hardware.begin(), f.attention_hardware.end());
+    ids.insert(ids.end(), f.ffn_hardware.begin(), f.ffn_hardware.end());
+    for (const Accelerator* hw : lookup_all(ids, db))
+      io::check_calibration_applies(cal, *hw, db, {f.calibration_for, f.calibration_any_device});
     s.efficiencies = cal.efficiencies;
     s.calibration_source = cal.source;
+    s.calibration_values = calibration_values_json(cal);
+    s.calibration_values_text = io::calibrated_values_text(cal);
   }
   const char* given = "given";
   if (!f.gap.empty()) s.workload.iteration_gap_s = parse_search_quantity_or_zero(f.gap, Dimension::seconds, "--gap");
@@ -213,8 +232,9 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   sp.ep_hardware = lookup_all(f.hardware, db);
   sp.attention_hardware = lookup_all(f.attention_hardware.empty() ? f.hardware : f.attention_hardware, db);
   sp.ffn_hardware = lookup_all(f.ffn_hardware.empty() ? f.hardware : f.ffn_hardware, db);
-  sp.search_ep = f.strategy != "afd";
-  sp.search_afd = f.strategy != "ep";
+  const std::string strategy = lower_ascii(f.strategy);  // EP = ep
+  sp.search_ep = strategy != "afd";
+  sp.search_afd = strategy != "ep";
   check_supported(sp.search_ep ? sp.ep_hardware : std::vector<const Accelerator*>{}, s.precision, "--hardware");
   if (sp.search_afd) {
     check_supported(sp.attention_hardware, s.precision,
@@ -228,6 +248,8 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   sp.require_bubble_free = f.require_bubble_free;
   sp.threads = f.threads;
   sp.scan_all_attention_counts = f.scan_all;
+  sp.ep_attention_tp = f.attention_tp;
+  sp.ep_pure_tp = std::any_of(f.attention_tp.begin(), f.attention_tp.end(), [](int t) { return t > 1; });
   if (sp.objective == Objective::tokens_per_dollar)
     for (const auto* list : {&sp.ep_hardware, &sp.attention_hardware, &sp.ffn_hardware})
       for (const Accelerator* hw : *list)
@@ -258,8 +280,8 @@ namespace ridgeline::present {
 
 std::string plan_label(const Deployment& d) {
   if (d.strategy == Strategy::ep)
-    return fmt::format("EP {} x {} m={} {}", d.attention.gpus, d.attention.hw->id, d.micro_batches,
-                       d.dispatch_style == DispatchStyle::low_latency ? "LL" : "normal");
+    return fmt::format("EP {} x {}{} m={} {}", d.attention.gpus, d.attention.hw->id, report::ep_shape_words(d),
+                       d.micro_batches, d.dispatch_style == DispatchStyle::low_latency ? "LL" : "normal");
   return fmt::format("AFD attn {} x {} TP{} + FFN {} x {} ETP{} m={}", d.attention.gpus, d.attention.hw->id,
                      d.attention.tp, d.ffn.gpus, d.ffn.hw->id, d.ffn.tp, d.micro_batches);
 }

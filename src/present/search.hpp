@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ridgeline/io/database.hpp"
+#include "ridgeline/io/validation.hpp"
 #include "ridgeline/search.hpp"
 
 namespace ridgeline::present {
@@ -30,12 +31,15 @@ struct SearchFlags {
   bool scan_all = false;
   int threads = 0;
   // Realism inputs (README "Defaults and their sources"); empty = the default.
-  std::string calibration;          ///< calibration file applied to every evaluation
+  std::string calibration;      ///< calibration file (or hardware id with a profile) applied to every evaluation
+  std::string calibration_for;  ///< --calibration-for: hardware id the file is mapped to
+  bool calibration_any_device = false;
   std::string gap;                  ///< per-step iteration gap, e.g. "5 ms"
   std::string mtp_step_gap;         ///< extra per-step time with real MTP drafting
   std::string routing = "uniform";  ///< uniform | balanced | zipf:S | a fixed max/mean such as 1.2
   std::string ep_transport, afd_transport;
   std::vector<std::string> dispatch_styles{"low_latency"};
+  std::vector<int> attention_tp{1, 2, 4, 8};  ///< EP attention-TP candidates; > 1 also tries pure TP
 };
 
 /// Where each realism input of a search came from: "default", "given" or "calibrated".
@@ -56,7 +60,13 @@ struct SearchSetup {
   SearchSpace space;
   std::vector<InputProvenance> inputs;  ///< the realism inputs, their values and origin
   std::string calibration_source;       ///< the calibration file's "source", when one was given
+  std::string calibration_file;         ///< the file --calibration resolved to
+  nlohmann::json calibration_values;    ///< the numbers it set: [{key, value, replaced, unit}]
+  std::string calibration_values_text;  ///< the same, for printing
 };
+
+/// The numbers a calibration set, as [{"key", "value", "replaced", "unit"}].
+nlohmann::json calibration_values_json(const io::Calibration& cal);
 
 /// Validates the flags against the databases (unknown ids, unsupported dtypes, bad values)
 /// and throws ConfigError / LookupError naming the flag, the value and the fix.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 namespace ridgeline::report {
@@ -95,13 +96,23 @@ std::string describe_binding(const Evaluation& e, const Deployment& d) {
   return "?";
 }
 
+std::string ep_shape_words(const Deployment& d) {
+  if (d.strategy != Strategy::ep) return "";
+  const int t = d.attention.tp, e = d.ffn.tp, g = d.attention.gpus;
+  if (g > 1 && t == g && e == g) return fmt::format(", pure TP {}", g);
+  std::string out;
+  if (t > 1) out += fmt::format(", DP {} x attention TP {}", g / t, t);
+  if (e > 1) out += fmt::format(", EP {} x expert TP {}", g / e, e);
+  return out;
+}
+
 std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
   const auto& d = s.deployment;
   std::string out;
   out += fmt::format("Ridgeline {} — {} on ", kVersion, s.model.name);
   if (d.strategy == Strategy::ep)
-    out += fmt::format("EP, {} x {} ({} micro-batch{})\n", d.attention.gpus, d.attention.hw->name, d.micro_batches,
-                       d.micro_batches > 1 ? "es, two-batch overlap" : ", no overlap");
+    out += fmt::format("EP, {} x {}{} ({} micro-batch{})\n", d.attention.gpus, d.attention.hw->name, ep_shape_words(d),
+                       d.micro_batches, d.micro_batches > 1 ? "es, two-batch overlap" : ", no overlap");
   else
     out +=
         fmt::format("AFD, attention {} x {} (TP {}), FFN {} x {} (expert TP {}), {} micro-batches\n", d.attention.gpus,
@@ -216,6 +227,13 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   j["usd_per_million_tokens"] = e.usd_per_million_tokens;
   j["tokens_per_s_per_watt"] = e.tokens_per_s_per_watt;
   j["hfu"] = e.hfu;
+  // HFU's peak: FLOP-weighted over the precisions the work runs in, per GPU.
+  j["hfu_peak_flops_per_s"] = e.hfu_peak_flops_per_s;
+  j["hfu_peak_precision"] = e.hfu_peak_precision;
+  j["shape"] = {{"attention_tp", d.attention.tp},
+                {"expert_tp", d.ffn.tp},
+                {"attention_instances", d.attention.gpus / std::max(1, d.attention.tp)},
+                {"ep_ranks", d.ffn.gpus / std::max(1, d.ffn.tp)}};
   j["gpus"] = e.total_gpus;
   j["sequences"] = e.sequences;
   // max/mean load of the hot FFN rank: given, from workload.routing, or uniform routing (default)
@@ -231,6 +249,8 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
       {"ffn_ms", e.ffn_s * 1e3},
       {"dispatch_ms", e.dispatch_s * 1e3},
       {"combine_ms", e.combine_s * 1e3},
+      {"attention_tp_comm_ms", e.attention_tp_comm_s * 1e3},
+      {"expert_tp_comm_ms", e.expert_tp_comm_s * 1e3},
       {"slot_ms", e.slot_s * 1e3},
       {"moe_layers_ms", e.moe_layers_s * 1e3},
       {"dense_layers_ms", e.dense_layers_s * 1e3},
@@ -283,6 +303,57 @@ std::string Table::render() const {
   for (auto x : w) total += x + 2;
   out += "  " + std::string(total - 2, '-') + "\n";
   for (const auto& r : rows) line(r);
+  return out;
+}
+
+std::string csv_number(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : std::string();
+}
+
+namespace {
+void flatten_into(const json& j, const std::string& prefix, json& flat) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "_" + it.key();
+    if (it->is_object())
+      flatten_into(*it, key, flat);
+    else if (!it->is_array())
+      flat[key] = *it;
+  }
+}
+
+std::string csv_cell(const json& v) {
+  std::string c;
+  if (v.is_null()) return c;
+  if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
+  if (v.is_number_integer()) return v.dump();
+  if (v.is_number()) return csv_number(v.get<double>());
+  c = v.is_string() ? v.get<std::string>() : v.dump();
+  if (c.find_first_of(",\"\n") == std::string::npos) return c;
+  std::string q = "\"";
+  for (char ch : c) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+}  // namespace
+
+std::string csv_of_rows(const json& rows, std::vector<std::string> columns) {
+  std::vector<json> flat;
+  for (const auto& r : rows) {
+    json f = json::object();
+    flatten_into(r, "", f);
+    flat.push_back(std::move(f));
+  }
+  if (columns.empty() && !flat.empty())
+    for (auto it = flat.front().begin(); it != flat.front().end(); ++it) columns.push_back(it.key());
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i];
+  out += "\n";
+  for (const auto& f : flat) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const auto it = f.find(columns[i]);
+      out += (i ? "," : "") + (it == f.end() ? std::string() : csv_cell(*it));
+    }
+    out += "\n";
+  }
   return out;
 }
 

@@ -16,11 +16,21 @@ inline constexpr const char* kVersion = "0.1.0";
 /// One sentence saying what limits the plan and what would change it.
 std::string describe_binding(const Evaluation& e, const Deployment& d);
 /// A readable multi-line report of one evaluated scenario.
+/// ", DP 8 x attention TP 2" / ", pure TP 8" for an EP worker with TP inside; "" otherwise.
+std::string ep_shape_words(const Deployment& d);
 std::string evaluation_table(const io::Scenario& s, const Evaluation& e);
 /// The JSON object of one evaluation (fields documented in README.md).
 nlohmann::json evaluation_json(const io::Scenario& s, const Evaluation& e);
 /// The `meta` block every JSON output carries: tool version, argv, inputs.
 nlohmann::json meta_json(const std::vector<std::string>& argv);
+
+/// A number as a CSV cell for machines: the shortest text that reads back to the same double (no
+/// unit, no %, no rounding); empty when the value is not finite.
+std::string csv_number(double v);
+/// CSV of JSON row objects, for machines: one column per name in `columns` (empty: every key of
+/// the first row); a nested object's keys become parent_child columns. Numbers at full precision,
+/// null empty, booleans 1 / 0, strings as they are. Column names carry the unit (tpot_s, hbm_bytes).
+std::string csv_of_rows(const nlohmann::json& rows, std::vector<std::string> columns = {});
 
 /// Fixed-width text table with a units row under the header.
 struct Table {

@@ -27,7 +27,11 @@ assert len(d["samples"]["grouped_gemm"]) >= 4 and len(d["samples"]["link"]) >= 3
 assert d["fits"]["link"]["bytes_per_s"] > 0
 PY
 # The file feeds predictions: evaluate accepts it and says so; numbers are finite.
-out=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/cpu.json" --json) || fail "evaluate --calibration"
+# Measured on this CPU, not on the scenario's H800: refused unless mapped explicitly.
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/cpu.json" >/dev/null 2>"$T/err" &&
+  fail "a CPU calibration was applied to an H800 scenario without --calibration-for"
+grep -q "h800" "$T/err" && grep -q "Fix:" "$T/err" || fail "device refusal message: $(cat "$T/err")"
+out=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/cpu.json" --calibration-for h800 --json) || fail "evaluate --calibration"
 grep -q '"calibration"' <<<"$out" || fail "evaluate --json does not record the calibration"
 python3 -c '
 import json, math, sys

@@ -64,7 +64,7 @@ for k in ep afd winner ratio top pareto rejected search evaluations meta deploym
 done
 
 csv=$("$BIN" plan --csv --top 2) || fail "plan --csv exit $?"
-[ "$(head -1 <<<"$csv" | cut -d, -f1)" = "plan" ] || fail "csv header: $(head -1 <<<"$csv")"
+[ "$(head -1 <<<"$csv" | cut -d, -f1-3)" = "strategy,plan,total_gpus" ] || fail "csv header: $(head -1 <<<"$csv")"
 [ "$(wc -l <<<"$csv")" -ge 4 ] || fail "csv rows: $csv"
 
 # Round trip: the written scenario evaluates to the same numbers as the plan reported.
@@ -86,9 +86,10 @@ a=$("$BIN" plan --json --top 5 --threads 1 | strip); b=$("$BIN" plan --json --to
 [ "$a" = "$b" ] || fail "results depend on --threads"
 
 # Bad input: exit 1, the flag, the value and a fix on stderr, nothing on stdout.
+# RC_WANT overrides the exit code: a bad flag value is a usage error (2).
 expect_error() {
   "$BIN" plan "${@:2}" >"$T/out" 2>"$T/err"; local rc=$?
-  [ "$rc" = 1 ] || fail "$1: exit $rc, expected 1"
+  [ "$rc" = "${RC_WANT:-1}" ] || fail "$1: exit $rc, expected ${RC_WANT:-1}"
   [ ! -s "$T/out" ] || fail "$1: printed a partial result"
   grep -qi "fix\|did you mean" "$T/err" || fail "$1: no fix in: $(cat "$T/err")"
 }
@@ -96,9 +97,29 @@ expect_error() {
 "$BIN" plan --slo "fast" >"$T/out" 2>"$T/err"; rc=$?
 [ "$rc" = 2 ] || fail "bad-slo: exit $rc, expected 2"
 grep -q -- '--slo' "$T/err" && grep -q "1 us to 1 h" "$T/err" || fail "bad-slo: $(cat "$T/err")"
-expect_error bad-objective --objective speed
+RC_WANT=2 expect_error bad-objective --objective speed
 expect_error bad-hw --hardware h8000
-expect_error bad-dtype --weights fp9
+RC_WANT=2 expect_error bad-dtype --weights fp9
 expect_error unsupported-dtype --hardware a800
 grep -q "a800" "$T/err" || fail "unsupported dtype error should name a800"
+# Worker shapes (docs/shapes.md): on 4 GPUs the search offers DP x TP attention and pure TP;
+# --attention-tp 1 searches DP attention only; a bad size is a usage error.
+out=$("$BIN" plan --model qwen3-30b-a3b --hardware h800 --strategy ep --gpus 4 --top 30 --json) ||
+  fail "plan shapes exit $?"
+python3 - "$out" <<'PY' || fail "shapes missing from the 4-GPU search"
+import json, sys
+d = json.loads(sys.argv[1])
+shapes = {(c["shape"]["attention_tp"], c["shape"]["expert_tp"]) for c in d["top"] if c["strategy"] == "ep"}
+assert (4, 4) in shapes and (2, 1) in shapes, shapes
+PY
+out=$("$BIN" plan --model qwen3-30b-a3b --hardware h800 --strategy ep --gpus 4 --top 30 --json --attention-tp 1) ||
+  fail "plan --attention-tp 1 exit $?"
+python3 - "$out" <<'PY' || fail "--attention-tp 1 should search DP attention only"
+import json, sys
+d = json.loads(sys.argv[1])
+assert all(c["shape"]["attention_tp"] == 1 and c["shape"]["expert_tp"] == 1 for c in d["top"]), d["top"]
+PY
+"$BIN" plan --attention-tp 0 >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] || fail "--attention-tp 0 exit $rc, expected 2"
+grep -q -- "--attention-tp" "$T/err" || fail "--attention-tp 0 error should name the flag: $(cat "$T/err")"
 exit 0

@@ -6,14 +6,18 @@ BIN="$1"; SRC="$2"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-csv=$("$BIN" sweep --models deepseek-v3,step-3 --hardware h800,gb200 --slo "50 ms" --context 4096 --csv) || fail "sweep exit $?"
+csv=$("$BIN" sweep --model deepseek-v3,step-3 --hardware h800,gb200 --slo "50 ms" --context 4096 --csv) || fail "sweep exit $?"
 [ "$(wc -l <<<"$csv")" = 5 ] || fail "sweep should print a header and 4 rows: $csv"
-head -1 <<<"$csv" | grep -q "AFD/EP" || fail "sweep header lacks AFD/EP: $(head -1 <<<"$csv")"
+head -1 <<<"$csv" | grep -q "ratio_afd_over_ep" || fail "sweep header lacks ratio_afd_over_ep: $(head -1 <<<"$csv")"
+# The old spelling --models still works, with a note on stderr.
+"$BIN" sweep --models deepseek-v3 --hardware h800 --csv >"$T/old.csv" 2>"$T/old.err" || fail "sweep --models exit $?"
+grep -q "deprecated; use --model" "$T/old.err" || fail "sweep --models: no deprecation note: $(cat "$T/old.err")"
+[ "$(wc -l <"$T/old.csv")" = 2 ] || fail "sweep --models: $(cat "$T/old.csv")"
 # The verdicts README "What changed in the default plan's answer" documents, read from the
 # sweep: DeepSeek-V3 on H800 near a tie, GB200 and Step-3 on H800 favour EP more.
 python3 - "$csv" <<'PY' || fail "sweep ratios differ from the documented verdicts"
 import csv, io, sys
-rows = {(r["model"], r["hardware"]): float(r["AFD/EP"]) for r in csv.DictReader(io.StringIO(sys.argv[1]))}
+rows = {(r["model"], r["hardware"]): float(r["ratio_afd_over_ep"]) for r in csv.DictReader(io.StringIO(sys.argv[1]))}
 assert 0.9 < rows[("deepseek-v3", "h800")] < 1.2, rows
 assert rows[("deepseek-v3", "gb200")] < rows[("deepseek-v3", "h800")], rows
 assert rows[("step-3", "h800")] < rows[("deepseek-v3", "h800")], rows
@@ -30,7 +34,7 @@ assert lo["scale_out_bandwidth"] == "200 Gb/s" and hi["scale_out_bandwidth"] == 
 assert hi["ep_score"] >= lo["ep_score"] and hi["afd_score"] >= lo["afd_score"], d["rows"]
 PY
 
-out=$("$BIN" compare --model deepseek-v3 --hardware h800 --slos "30 ms,50 ms" --contexts 2048,8192 --svg "$T/map.svg") \
+out=$("$BIN" compare --model deepseek-v3 --hardware h800 --slo "30 ms,50 ms" --context 2048,8192 --svg "$T/map.svg") \
   || fail "compare exit $?"
 grep -q "context" <<<"$out" || fail "compare table: $out"
 [ -s "$T/map.svg" ] || fail "compare wrote no SVG"

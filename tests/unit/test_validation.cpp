@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Validation: the error statistics, and the kernel-level checks of the operator and
-// communication models against published kernel tables (shared/validation, levels b and c).
+// communication models against published kernel tables (levels b and c).
 #include <catch2/catch.hpp>
 #include <cstdio>
 
@@ -41,8 +41,7 @@ struct GemmPoint {
   double groups, m, n, k, tflops;
 };
 // DeepGEMM README (commit 55ab91f, 2025-02), H800 SXM5, FP8 1x128/128x128 block scaling: the
-// dense M=64/128/4096 rows and the masked (decode) and contiguous grouped rows, as recorded in
-// shared/validation/published-datapoints.json (ids c_deepgemm_*).
+// dense M=64/128/4096 rows and the masked (decode) and contiguous grouped rows (ids c_deepgemm_*).
 const GemmPoint kDeepGemm[] = {
     {"dense_m64_n2112_k7168", 1, 64, 2112, 7168, 206},
     {"dense_m64_n24576_k1536", 1, 64, 24576, 1536, 289},

@@ -19,7 +19,11 @@
 
 namespace ridgeline::io {
 
-/// Reads a quantity written as an SI number or a string with a unit (see docs/data-format.md).
+/// Reads a quantity a person typed (a command-line flag): a number with a unit (see
+/// docs/data-format.md). A bare number where a time, size, bandwidth, FLOP rate or power is due is
+/// an error that names the unit to add ("50 has no unit; write \"50 ms\""). Token counts are plain
+/// numbers or take a suffix: "32K" = 32768, "1M" = 1048576 (binary, as context lengths are quoted),
+/// "32k" = 32000, "1m" = 1e6. Throws ConfigError without the flag's name (the caller adds it).
 double parse_quantity_text(const std::string& text, Dimension dim);
 
 struct DbEntry;  // raw JSON kept for what-if overrides
@@ -34,8 +38,9 @@ class Database {
 
   /// Loads every *.json under the two folders; throws on the first bad file.
   static Database load(const std::filesystem::path& hwdb_dir, const std::filesystem::path& models_dir);
-  /// The folders shipped with Ridgeline (RIDGELINE_DATA_DIR env var, the build-time source
-  /// tree, or ./ in that order).
+  /// The folders shipped with Ridgeline, from the first of: the RIDGELINE_DATA_DIR env var,
+  /// share/ridgeline relative to the running binary (an installed prefix), the build-time
+  /// source tree, ./
   static Database load_default();
 
   const Accelerator& hardware(const std::string& id) const;

@@ -16,7 +16,7 @@
 namespace ridgeline::io {
 
 struct Measurement {
-  std::string record_id;  ///< id of the point in the published-datapoints collection
+  std::string record_id;  ///< id of the published measurement this point reproduces (see measured.source_url)
   std::string field;      ///< which published field the value is (and how it was derived)
   std::string source_url;
   std::string source_title;
@@ -34,17 +34,58 @@ struct ValidationPoint {
 std::vector<ValidationPoint> load_validation_points(const std::filesystem::path& dir, const Database& db);
 ValidationPoint load_validation_point(const std::filesystem::path& file, const Database& db);
 
+/// One number a calibration file set: its key (transport ones as transport.<name>.<field>), the
+/// value now in force and the value it replaced.
+struct CalibratedValue {
+  std::string key;
+  double value = 0;
+  double replaced = 0;
+  std::string unit;  ///< "s" for times, "" for fractions and counts
+};
+
 /// Efficiency overrides shared by every point, with provenance:
-///   {"description": ..., "source": ..., "efficiency": {<keys of a scenario's efficiency block>}}
+///   {"description": ..., "source": ..., "efficiency": {<keys of a scenario's efficiency block>},
+///    "applies_to": ["h800", ...] | ["any"],
+///    "provenance": {"hardware_id": "h800", "device": "...", "link_kind": "...", ...}}
+/// The device record (applies_to or provenance.hardware_id) says which hardware the numbers were
+/// measured on; check_calibration_applies() refuses other hardware unless mapped explicitly.
 struct Calibration {
   std::string file;
   std::string description;
   std::string source;
   Efficiencies efficiencies;
   std::vector<std::string> fields_set;  ///< which efficiency keys the file overrides
+  std::vector<CalibratedValue> values;  ///< every number the file set, with the value it replaced
+  std::vector<std::string> applies_to;  ///< hwdb ids (or "any") the file declares it applies to
+  std::string hardware_id;              ///< provenance.hardware_id: the hwdb id it was measured on
+  std::string device;                   ///< provenance.device: the measured device in words
+  std::string link_kind;                ///< provenance.link_kind (or fits.link.kind)
 };
 
 /// Reads a calibration file on top of `base` (fields the file omits keep their base value).
 Calibration load_calibration(const std::filesystem::path& file, const Efficiencies& base);
+
+/// How the user maps a calibration onto hardware: `for_hardware` (--calibration-for ID, resolved
+/// to an hwdb id) says the file applies to that hardware; `any_device` (--calibration-any-device)
+/// skips the check.
+struct CalibrationUse {
+  std::string for_hardware;
+  bool any_device = false;
+};
+
+/// Throws ConfigError (naming the file's device and `hw`, with a Fix) unless `cal` may be applied
+/// to `hw`: the file's applies_to lists "any", hw's id or one of its aliases, or its
+/// provenance.hardware_id is hw (ids resolved through `db`), or `use` maps it. A file with no
+/// device record is refused: it must declare "applies_to" (["any"] for device-independent what-ifs).
+void check_calibration_applies(const Calibration& cal, const Accelerator& hw, const Database& db,
+                               const CalibrationUse& use);
+
+/// `arg` of --calibration: an existing file, or a bare hardware id whose profile
+/// hwdb/calibration/<id>.json exists (next to the hwdb file the id was read from).
+std::filesystem::path resolve_calibration_file(const std::string& arg, const Database& db);
+
+/// JSON-ready list of cal.values: [{"key", "value", "replaced", "unit"}] is built by the CLI.
+/// "gemm_compute 0.62 (default 0.7); kernel_overhead 12.9 us (default 2 us)" for printing.
+std::string calibrated_values_text(const Calibration& cal);
 
 }  // namespace ridgeline::io

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+// The m2n backends this build does not have: each says what CMake did not find.
+#include "m2n.hpp"
+
+namespace ridgeline::calib {
+
+#ifndef RIDGELINE_HAVE_NCCL_M2N
+std::unique_ptr<Transport> make_nccl_transport(int, int, int, std::string& why_not) {
+  why_not =
+      "this build has no nccl backend (CMake found no nvcc, CUDA toolkit or NCCL; see the configure log); "
+      "rebuild on a machine with them, or use --backend cpu";
+  return nullptr;
+}
+#endif
+
+#ifndef RIDGELINE_HAVE_VERBS
+std::unique_ptr<Transport> make_verbs_transport(int, int, bool, std::string& why_not) {
+  why_not =
+      "this build has no verbs backend (CMake found no libibverbs / infiniband/verbs.h; install "
+      "libibverbs-dev and rebuild), or use --backend cpu";
+  return nullptr;
+}
+#endif
+
+}  // namespace ridgeline::calib

