@@ -18,8 +18,11 @@ namespace ridgeline::cli {
 namespace fs = std::filesystem;
 
 bool is_prefill_validation_dir(const std::string& dir) {
+  // Not a readable folder: the decode loader reports it (exit 1 with a Fix).
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
   bool any = false;
-  for (const auto& e : fs::directory_iterator(dir))
+  for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.is_regular_file() && e.path().extension() == ".json") {
       if (!io::is_prefill_point(e.path())) return false;
       any = true;

@@ -87,7 +87,7 @@ echo '{"source": "x"}' >"$T/nomerge.json"
 
 # Both files feed predictions; evaluate says it used them.
 for c in att-cal gemm-cal merged; do
-  out=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/$c.json" --json) \
+  out=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --calibration "$T/$c.json" --calibration-any-device --json) \
     || fail "evaluate --calibration $c"
   grep -q '"calibration"' <<<"$out" || fail "evaluate --json does not record $c"
 done

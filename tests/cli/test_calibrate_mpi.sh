@@ -117,7 +117,7 @@ assert "transport.cpu_rdma.per_token" in p["not_measured"] and "loaded" in p["ho
 PY
 
 # --- the calibration feeds the model: AFD's per-transfer cost is the fitted fixed time --------
-"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-afd.json" --calibration "$T/cal.json" --json >"$T/eval.json" \
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-afd.json" --calibration "$T/cal.json" --calibration-any-device --json >"$T/eval.json" \
   || fail "evaluate --calibration"
 python3 - "$T/cal.json" "$T/eval.json" <<'PY' || fail "evaluate does not use the fitted transport: $(head -c 2000 "$T/eval.json")"
 import json, math, sys

@@ -140,8 +140,8 @@ assert len(cells) == 4 == len(labels) == len(rows), (len(cells), len(labels), le
 only = 0
 for c, text, row in zip(cells, labels, rows):  # both in row-major order (context, then SLO)
     kind = c.get("data-kind")
-    if row["afd_over_ep"] != "-":
-        assert kind == "ratio" and text == "%.2f" % float(row["afd_over_ep"]), (kind, text, row)
+    if row["ratio_afd_over_ep"] not in ("", "-"):
+        assert kind == "ratio" and text == "%.2f" % float(row["ratio_afd_over_ep"]), (kind, text, row)
     else:
         expect = {"AFD": ("above-only", "AFD only"), "EP": ("below-only", "EP only"), "none": ("none", "n/a")}
         assert (kind, text) == expect[row["winner"]], (kind, text, row)
