@@ -110,7 +110,9 @@ _FLAG_TO_KWARG = {"lambda": "lambda_ep", "kv-cache": "kv_cache"}
 
 
 def _kwarg_message(msg: str) -> str:
-    """The CLI's message with each --flag written as the keyword argument that sets it."""
+    """The CLI's message with each --flag written as the keyword argument that sets it (and without
+    the CLI's pointer to --help)."""
+    msg = msg.removesuffix(" (see --help)")
     return _FLAG.sub(lambda m: _FLAG_TO_KWARG.get(m.group(1), m.group(1).replace("-", "_")), msg)
 
 

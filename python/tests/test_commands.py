@@ -80,7 +80,7 @@ def test_evaluate_leaves_the_scenario_alone(db):
 
 def test_sweep_matches_cli(cli):
     got = rl.sweep("deepseek-v3", "h800", slo=["30 ms", 0.05], context=4096, scale_out_bandwidth="800 Gb/s")
-    want = cli("sweep", "--models", "deepseek-v3", "--hardware", "h800", "--slo", "30 ms,0.05", "--context", "4096",
+    want = cli("sweep", "--models", "deepseek-v3", "--hardware", "h800", "--slo", "30 ms,0.05 s", "--context", "4096",
                "--scale-out-bandwidth", "800 Gb/s", "--json")
     same(got, want)
     assert len(got.to_frame()) == 2
@@ -108,7 +108,7 @@ def test_commroof_and_deadzone_match_cli(cli):
                   "--json"))
     assert len(got.to_frame()) == 32
     dz = rl.deadzone("deepseek-v3", target_hfu=0.5, slo=0.05)
-    same(dz, cli("deadzone", "--model", "deepseek-v3", "--target-hfu", "0.5", "--slo", "0.05", "--json"))
+    same(dz, cli("deadzone", "--model", "deepseek-v3", "--target-hfu", "0.5", "--slo", "0.05 s", "--json"))
 
 
 def test_imbalance_and_alpha_match_cli(cli):
