@@ -50,6 +50,11 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
+# pip install . into a fresh venv, then the installed `ridgeline` from outside the tree (slow: ~3-10 min).
+.PHONY: test-pip
+test-pip: build python
+	cd $(BUILD) && RIDGELINE_PIP_TEST=1 ctest --output-on-failure -R "python: pip_install"
+
 clean:
 	rm -rf $(BUILD) build-python $(VENV)
 
