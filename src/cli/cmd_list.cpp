@@ -73,7 +73,10 @@ void add_show_command(CLI::App& app, Context& ctx) {
       "layer; hardware: the ridge point per number format). Ids are case-insensitive; aliases work.");
   cmd->add_option("id", *id, "hardware or model id")->required();
   cmd->add_flag("--json", *json, "print JSON (what show always prints; accepted for symmetry with other commands)");
-  cmd->callback([id, &ctx] {
+  // The callback keeps `json` alive: CLI11 writes the flag into it while parsing, after this
+  // function has returned (ASan found the use after free).
+  cmd->callback([id, json, &ctx] {
+    (void)json;
     const auto& db = ctx.db();
     const std::string text = db.raw_json(*id);  // throws "unknown id" with close matches
     // Ordered: the file's own key order, so the output reads like the file.
