@@ -8,6 +8,7 @@
 
 #include "checks.hpp"
 #include "cli.hpp"
+#include "present/commands.hpp"
 #include "report/report.hpp"
 #include "report/svg_chart.hpp"
 #include "ridgeline/commroof.hpp"
@@ -96,30 +97,6 @@ std::string infeasible_reason(const CommRoofPoint& p) {
   if (!p.weights_fit) return "weights>HBM";
   if (!p.weight_read_fits_budget) return "read>t_B";
   return "ok";
-}
-
-nlohmann::json point_json(const CommRoofPoint& p) {
-  return {{"nf", p.nf},
-          {"ranks", p.ranks},
-          {"regime", comm_regime_name(p.regime)},
-          {"local_experts", p.local_experts},
-          {"local_experts_continuous", p.local_experts_continuous},
-          {"effective_bytes_per_s", p.effective_bytes_per_s},
-          {"network_intensity_flop_per_byte", p.network_intensity},
-          {"tokens_per_rank", p.tokens_per_rank},
-          {"hbm_intensity_flop_per_byte", p.hbm_intensity},
-          {"hbm_intensity_continuous_flop_per_byte", p.hbm_intensity_continuous},
-          {"hfu_ceiling", p.hfu_ceiling},
-          {"compute_capped", p.compute_capped},
-          {"ofu", p.ofu},
-          {"occupancy", p.occupancy},
-          {"flops_per_slot", p.flops},
-          {"operator_s", p.operator_s},
-          {"weight_bytes", p.weight_bytes},
-          {"weight_read_s", p.weight_read_s},
-          {"weights_fit", p.weights_fit},
-          {"weight_read_fits_budget", p.weight_read_fits_budget},
-          {"feasible", p.feasible()}};
 }
 
 std::vector<std::string> point_row(const std::string& model, const CommRoofPoint& p, double norm_tokens) {
@@ -266,7 +243,7 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
           pts.push_back(comm_roof_point(m, hw, r.precision, r.options, nf));
           t.rows.push_back(point_row(m.id, pts.back(), norm));
           if (multi) t.rows.back().insert(t.rows.back().begin(), hw.id);
-          jp.push_back(point_json(pts.back()));
+          jp.push_back(present::commroof_point_json(pts.back()));
           // The paper's Fig. 2 y axis: HBM intensity over 2 x the tokens the scale-out link carries per slot.
           nlohmann::json crow = {
               {"hardware", hw.id},
@@ -339,30 +316,30 @@ void add_commroof_command(CLI::App& app, Context& ctx) {
       fmt::print("{}\n", out.dump(2));
     } else if (o->f.csv) {
       std::vector<std::string> columns = {"model",
-                                                      "budget_slot_s",
-                                                      "nf",
-                                                      "ranks",
-                                                      "regime",
-                                                      "local_experts",
-                                                      "local_experts_continuous",
-                                                      "effective_bytes_per_s",
-                                                      "network_intensity_flop_per_byte",
-                                                      "tokens_per_rank",
-                                                      "hbm_intensity_flop_per_byte",
-                                                      "hbm_intensity_continuous_flop_per_byte",
-                                                      "hbm_intensity_normalised",
-                                                      "hbm_intensity_continuous_normalised",
-                                                      "hfu_ceiling",
-                                                      "compute_capped",
-                                                      "ofu",
-                                                      "occupancy",
-                                                      "flops_per_slot",
-                                                      "operator_s",
-                                                      "weight_bytes",
-                                                      "weight_read_s",
-                                                      "weights_fit",
-                                                      "weight_read_fits_budget",
-                                                      "feasible"};
+                                          "budget_slot_s",
+                                          "nf",
+                                          "ranks",
+                                          "regime",
+                                          "local_experts",
+                                          "local_experts_continuous",
+                                          "effective_bytes_per_s",
+                                          "network_intensity_flop_per_byte",
+                                          "tokens_per_rank",
+                                          "hbm_intensity_flop_per_byte",
+                                          "hbm_intensity_continuous_flop_per_byte",
+                                          "hbm_intensity_normalised",
+                                          "hbm_intensity_continuous_normalised",
+                                          "hfu_ceiling",
+                                          "compute_capped",
+                                          "ofu",
+                                          "occupancy",
+                                          "flops_per_slot",
+                                          "operator_s",
+                                          "weight_bytes",
+                                          "weight_read_s",
+                                          "weights_fit",
+                                          "weight_read_fits_budget",
+                                          "feasible"};
       if (multi) columns.insert(columns.begin(), "hardware");
       fmt::print("{}", report::csv_of_rows(csv_rows, columns));
     } else {

@@ -247,6 +247,30 @@ std::unique_ptr<io::Database> hwdb_override(const io::Database& base, const std:
   return std::make_unique<io::Database>(io::Database::load(hwdb_dir, base.model_file(ids.front()).parent_path()));
 }
 
+nlohmann::json commroof_point_json(const CommRoofPoint& p) {
+  return {{"nf", p.nf},
+          {"ranks", p.ranks},
+          {"regime", comm_regime_name(p.regime)},
+          {"local_experts", p.local_experts},
+          {"local_experts_continuous", p.local_experts_continuous},
+          {"effective_bytes_per_s", p.effective_bytes_per_s},
+          {"network_intensity_flop_per_byte", p.network_intensity},
+          {"tokens_per_rank", p.tokens_per_rank},
+          {"hbm_intensity_flop_per_byte", p.hbm_intensity},
+          {"hbm_intensity_continuous_flop_per_byte", p.hbm_intensity_continuous},
+          {"hfu_ceiling", p.hfu_ceiling},
+          {"compute_capped", p.compute_capped},
+          {"ofu", p.ofu},
+          {"occupancy", p.occupancy},
+          {"flops_per_slot", p.flops},
+          {"operator_s", p.operator_s},
+          {"weight_bytes", p.weight_bytes},
+          {"weight_read_s", p.weight_read_s},
+          {"weights_fit", p.weights_fit},
+          {"weight_read_fits_budget", p.weight_read_fits_budget},
+          {"feasible", p.feasible()}};
+}
+
 namespace {
 
 struct Resolved {
@@ -291,30 +315,6 @@ Resolved resolve(const RoofRequest& f, const ModelSpec& m) {
   return r;
 }
 
-nlohmann::json point_json(const CommRoofPoint& p) {
-  return {{"nf", p.nf},
-          {"ranks", p.ranks},
-          {"regime", comm_regime_name(p.regime)},
-          {"local_experts", p.local_experts},
-          {"local_experts_continuous", p.local_experts_continuous},
-          {"effective_bytes_per_s", p.effective_bytes_per_s},
-          {"network_intensity_flop_per_byte", p.network_intensity},
-          {"tokens_per_rank", p.tokens_per_rank},
-          {"hbm_intensity_flop_per_byte", p.hbm_intensity},
-          {"hbm_intensity_continuous_flop_per_byte", p.hbm_intensity_continuous},
-          {"hfu_ceiling", p.hfu_ceiling},
-          {"compute_capped", p.compute_capped},
-          {"ofu", p.ofu},
-          {"occupancy", p.occupancy},
-          {"flops_per_slot", p.flops},
-          {"operator_s", p.operator_s},
-          {"weight_bytes", p.weight_bytes},
-          {"weight_read_s", p.weight_read_s},
-          {"weights_fit", p.weights_fit},
-          {"weight_read_fits_budget", p.weight_read_fits_budget},
-          {"feasible", p.feasible()}};
-}
-
 }  // namespace
 
 nlohmann::json commroof_json(const CommRoofRequest& r, const io::Database& base) {
@@ -332,7 +332,7 @@ nlohmann::json commroof_json(const CommRoofRequest& r, const io::Database& base)
     const CommRoofShape shape = comm_roof_shape(m, hw, rs.precision, rs.options);
     const RegimeBoundaries b = regime_boundaries(m, hw, rs.precision, rs.options);
     nlohmann::json jp = nlohmann::json::array();
-    for (int nf : nfs) jp.push_back(point_json(comm_roof_point(m, hw, rs.precision, rs.options, nf)));
+    for (int nf : nfs) jp.push_back(commroof_point_json(comm_roof_point(m, hw, rs.precision, rs.options, nf)));
     models.push_back({{"model", m.id},
                       {"budget_slot_s", rs.options.budget_s},
                       {"scale_up_bytes_per_s", shape.scale_up_bytes_per_s},

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "present/search.hpp"
+#include "ridgeline/commroof.hpp"
 #include "ridgeline/io/database.hpp"
 
 namespace ridgeline::present {
@@ -71,6 +72,8 @@ struct CommRoofRequest {
   std::string models, hardware, nf = "1..64";
 };
 nlohmann::json commroof_json(const CommRoofRequest& r, const io::Database& db);
+/// One N_F point of the communication roofline as JSON (the CLI's --json/--csv rows share it).
+nlohmann::json commroof_point_json(const CommRoofPoint& p);
 
 struct DeadZoneRequest {
   RoofRequest roof;
