@@ -93,8 +93,13 @@ if [ "$ok" = 0 ]; then
   # iterations that disagree by > 25 %) say that the host was too busy to judge the model, not that
   # the fit is wrong (its arithmetic is unit-tested on exact and noisy synthetic data): the rest
   # of the test goes on with the poor fit accepted. On a host not reported loaded it is a failure.
-  "$CAL" fit "$T/r31.json" --holdout 8192,32768,131072 --transport cpu_rdma --accept-poor-fit -o "$T/cal.json" \
-    >"$T/fit" 2>"$T/fiterr" || fail "fit --accept-poor-fit: $(cat "$T/fiterr")"
+  if ! "$CAL" fit "$T/r31.json" --holdout 8192,32768,131072 --transport cpu_rdma --accept-poor-fit -o "$T/cal.json" \
+    >"$T/fit" 2>"$T/fiterr"; then
+    # Times that do not even grow with size: nothing to fit. Only a loaded host excuses that.
+    python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["host_load"]["loaded"] else 1)' "$T/r31.json" \
+      || fail "fit --accept-poor-fit on an unloaded host: $(cat "$T/fiterr")"
+    echo "skipped: the host was too loaded in 3 measurements to fit a link model: $(cat "$T/fiterr")"; exit 77
+  fi
   python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["provenance"]["host_load"]["loaded"] else 1)' \
     "$T/cal.json" || fail "held-out sizes not predicted within 25 % (or the fit refused) in 3 measurements on an unloaded host: $(cat "$T/held" "$T/fit" "$T/fiterr")"
   echo "WARNING: held-out accuracy not judged: the host was reported LOADED in all 3 measurements ($(grep LOADED "$T/fit"))"
@@ -105,7 +110,9 @@ python3 - "$T/cal.json" <<'PY' || fail "calibration file from fit"
 import json, sys
 d = json.load(open(sys.argv[1]))
 f = d["fits"]["link"]["m2n"]
-assert f["alpha_stderr_s"] >= 0 and f["bytes_per_s_stderr"] > 0 and f["bytes_per_s"] > 0, f
+assert f["alpha_stderr_s"] >= 0 and f["bytes_per_s"] > 0, f
+# On a loaded host every bootstrap resample can fail (times that do not grow with size): no spread.
+assert f["bytes_per_s_stderr"] > 0 or d["provenance"]["host_load"]["loaded"], f
 assert f["sizes"] == 4 and f["trials_kept"] + f["trials_rejected_as_outliers"] == 80, f
 t = d["efficiency"]["transport"]["cpu_rdma"]
 assert abs(t["fixed"] - f["alpha_s"]) < 1e-12, (t, f)      # no --hardware: fixed = alpha
