@@ -19,6 +19,7 @@ struct BatchSearchResult {
   Evaluation best;  ///< evaluation at `batch` (or the failure at the smallest batch)
   /// What stops a larger batch: kv_exceeds_hbm or slo_violated (none: the search's upper bound).
   Infeasible limit = Infeasible::none;
+  bool bubble_limited = false;  ///< a larger batch meets the SLO and memory but has ping-pong bubbles
   int evaluations = 0;
 };
 
@@ -89,6 +90,77 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
   }
   r.found = true;
   r.batch = good;
+  return r;
+}
+
+/// How far a ping-pong is from a bubble (seconds; >= 0: bubble-free): the smaller slack of the
+/// two conditions of Eqs. 3-4 generalised, (m-1) t_a >= t_f + t_c and (m-1) t_f >= t_a + t_c.
+inline double bubble_margin_s(const Evaluation& e, int micro_batches) {
+  const double t_c = e.dispatch_s + e.combine_s;
+  return std::min((micro_batches - 1) * e.attention_s - e.ffn_s - t_c,
+                  (micro_batches - 1) * e.ffn_s - e.attention_s - t_c);
+}
+
+/// With `--require-bubble-free`: the largest batch at most `r.batch` (the largest feasible one,
+/// from largest_feasible_batch) whose ping-pong is bubble-free. Stage times are near-affine in the
+/// batch, so the margin (the minimum of two affine functions) is concave: its non-negative part is
+/// one interval. A golden-section search over [lo, r.batch] finds a bubble-free batch (stopping at
+/// the first), then bisection finds the interval's upper end. Bubble-freeness does not depend on
+/// the SLO, so a looser SLO (a larger `r.batch`) keeps every bubble-free batch a tighter one found.
+/// `r.found` is false when the margin's maximum is negative (no batch is bubble-free).
+template <class EvalFn>
+BatchSearchResult largest_bubble_free_batch(EvalFn&& eval, BatchSearchResult r, long lo, int micro_batches) {
+  if (!r.found || r.best.bubble_free) return r;
+  if (r.batch <= lo) {
+    r.found = false;  // no smaller batch to try
+    return r;
+  }
+  long good = -1;
+  Evaluation e_good;
+  auto margin = [&](long b) {
+    const Evaluation e = eval(b);
+    ++r.evaluations;
+    const double h = e.feasible ? bubble_margin_s(e, micro_batches) : -std::numeric_limits<double>::infinity();
+    if (h >= 0 && e.bubble_free && b > good) {
+      good = b;
+      e_good = e;
+    }
+    return h;
+  };
+  // Golden-section search for the margin's maximum on the integers of [lo, r.batch - 1].
+  constexpr double kInvPhi = 0.6180339887498949;
+  long a = lo, c = r.batch - 1;
+  long x1 = c - long(std::round(kInvPhi * double(c - a))), x2 = a + long(std::round(kInvPhi * double(c - a)));
+  double h1 = margin(x1), h2 = x2 != x1 ? margin(x2) : h1;
+  while (good < 0 && c - a > 2) {
+    if (h1 < h2) {
+      a = x1;
+      x1 = x2, h1 = h2;
+      x2 = a + long(std::round(kInvPhi * double(c - a)));
+      if (x2 <= x1) x2 = std::min(c, x1 + 1);
+      h2 = margin(x2);
+    } else {
+      c = x2;
+      x2 = x1, h2 = h1;
+      x1 = c - long(std::round(kInvPhi * double(c - a)));
+      if (x1 >= x2) x1 = std::max(a, x2 - 1);
+      h1 = margin(x1);
+    }
+  }
+  for (long b = a; good < 0 && b <= c; ++b) margin(b);  // the last two or three integers
+  if (good < 0) {
+    r.found = false;  // r.best stays the largest feasible batch, with its bubbles
+    return r;
+  }
+  long bad = r.batch;  // has bubbles; the interval's upper end lies in [good, bad)
+  while (bad - good > 1) {
+    const long g = good + (bad - good) / 2;
+    margin(g);  // moves `good` up to g when g is bubble-free
+    if (good != g) bad = g;
+  }
+  r.batch = good;
+  r.best = e_good;
+  r.bubble_limited = true;
   return r;
 }
 

@@ -4,7 +4,8 @@
 //        domain) x micro-batches (1 NBO, 2 TBO) x dispatch style.
 //   AFD: FFN hardware x FFN GPUs x expert-TP x attention hardware x TP_a x micro-batches (>= 3);
 //        the attention instance count comes from BALANCE (t_a = t_f at the per-slot SLO budget,
-//        the generalisation of n_a = k1 E / (k3 K)) and its granular neighbours are tried.
+//        the generalisation of n_a = k1 E / (k3 K)) and its granular neighbours are tried, then
+//        the walk climbs to the best-scoring count (climb_attention_counts).
 //   Both: the largest batch meeting the TPOT SLO and memory (batch_search.hpp).
 // GPU counts are node-granular on ordinary clusters and GPU-granular inside a scale-up domain
 // larger than a node (Accelerator::is_superpod). Beyond 16 nodes counts step by ~1/8 octave.
@@ -16,6 +17,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -146,7 +149,13 @@ struct Candidate {
   Evaluation evaluation;
   double score = 0;
   Infeasible batch_limit = Infeasible::none;  ///< what stops a larger batch (KV memory or the SLO)
+  bool bubble_limited = false;  ///< --require-bubble-free: a larger batch would have ping-pong bubbles
 };
+
+/// What stops a plan's batch from growing, in words.
+inline const char* batch_limit_name(const Candidate& c) {
+  return c.bubble_limited ? "bubble-free ping-pong" : batch_limit_name(c.batch_limit);
+}
 
 struct SearchResult {
   std::vector<Candidate> ep, afd;  ///< best first, at most top_k each
@@ -213,7 +222,7 @@ inline std::vector<int> side_gpu_counts(const Accelerator& hw, int max_gpus) {
 
 /// Largest feasible batch of an EP shape (batch_per_gpu) or AFD shape (global_batch).
 inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, const Workload& w, Deployment d,
-                                    const Efficiencies& eff) {
+                                    const Efficiencies& eff, bool bubble_free = false) {
   const long lo = d.micro_batches;  // at least one sequence per micro-batch
   auto eval = [&](long b) {
     if (d.strategy == Strategy::ep)
@@ -223,6 +232,7 @@ inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, cons
     return evaluate(m, p, w, d, eff);
   };
   BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s);
+  if (bubble_free && d.strategy == Strategy::afd) r = largest_bubble_free_batch(eval, r, lo, d.micro_batches);
   return r;
 }
 
@@ -285,25 +295,31 @@ struct Ctx {
   const SearchSpace& s;
 };
 
-inline void consider(const Ctx& c, const Deployment& d, TaskOut& out) {
-  const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff);
+/// Searches one shape's batch and keeps the plan; returns its score, or -1 when it was rejected
+/// (scores are >= 0).
+inline double consider(const Ctx& c, const Deployment& d, TaskOut& out) {
+  const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free);
   ++out.shapes;
   out.evaluations += r.evaluations;
+  if (!r.found && r.best.feasible) {  // feasible batches, none bubble-free
+    ++out.rejected[int(Rejection::bubbles)];
+    return -1;
+  }
   if (!r.found) {
     ++out.rejected[int(rejection_of(r.best.reason))];
-    return;
+    return -1;
   }
   if (d.strategy == Strategy::afd && c.s.require_bubble_free && !r.best.bubble_free) {
     ++out.rejected[int(Rejection::bubbles)];
-    return;
+    return -1;
   }
-  Candidate cand{d, r.best, objective_value(r.best, c.s.objective), r.limit};
+  Candidate cand{d, r.best, objective_value(r.best, c.s.objective), r.limit, r.bubble_limited};
   if (d.strategy == Strategy::ep)
     cand.deployment.batch_per_gpu = double(r.batch);
   else
     cand.deployment.global_batch = double(r.batch);
   keep_top(d.strategy == Strategy::ep ? out.ep : out.afd, cand, c.s.top_k);
-  if (!c.s.keep_pareto) return;
+  if (!c.s.keep_pareto) return cand.score;
   out.pareto.push_back(cand);
   // The frontier trades throughput for interactivity: also offer each shape at smaller batches
   // (1/2 .. 1/16 of its largest), which run faster per user.
@@ -319,8 +335,10 @@ inline void consider(const Ctx& c, const Deployment& d, TaskOut& out) {
     if (d.strategy == Strategy::afd && c.s.require_bubble_free && !smaller.evaluation.bubble_free) continue;
     smaller.score = objective_value(smaller.evaluation, c.s.objective);
     smaller.batch_limit = Infeasible::none;
+    smaller.bubble_limited = false;
     out.pareto.push_back(smaller);
   }
+  return cand.score;
 }
 
 /// EP worker shapes of `gpus` GPUs: (attention TP, expert TP) pairs. DP x TP attention with
@@ -364,51 +382,90 @@ inline bool tp_allowed(const ModelSpec& m, const Accelerator& hw, int tp) {
   return tp <= std::max(1, hw.gpus_per_node) && m.attention.num_heads % tp == 0;
 }
 
+/// Attention counts around the BALANCE point, then uphill: `counts` are the granular counts that
+/// divide by TP_a and fit the budget beside the FFN side, ascending. The two counts either side of
+/// the balance target (clamped to the largest count when the target lies beyond the budget) are
+/// tried, then the walk goes on from the best of them while the next count scores higher. The
+/// estimate only chooses where the walk starts: the count it ends on is the best one whenever the
+/// score is unimodal in the count, which keeps the search monotone in the SLO and the budget (a
+/// looser SLO moves the estimate, not the optimum the walk reaches).
+template <class Score>
+inline void climb_attention_counts(const std::vector<int>& counts, double target, bool search_outward, Score&& score) {
+  const long n = long(counts.size());
+  if (n == 0) return;
+  const long at = std::min<long>(std::lower_bound(counts.begin(), counts.end(), int(std::ceil(target))) - counts.begin(),
+                                 n - 1);
+  std::vector<double> s(size_t(n), -2);  // -2: not tried yet
+  auto at_index = [&](long i) {
+    if (s[size_t(i)] == -2) s[size_t(i)] = score(counts[size_t(i)]);
+    return s[size_t(i)];
+  };
+  long best = -1;
+  for (long i = std::max(0L, at - 2); i <= std::min(n - 1, at + 1); ++i)
+    if (at_index(i) >= 0 && (best < 0 || s[size_t(i)] > s[size_t(best)])) best = i;
+  // Bubble-free plans only, and none next to the estimate (the ping-pong can be bubble-free away
+  // from the balance point): search outward, nearest first, for the first feasible count.
+  for (long k = 3; search_outward && best < 0 && (at - k >= 0 || at + k - 1 < n); ++k)
+    for (long i : {at - k, at + k - 1})
+      if (i >= 0 && i < n && at_index(i) >= 0 && (best < 0 || s[size_t(i)] > s[size_t(best)])) best = i;
+  if (best < 0) return;
+  // Uphill in galloping steps (1, 2, 4, ...) while the score grows; the maximum then lies between
+  // the last two steps' outer points, narrowed by ternary search: O(log n) shapes, not O(n).
+  for (long dir : {+1L, -1L}) {
+    const long first = best + dir;
+    if (first < 0 || first >= n || !(at_index(first) > s[size_t(best)])) continue;
+    long behind = best, step = 1;
+    long ahead = first;
+    while (s[size_t(ahead)] > s[size_t(best)]) {
+      behind = best;
+      best = ahead;
+      step *= 2;
+      ahead = std::clamp(best + dir * step, 0L, n - 1);
+      if (ahead == best) break;
+      at_index(ahead);
+    }
+    long lo = std::min(behind, ahead), hi = std::max(behind, ahead);
+    while (hi - lo > 2) {
+      const long m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+      if (at_index(m1) < at_index(m2))
+        lo = m1;
+      else
+        hi = m2;
+    }
+    for (long i = lo; i <= hi; ++i) at_index(i);
+    break;
+  }
+}
+
 inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int tp_e, const Accelerator& ha,
                          const std::vector<int>& attention_counts, TaskOut& out) {
-  std::array<int, 8> tried{};
+  std::vector<int> fitting;
   for (int tp_a : c.s.tp_sizes) {
     if (!tp_allowed(c.m, ha, tp_a)) continue;
+    fitting.clear();
+    for (int a : attention_counts)
+      if (a % tp_a == 0 && a + ffn_gpus <= c.s.max_gpus) fitting.push_back(a);
     for (int mb : c.s.afd_micro_batches) {
       Deployment d;
       d.strategy = Strategy::afd;
       d.micro_batches = mb;
       d.ffn = {&hf, ffn_gpus, tp_e};
       d.transport = c.s.afd_transport;
-      int n = 0;
-      if (c.s.scan_all_attention_counts && c.s.exact_gpus == 0) {
-        for (int a : attention_counts) {
-          if (a % tp_a || a + ffn_gpus > c.s.max_gpus) continue;
-          d.attention = {&ha, a, tp_a};
-          consider(c, d, out);
-        }
-      } else if (c.s.exact_gpus > 0) {
+      auto try_count = [&](int a) {
+        d.attention = {&ha, a, tp_a};
+        return consider(c, d, out);
+      };
+      if (c.s.exact_gpus > 0) {
         const int a = c.s.exact_gpus - ffn_gpus;
-        if (a >= tp_a && a % tp_a == 0) tried[n++] = a;
+        if (a >= tp_a && a % tp_a == 0) try_count(a);
+      } else if (c.s.scan_all_attention_counts) {
+        for (int a : fitting) try_count(a);
       } else {
         const double target =
             tp_a * balanced_attention_instances(c.m, c.p, c.w, c.eff, ha, tp_a, hf, ffn_gpus, tp_e, mb);
-        const auto it = std::lower_bound(attention_counts.begin(), attention_counts.end(), int(std::ceil(target)));
-        const long at = it - attention_counts.begin();
-        // Two granular counts either side of the balance point, TP-divisible.
-        for (int dir : {-1, +1}) {
-          int found = 0;
-          for (long i = dir < 0 ? at - 1 : at; i >= 0 && i < long(attention_counts.size()) && found < 2; i += dir) {
-            const int a = attention_counts[i];
-            if (a % tp_a) continue;
-            ++found;
-            if (a + ffn_gpus > c.s.max_gpus) {
-              ++out.rejected[int(Rejection::budget)];
-              continue;
-            }
-            tried[n++] = a;
-          }
-          if (dir > 0 && found == 0) ++out.rejected[int(Rejection::budget)];  // balance beyond the budget
-        }
-      }
-      for (int i = 0; i < n; ++i) {
-        d.attention = {&ha, tried[i], tp_a};
-        consider(c, d, out);
+        // Balance beyond the budget: the walk starts from the largest count that fits.
+        if (fitting.empty() || target > fitting.back()) ++out.rejected[int(Rejection::budget)];
+        climb_attention_counts(fitting, target, c.s.require_bubble_free, try_count);
       }
     }
   }
@@ -420,13 +477,24 @@ void parallel_for(size_t n, int threads, F&& f) {
   if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
   threads = int(std::min<size_t>(size_t(threads), std::max<size_t>(1, n)));
   std::atomic<size_t> next{0};
+  // The first exception (a precision the hardware lacks, say) stops the other workers and is
+  // rethrown here once every thread has joined: an exception must not end the process.
+  std::exception_ptr error;
+  std::mutex error_mutex;
   auto worker = [&] {
-    for (size_t i = next++; i < n; i = next++) f(i);
+    try {
+      for (size_t i = next++; i < n; i = next++) f(i);
+    } catch (...) {
+      next = n;
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
 }
 
 inline std::vector<Candidate> pareto_frontier(std::vector<Candidate> all) {

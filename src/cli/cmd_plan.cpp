@@ -65,7 +65,7 @@ std::string side_by_side(const SearchResult& r) {
       [](const Candidate& c) { return us(c.evaluation.dispatch_s) + " / " + us(c.evaluation.combine_s); });
   row("pipeline slot (us)", [](const Candidate& c) { return us(c.evaluation.slot_s); });
   row("binding", [](const Candidate& c) { return std::string(binding_name(c.evaluation.binding)); });
-  row("batch limited by", [](const Candidate& c) { return std::string(batch_limit_name(c.batch_limit)); });
+  row("batch limited by", [](const Candidate& c) { return std::string(batch_limit_name(c)); });
   return t.render();
 }
 

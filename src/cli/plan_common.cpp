@@ -56,7 +56,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
                 "reject AFD plans that violate the ping-pong conditions (m-1) t_a >= t_f + t_c and "
                 "(m-1) t_f >= t_a + t_c (MegaScale-Infer Eqs. 3-4); by default their bubbles are just charged");
   cmd->add_flag("--scan-all-attention-counts", f.scan_all,
-                "AFD: try every attention GPU count instead of the balance point's two neighbours on each side "
+                "AFD: try every attention GPU count instead of the walk that starts at the balance point "
                 "(slower; checks the pruning)");
   cmd->add_option(
       "--calibration", f.calibration,

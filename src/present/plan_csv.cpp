@@ -83,7 +83,7 @@ nlohmann::json plan_fields(const Candidate& c, const std::string& prefix) {
                       {"slot_s", e.slot_s},
                       {"iteration_s", e.iteration_s},
                       {"binding", binding_name(e.binding)},
-                      {"batch_limited_by", batch_limit_name(c.batch_limit)},
+                      {"batch_limited_by", batch_limit_name(c)},
                       {"score", c.score}};
   if (prefix.empty()) return j;
   nlohmann::json p = nlohmann::json::object();

@@ -291,7 +291,7 @@ nlohmann::json candidate_json(const SearchSetup& s, const Candidate& c) {
   nlohmann::json j = report::evaluation_json(sc, c.evaluation);
   j["plan"] = plan_label(c.deployment);
   j["score"] = c.score;
-  j["batch_limited_by"] = batch_limit_name(c.batch_limit);
+  j["batch_limited_by"] = batch_limit_name(c);
   j["deployment"] = nlohmann::json::parse(io::scenario_to_json(sc))["deployment"];
   return j;
 }
