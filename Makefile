@@ -1,13 +1,13 @@
 # Ridgeline: two commands for users.
 #   make run   - plan DeepSeek-V3 on H800 at 50 ms: best EP vs best AFD (installs missing packages first)
 #   make test  - build and run the whole test suite through ctest
-# Other targets: make build, make test-cpp (C++ unit and CLI tests only: no Python venv), make deps,
-# make clean.
+# Other targets: make build, make test-cpp (C++ unit and CLI tests only: no Python venv),
+# make python (.venv with the package pip-installed), make test-pip, make deps, make clean.
 
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := python3-venv cmake ninja-build g++ make libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev catch2 pybind11-dev \
+APT_PACKAGES := python3-venv python3-dev cmake ninja-build g++ make libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev catch2 pybind11-dev \
                 libopenmpi-dev openmpi-bin libibverbs-dev
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 RIDGELINE := $(BUILD)/ridgeline
@@ -15,32 +15,37 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 PY_TEST_DEPS := pytest numpy pandas matplotlib nbconvert nbformat ipykernel scikit-build-core pybind11
 
-.PHONY: run test test-cpp build deps clean configure python
+.PHONY: run test test-cpp build deps clean configure python venv
 
 # Builds only the binary it runs.
 run: configure
 	cmake --build $(BUILD) -j $(JOBS) --target ridgeline
 	$(RIDGELINE) plan --model deepseek-v3 --hardware h800 --slo "50 ms"
 
-test: build python
+# The Python tests import the package staged in $(BUILD)/python (this build's module): the venv
+# only needs the test tools.
+test: build venv
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The C++ unit and CLI tests only: no virtual environment, no Python tests.
 test-cpp: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -E '^python: '
 
-# A virtual environment with the Python package (pip install .) and the Python test tools.
-python: deps
-	@echo "python: preparing the virtual environment $(VENV) (the Python package and its test tools; the first run downloads them)"
+# A virtual environment with the Python test tools (and the build tools pip install . needs).
+venv: deps
+	@echo "venv: preparing the virtual environment $(VENV) (the Python test tools; the first run downloads them)"
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check $(PY_TEST_DEPS)
+
+# The same environment with the Python package installed into it (pip install .).
+python: venv
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation .
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 configure: deps
-	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
+	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release -DRIDGELINE_BUILD_PYTHON=ON
 
 # Installs only what is missing; apt-get update runs once, and only when something is missing.
 deps:
