@@ -6,6 +6,14 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include "present/checks.hpp"
 #include "present/commands.hpp"
 #include "present/plan.hpp"
@@ -22,6 +30,53 @@ namespace {
 py::object json_to_py(nlohmann::json j, const std::string& call) {
   j["meta"] = report::meta_json({"python", "ridgeline." + call});
   return py::module_::import("json").attr("loads")(j.dump());
+}
+
+/// Runs `f` (no Python objects inside) on a worker thread with the GIL released, while this thread
+/// checks for signals every 50 ms: Ctrl-C sets the cancel flag the searches inside `f` poll
+/// (present::CancelScope), waits for the worker to stop, and raises KeyboardInterrupt.
+template <class F>
+auto interruptible(F&& f) -> decltype(f()) {
+  using Result = decltype(f());
+  std::atomic<bool> cancel{false};
+  std::optional<Result> result;
+  std::exception_ptr error;
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false, interrupted = false;
+  {
+    py::gil_scoped_release release;
+    std::thread worker([&] {
+      const present::CancelScope scope(&cancel);
+      try {
+        result.emplace(f());
+      } catch (...) {
+        error = std::current_exception();
+      }
+      const std::lock_guard<std::mutex> lock(m);
+      done = true;
+      cv.notify_one();
+    });
+    std::unique_lock<std::mutex> lock(m);
+    while (!done) {
+      if (cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; })) break;
+      lock.unlock();
+      {
+        py::gil_scoped_acquire acquire;
+        interrupted = PyErr_CheckSignals() != 0;  // leaves the KeyboardInterrupt set
+      }
+      lock.lock();
+      if (interrupted) {
+        cancel = true;
+        cv.wait(lock, [&] { return done; });
+      }
+    }
+    lock.unlock();
+    worker.join();
+  }
+  if (interrupted) throw py::error_already_set();
+  if (error) std::rethrow_exception(error);
+  return std::move(*result);
 }
 
 /// Reads the keyword arguments the Python layer passes (already normalised to the CLI's types):
@@ -218,14 +273,12 @@ PYBIND11_MODULE(_core, m) {
         present::check_search_flags(f, true);
         if (top < 1 || top > 1000)  // the CLI's CLI::Range(1, 1000) wording
           throw present::FlagError(fmt::format("--top: Value {} not in range 1 to 1000", top));
-        const present::SearchSetup s = present::resolve_search(f, db);
-        nlohmann::json j;
-        {
-          py::gil_scoped_release release;  // the search uses every core
+        const nlohmann::json j = interruptible([&] {
+          const present::SearchSetup s = present::resolve_search(f, db);
           present::PlanRun run = present::run_plan(s, top, pareto, sensitivity);
           present::add_per_hardware(run, f, db);
-          j = present::plan_json(run, pareto);
-        }
+          return present::plan_json(run, pareto);
+        });
         return json_to_py(j, "plan");
       },
       py::arg("db"), py::arg("kwargs"));
@@ -265,12 +318,7 @@ PYBIND11_MODULE(_core, m) {
         o.get("context", r.contexts);
         o.get("scale_out_bandwidth", r.bandwidths);
         o.done();
-        nlohmann::json j;
-        {
-          py::gil_scoped_release release;
-          j = present::sweep_json(r, db);
-        }
-        return json_to_py(j, "sweep");
+        return json_to_py(interruptible([&] { return present::sweep_json(r, db); }), "sweep");
       },
       py::arg("db"), py::arg("kwargs"));
 
@@ -285,12 +333,7 @@ PYBIND11_MODULE(_core, m) {
         o.get("slos", r.slos);
         o.get("contexts", r.contexts);
         o.done();
-        nlohmann::json j;
-        {
-          py::gil_scoped_release release;
-          j = present::compare_json(r, db);
-        }
-        return json_to_py(j, "compare");
+        return json_to_py(interruptible([&] { return present::compare_json(r, db); }), "compare");
       },
       py::arg("db"), py::arg("kwargs"));
 

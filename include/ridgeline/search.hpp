@@ -142,6 +142,14 @@ struct SearchSpace {
   /// used to check that the BALANCE pruning does not miss the best plan).
   bool scan_all_attention_counts = false;
   int threads = 0;  ///< 0: all hardware threads
+  /// Set to true by another thread to stop the search (Python's Ctrl-C): search_plans then
+  /// throws Cancelled once the running tasks finish. Not owned; null: never cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+/// Thrown by search_plans when SearchSpace::cancel was set.
+struct Cancelled : Error {
+  Cancelled() : Error("the search was cancelled") {}
 };
 
 struct Candidate {
@@ -549,6 +557,7 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
         }
   std::vector<TaskOut> outs(tasks.size());
   parallel_for(tasks.size(), s.threads, [&](size_t i) {
+    if (s.cancel && s.cancel->load(std::memory_order_relaxed)) throw Cancelled();
     const Task& t = tasks[i];
     if (t.strategy == Strategy::ep) {
       run_ep_task(c, *t.ffn, t.ffn_gpus, outs[i]);

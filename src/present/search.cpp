@@ -157,8 +157,23 @@ nlohmann::json calibration_values_json(const io::Calibration& cal) {
   return out;
 }
 
+namespace {
+thread_local const std::atomic<bool>* g_cancel = nullptr;
+}  // namespace
+
+CancelScope::CancelScope(const std::atomic<bool>* flag) : previous_(g_cancel) {
+  g_cancel = flag;
+}
+CancelScope::~CancelScope() {
+  g_cancel = previous_;
+}
+const std::atomic<bool>* CancelScope::current() {
+  return g_cancel;
+}
+
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   SearchSetup s;
+  s.space.cancel = CancelScope::current();
   s.model = &db.model(f.model);
   s.precision.weights = parse_search_dtype(f.weights, "--weights");
   s.precision.kv_cache = parse_search_dtype(f.kv_cache, "--kv-cache");

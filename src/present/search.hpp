@@ -68,6 +68,20 @@ struct SearchSetup {
 /// The numbers a calibration set, as [{"key", "value", "replaced", "unit"}].
 nlohmann::json calibration_values_json(const io::Calibration& cal);
 
+/// The cancel flag that resolve_search puts into every SearchSpace it makes on this thread (null:
+/// none). The Python bindings set it around a call so that Ctrl-C stops the searches inside it.
+class CancelScope {
+ public:
+  explicit CancelScope(const std::atomic<bool>* flag);
+  ~CancelScope();
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+  static const std::atomic<bool>* current();
+
+ private:
+  const std::atomic<bool>* previous_;
+};
+
 /// Validates the flags against the databases (unknown ids, unsupported dtypes, bad values)
 /// and throws ConfigError / LookupError naming the flag, the value and the fix.
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db);

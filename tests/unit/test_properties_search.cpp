@@ -166,3 +166,15 @@ TEST_CASE("search: an error inside a worker thread reaches the caller as an exce
   w.tpot_slo_s = 0.05;
   CHECK_THROWS_WITH(search_plans(db().model("deepseek-v3"), Precision{}, w, s), Catch::Contains("fp8"));
 }
+
+TEST_CASE("search: a set cancel flag stops the search with Cancelled", "[search]") {
+  SearchSpace s = space_for(db().hardware("h800"));
+  const std::atomic<bool> cancel{true};
+  s.cancel = &cancel;
+  Workload w;
+  w.tpot_slo_s = 0.05;
+  CHECK_THROWS_AS(search_plans(db().model("deepseek-v3"), Precision{}, w, s), Cancelled);
+  const std::atomic<bool> go_on{false};
+  s.cancel = &go_on;
+  CHECK(search_plans(db().model("deepseek-v3"), Precision{}, w, s).best_ep() != nullptr);
+}
