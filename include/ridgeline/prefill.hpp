@@ -15,7 +15,8 @@
 //   and V (128), then the core is multi-head attention with d_qk 192 and d_v 128.
 //   EP: attention data-parallel on every GPU, experts over all GPUs, DeepEP normal kernels
 //   (transport deepep_normal: not CUDA-graph capturable) and optional two-batch overlap, priced
-//   by the same two_batch_overlap_slot_s as decode.
+//   by prefill_overlap_slot_s: the transport's SMs are taken from compute for the whole layer
+//   (decode's two_batch_overlap_slot_s takes them only while a transfer is in flight).
 //   TP: one instance of tp GPUs inside a scale-up domain, every weight split tp ways, two
 //   all-reduces per layer (after attention and after the FFN) on the scale-up links, not
 //   overlapped (transport nccl).
@@ -171,6 +172,24 @@ inline void add_ffn_elementwise(OpList& ops, const ModelSpec& m, const Precision
   if (e.hbm_bytes > 0) ops.ops[ops.size++] = e;
 }
 
+/// Two-batch overlap of one prefill MoE layer, per micro-batch: the same four pairings as
+/// decode's two_batch_overlap_slot_s (attention with the other micro-batch's combine and
+/// dispatch, experts with its dispatch and combine), but the transport's share `contention` of
+/// the SMs is partitioned off for the whole layer, so compute runs at (1 - contention) of its
+/// speed in every pairing, not only while a transfer is in flight. Why: DeepSeek's published
+/// prefill overlap (deepseek-ai/profile-data README figure) runs computation on 108 SMs and
+/// DeepEP's normal kernels on 24 SMs side by side, the communication stream busy through the
+/// layer; SGLang reports the same (lmsys.org 2025-05-05 large-scale-ep: "no-TBO 8k outperforms
+/// TBO 16k in per-kernel speed ... reduced SMs with TBO", and communication under TBO slower
+/// than DeepEP's unit tests, i.e. its kernels stay resident longer than their transfers).
+/// contention 0 gives the ideal max() pairing, as two_batch_overlap_slot_s does.
+inline double prefill_overlap_slot_s(double attention_s, double ffn_s, double dispatch_s, double combine_s,
+                                     double contention) {
+  const double slow = 1.0 / std::max(1e-3, 1.0 - std::clamp(contention, 0.0, 1.0));
+  const double a = attention_s * slow, f = ffn_s * slow;
+  return 0.5 * (std::max(a, combine_s) + std::max(a, dispatch_s) + std::max(f, dispatch_s) + std::max(f, combine_s));
+}
+
 /// One forward pass of a prefill instance.
 struct PrefillPass {
   double sequences = 0;   ///< per attention rank
@@ -264,9 +283,8 @@ inline PrefillPass prefill_pass(const ModelSpec& m, const Precision& p, const Wo
     r.combine_s = gpus > 1 ? comm.combine_s + xfer : 0.0;
     r.comm_scale_out_bound = comm.scale_out_bound;
     r.ffn_s = r.ffn.time_s;
-    r.slot_s = mb == 1
-                   ? r.attention_s + r.ffn_s + r.dispatch_s + r.combine_s
-                   : detail::two_batch_overlap_slot_s(r.attention_s, r.ffn_s, r.dispatch_s, r.combine_s, tc.contention);
+    r.slot_s = mb == 1 ? r.attention_s + r.ffn_s + r.dispatch_s + r.combine_s
+                       : prefill_overlap_slot_s(r.attention_s, r.ffn_s, r.dispatch_s, r.combine_s, tc.contention);
   } else {
     // Every GPU of the TP group holds every expert, split tp ways; it computes all routed pairs.
     r.routed_tokens = tokens_mb * m.moe.top_k;

@@ -117,6 +117,45 @@ TEST_CASE("prefill evaluation: DeepSeek-V3 EP32 on H800, chunking, TBO, memory",
   CHECK(evaluate_prefill(m, p, w, tp, 4096).reason == Infeasible::bad_shape);
 }
 
+TEST_CASE("prefill two-batch overlap: the transport's SMs are partitioned off for the whole layer", "[prefill]") {
+  // Contention 0: the ideal max() pairing, identical to decode's two_batch_overlap_slot_s.
+  CHECK(prefill_overlap_slot_s(6, 5, 3, 6.5, 0) == Approx(detail::two_batch_overlap_slot_s(6, 5, 3, 6.5, 0)));
+  // Compute-bound pairings run at (1 - contention) of full speed; comm-bound ones are unchanged.
+  CHECK(prefill_overlap_slot_s(6, 5, 1, 1, 0.25) == Approx((6 + 5) / 0.75));
+  CHECK(prefill_overlap_slot_s(1, 1, 10, 20, 0.25) == Approx(0.5 * (20 + 10 + 10 + 20)));
+  // Never faster than the decode form (compute slowed only while a transfer flies).
+  for (double k : {0.0, 0.1, 0.18, 0.5})
+    CHECK(prefill_overlap_slot_s(6.1, 5.1, 3.2, 6.4, k) >=
+          detail::two_batch_overlap_slot_s(6.1, 5.1, 3.2, 6.4, k) - 1e-12);
+}
+
+TEST_CASE("prefill TBO gain on H100 EP32 stays near SGLang's measured ablation", "[prefill]") {
+  // Held-out check of the overlap model (not a validation point): SGLang's TBO ablation
+  // (lmsys.org 2025-05-05 large-scale-ep, "Ablation Study: Two-batch Overlap") measures
+  // +27-35 % prefill throughput from TBO at the same tokens per device (8K) and +40.5 % for TBO
+  // at 16K against the best no-TBO setup (8K). Before the SM partition the model gave 1.55 / 1.58.
+  const ModelSpec& m = db().model("deepseek-v3");
+  const Precision p;
+  Workload w;
+  w.expert_load_imbalance = 1.0;
+  PrefillDeployment d;
+  d.hw = &db().hardware("h100-sxm");
+  d.gpus = 32;
+  d.redundant_experts = 32;
+  auto rate = [&](int mb, double chunk) {
+    PrefillDeployment x = d;
+    x.micro_batches = mb;
+    x.chunk_tokens = chunk;
+    return evaluate_prefill(m, p, w, x, 4096).tokens_per_s_per_gpu;
+  };
+  const double vanilla8k = rate(1, 8192);
+  const double tbo8k = rate(2, 8192) / vanilla8k, tbo16k = rate(2, 16384) / vanilla8k;
+  CHECK(tbo8k > 1.27);
+  CHECK(tbo8k < 1.50);  // measured 1.27-1.35: the model still overlaps too well (docs/service.md)
+  CHECK(tbo16k > 1.35);
+  CHECK(tbo16k < 1.53);  // measured 1.405
+}
+
 TEST_CASE("queueing: Erlang C and the M/D/c wait", "[service]") {
   // One server: Erlang C = rho; M/M/1 wait = rho / (mu - lambda); M/D/1 (exact) is half of it.
   CHECK(erlang_c(1, 0.5) == Approx(0.5));
