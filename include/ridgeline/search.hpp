@@ -350,23 +350,31 @@ inline double consider(const Ctx& c, const Deployment& d, TaskOut& out) {
 }
 
 /// EP worker shapes of `gpus` GPUs: (attention TP, expert TP) pairs. DP x TP attention with
-/// experts over all GPUs for each allowed attention TP; a pure-TP worker (everything split over
-/// all GPUs) when the GPUs fit one scale-up domain.
+/// experts over all GPUs (expert TP 1, and 2-8 once there are more GPUs than experts) for each
+/// allowed attention TP; a pure-TP worker (everything split over all GPUs) when the GPUs fit one
+/// scale-up domain.
 inline int ep_shapes(const ModelSpec& m, const Accelerator& hw, int gpus, const SearchSpace& s,
-                     std::array<std::pair<int, int>, 8>& out) {
+                     std::array<std::pair<int, int>, 24>& out) {
   int n = 0;
   const auto heads_ok = [&](int t) { return m.attention.num_heads % t == 0; };
   for (int t : s.ep_attention_tp) {
-    if (n >= int(out.size()) - 1) break;
     if (t < 1 || gpus % t || t > hw.scale_up_domain_gpus || !heads_ok(t)) continue;
-    out[n++] = {t, 1};
+    // Expert TP inside EP (each expert split etp ways inside a node), as for AFD's FFN side: only
+    // once the experts are spread one per rank, i.e. gpus / (etp / 2) > experts.
+    for (int etp : s.tp_sizes) {
+      if (n >= int(out.size()) - 1) break;
+      if (etp > 1 && (gpus % etp || etp >= gpus || etp > std::max(1, hw.gpus_per_node) ||
+                      gpus / (etp / 2) <= m.moe.num_experts))
+        continue;
+      out[n++] = {t, etp};
+    }
   }
   if (s.ep_pure_tp && gpus > 1 && gpus <= hw.scale_up_domain_gpus && heads_ok(gpus)) out[n++] = {gpus, gpus};
   return n;
 }
 
 inline void run_ep_task(const Ctx& c, const Accelerator& hw, int gpus, TaskOut& out) {
-  std::array<std::pair<int, int>, 8> shapes{};
+  std::array<std::pair<int, int>, 24> shapes{};
   const int n_shapes = ep_shapes(c.m, hw, gpus, c.s, shapes);
   for (int i = 0; i < n_shapes; ++i)
     for (int mb : c.s.ep_micro_batches)
@@ -374,7 +382,7 @@ inline void run_ep_task(const Ctx& c, const Accelerator& hw, int gpus, TaskOut& 
         // Inside one scale-up domain both styles move the same bytes: try one.
         if (style == DispatchStyle::normal && gpus <= hw.scale_up_domain_gpus) continue;
         // A pure-TP worker has no all-to-all for a second micro-batch to hide.
-        if (shapes[i].second > 1 && mb > 1) continue;
+        if (shapes[i].second == gpus && gpus > 1 && mb > 1) continue;
         Deployment d;
         d.strategy = Strategy::ep;
         d.micro_batches = mb;

@@ -230,6 +230,33 @@ TEST_CASE("Search: pure-TP workers are tried inside one scale-up domain", "[shap
   CHECK(dp_tp);
 }
 
+TEST_CASE("Search: expert TP inside EP is tried once there are more GPUs than experts", "[shapes][search]") {
+  const auto& m = db().model("mixtral-8x7b");  // 8 experts
+  const auto& hw = db().hardware("h800");
+  Workload w;
+  w.tpot_slo_s = 0.05;
+  SearchSpace s;
+  s.ep_hardware = {&hw};
+  s.search_afd = false;
+  s.threads = 1;
+  s.top_k = 1000;
+  for (int gpus : {8, 16}) {
+    s.exact_gpus = gpus;
+    const auto r = search_plans(m, {}, w, s);
+    bool etp2 = false, etp_beyond = false;
+    for (const auto& c : r.ep) {
+      const int etp = c.deployment.ffn.tp;
+      if (etp == gpus) continue;  // pure TP
+      etp2 = etp2 || etp == 2;
+      // Only while experts outnumber neither: gpus / (etp / 2) > experts.
+      etp_beyond = etp_beyond || (etp > 1 && gpus / (etp / 2) <= m.moe.num_experts);
+    }
+    INFO(gpus << " GPUs");
+    CHECK(etp2 == (gpus > m.moe.num_experts));
+    CHECK_FALSE(etp_beyond);
+  }
+}
+
 TEST_CASE("Scenario keys attention_tp / expert_tp: read, written back, errors name the field", "[shapes][scenario]") {
   auto scenario = [](const std::string& extra) {
     return R"({"model": "deepseek-v3", "workload": {"context_tokens": 4096, "tpot_slo": "50 ms"},
