@@ -122,4 +122,14 @@ PY
 "$BIN" plan --attention-tp 0 >"$T/out" 2>"$T/err"; rc=$?
 [ "$rc" = 2 ] || fail "--attention-tp 0 exit $rc, expected 2"
 grep -q -- "--attention-tp" "$T/err" || fail "--attention-tp 0 error should name the flag: $(cat "$T/err")"
+# --require-bubble-free keeps a shape at its largest bubble-free batch (Kimi-K2 on 48 B300s at 40 ms:
+# the largest SLO batch of the best shape has bubbles) and says what stopped the batch.
+out=$("$BIN" plan --model kimi-k2 --hardware b300 --max-gpus 48 --slo "40 ms" --require-bubble-free --strategy afd --json) ||
+  fail "plan --require-bubble-free exit $?"
+python3 - "$out" <<'PY' || fail "--require-bubble-free plan"
+import json, sys
+a = json.loads(sys.argv[1])["afd"]
+assert a["breakdown"]["bubble_free"] is True, a["breakdown"]["bubble_free"]
+assert a["batch_limited_by"] in ("bubble-free ping-pong", "TPOT SLO", "KV-cache memory"), a["batch_limited_by"]
+PY
 exit 0
