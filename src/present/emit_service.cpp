@@ -299,9 +299,10 @@ std::string vllm_script(const VllmRole& r, const ServicePlan& sp, const ModelSpe
       sp.ttft_s * 1e3, sp.tpot_s * 1e3);
   const bool ray = r.nodes() > 1 && r.dp_local() == 0;
   if (ray)
-    s += fmt::format("# One TP group of {} GPUs spans {} nodes: start a Ray cluster over the instance's nodes and "
-                     "run this on its head node only.\n",
-                     r.tp, r.nodes());
+    s += fmt::format(
+        "# One TP group of {} GPUs spans {} nodes: start a Ray cluster over the instance's nodes and "
+        "run this on its head node only.\n",
+        r.tp, r.nodes());
   else
     s += fmt::format("# Run on each of the {} node(s) of every {} instance ({} instance(s) of {} GPUs).\n", r.nodes(),
                      r.name, r.instances, r.gpus);
