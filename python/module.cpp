@@ -16,7 +16,9 @@
 
 #include "present/checks.hpp"
 #include "present/commands.hpp"
+#include "present/emit_service.hpp"
 #include "present/plan.hpp"
+#include "present/service.hpp"
 #include "report/report.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
@@ -160,6 +162,13 @@ io::Scenario fresh_copy(const io::Scenario& s, const io::Database& db) {
   return io::parse_scenario(io::scenario_to_json(s), s.source_file, db);
 }
 
+/// A sized service, kept for ridgeline.emit(): its plans point into the Database, so the handle
+/// holds the Database's Python object too.
+struct ServiceHandle {
+  std::shared_ptr<const present::ServiceRun> run;
+  py::object db;
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -282,6 +291,57 @@ PYBIND11_MODULE(_core, m) {
         return json_to_py(j, "plan");
       },
       py::arg("db"), py::arg("kwargs"));
+
+  py::class_<ServiceHandle>(m, "ServiceRun", "A sized service (ridgeline.plan_service), for ridgeline.emit().");
+
+  m.def(
+      "plan_service",
+      [](const py::object& db_obj, const py::dict& kw) {
+        const io::Database& db = db_obj.cast<const io::Database&>();
+        Opts o(kw, "plan_service");
+        present::ServiceRequest r;
+        read_search_flags(o, r.flags, true);
+        o.get("isl", r.isl);
+        o.get("osl", r.osl);
+        o.get("ttft", r.ttft);
+        o.get("rate", r.rate);
+        o.get("prefill_hardware", r.prefill_hardware);
+        o.get("decode_hardware", r.decode_hardware);
+        o.get("prefill_parallel", r.prefill_parallel);
+        o.get("prefill_chunks", r.prefill_chunks);
+        o.get("kv_transport", r.kv_transport);
+        int top = 1;
+        o.get("top", top);
+        o.done();
+        present::check_service_request(r);
+        if (top < 1 || top > 1000)  // the CLI's CLI::Range(1, 1000) wording
+          throw present::FlagError(fmt::format("--top: Value {} not in range 1 to 1000", top));
+        auto run = std::make_shared<present::ServiceRun>();
+        nlohmann::json j;
+        {
+          py::gil_scoped_release release;  // the search uses every core
+          *run = present::run_service(r, db);
+          j = present::service_run_json(*run, top, {});
+        }
+        return py::make_tuple(json_to_py(j, "plan_service"), ServiceHandle{run, db_obj});
+      },
+      py::arg("db"), py::arg("kwargs"));
+
+  m.def(
+      "emit_service",
+      [](const ServiceHandle& h, const std::string& kind, const std::string& backend) {
+        present::check_emit_kind(kind, backend);
+        const ServiceResult& r = h.run->result;
+        if (!r.best)
+          throw ConfigError(
+              "emit: the service has no feasible disaggregated plan, so there is nothing to launch. Fix: relax --ttft "
+              "/ --slo or give more --gpus.");
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& f : present::emit_service(kind, *r.best, *h.run->setup.model, backend))
+          out.emplace_back(f.name, f.text);
+        return out;
+      },
+      py::arg("run"), py::arg("kind"), py::arg("disaggregation_backend"));
 
   m.def(
       "evaluate",

@@ -10,7 +10,7 @@ Every ``ridgeline`` command is a function here, with the command's flags as keyw
 ('afd', 1.05)
 >>> p.to_frame()                                          # the top plans as a DataFrame (pandas)
 
-Commands: plan, evaluate, sweep, compare, roofline, commroof, deadzone, imbalance, validate;
+Commands: plan, plan_service (``ridgeline plan --isl``) and emit (its ``--emit`` files), evaluate, sweep, compare, roofline, commroof, deadzone, imbalance, validate;
 load_calibration reads a calibration file for ``calibration=``. Quantities take a unit string
 ("50 ms", "400 Gb/s", "80 GB") or a number in SI base units (seconds, bytes, bytes/s, FLOP/s).
 Bad input raises ValueError (KeyError for an unknown id) with the CLI's message, the flag
@@ -44,7 +44,7 @@ from ._core import (  # noqa: F401
 )
 
 __all__ = [
-    "plan", "evaluate", "sweep", "compare", "roofline", "commroof", "deadzone", "imbalance", "validate",
+    "plan", "plan_service", "emit", "evaluate", "sweep", "compare", "roofline", "commroof", "deadzone", "imbalance", "validate",
     "load_calibration", "parse_quantity", "database", "scenario", "frame", "Result", "Calibration",
     "Database", "Scenario", "Accelerator", "ModelSpec", "Link", "Dimension",
     "Error", "ConfigError", "UsageError", "UnknownIdError", "MissingDataError", "load_scenario",
@@ -78,7 +78,7 @@ class Result(dict):
 
 
 def _table_rows(command: str, r: dict) -> list:
-    if command == "plan":
+    if command in ("plan", "plan_service"):
         return list(r.get("top", []))
     if command == "evaluate":
         return list(r["results"]) if "results" in r else [{k: v for k, v in r.items() if k != "meta"}]
@@ -106,7 +106,7 @@ class Calibration(dict):
 # --- argument normalisation -----------------------------------------------------------------
 
 _FLAG = _re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
-_FLAG_TO_KWARG = {"lambda": "lambda_ep", "kv-cache": "kv_cache"}
+_FLAG_TO_KWARG = {"lambda": "lambda_ep", "kv-cache": "kv_cache", "emit": "kind"}
 
 
 def _kwarg_message(msg: str) -> str:
@@ -139,7 +139,7 @@ def _qty(value: Any, name: str) -> Optional[str]:
 
 
 # The SI unit of each quantity argument that is not a token count (numbers are SI values).
-_SI_UNITS = {"slo": "s", "slos": "s", "gap": "s", "mtp_step_gap": "s", "scale_out_bandwidth": "B/s"}
+_SI_UNITS = {"slo": "s", "slos": "s", "ttft": "s", "gap": "s", "mtp_step_gap": "s", "scale_out_bandwidth": "B/s"}
 
 
 def _qtys(value: Any, name: str) -> Optional[list]:
@@ -387,6 +387,71 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
               context=_qty(context, "context"), top=_int(top, "top"), pareto=bool(pareto),
               sensitivity=bool(sensitivity))
     return _result("plan", _call(_core.plan, _db(db), kw))
+
+
+def plan_service(model: str = "deepseek-v3", hardware: Ids = "h800", *, isl: Quantity, osl: Quantity = 1024,
+                 ttft: Quantity = "2 s", rate: Optional[float] = None, gpus: int = 0, slo: Quantity = "50 ms",
+                 top: int = 1, prefill_hardware: Optional[Ids] = None, decode_hardware: Optional[Ids] = None,
+                 prefill_parallel: Ids = ("ep", "tp"),
+                 prefill_chunks: Any = (2048, 4096, 8192, 16384, 32768), kv_transport: str = "cpu_rdma",
+                 objective: str = "gpu", strategy: str = "both", max_gpus: int = 1024,
+                 attention_hardware: Optional[Ids] = None, ffn_hardware: Optional[Ids] = None,
+                 weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8", combine: str = "bf16",
+                 mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0, afd_micro_batches: Sequence[int] = (3, 4),
+                 require_bubble_free: bool = False, scan_all_attention_counts: bool = False,
+                 gap: Optional[Quantity] = None, mtp_step_gap: Optional[Quantity] = None, routing: str = "uniform",
+                 calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
+                 dispatch_styles: Ids = ("low_latency",), threads: int = 0, calibration_for: Optional[str] = None,
+                 calibration_any_device: bool = False, attention_tp: Optional[Sequence[int]] = None,
+                 db: Optional[Database] = None) -> Result:
+    """Size a whole service, prefill and decode pools, for prompts of ``isl`` tokens
+    (``ridgeline plan --isl``; docs/service.md). Returns ``ridgeline plan --isl ... --json``:
+
+    - ``disaggregated``: the best prefill + decode split (``prefill``, ``decode``, ``kv_transfer``,
+      ``rate_per_s``, ``ttft_ms`` with ``ttft_breakdown_ms``, ``tpot_ms``, ``gpus``, ``score``; None
+      when no split meets the targets); ``colocated``: the chunked-prefill baseline; ``ratio``;
+    - ``top`` (the best ``top`` splits), ``rejected``, ``search``, ``inputs``, ``workload``,
+      ``sizing``, ``queue_model`` and ``emitted`` (always [] here: see ``emit``).
+
+    Exactly one of ``rate`` (requests/s to serve) and ``gpus`` (the GPUs to fill). Arguments are the
+    CLI's flags: isl / osl tokens, ttft "2 s" or seconds (queueing included), slo the TPOT target;
+    prefill_hardware / decode_hardware ids (default: hardware); prefill_parallel "ep" / "tp";
+    prefill_chunks tokens per pass per attention rank; kv_transport cpu_rdma | nccl | ...; the
+    decode-search arguments are plan()'s. ``emit(result, "sglang")`` gives its launch files.
+
+    Example: ``rl.plan_service("deepseek-v3", "h800", isl=4096, osl=1024, ttft="2 s", gpus=64)``
+    """
+    kw = _search_kwargs(objective, strategy, gpus, max_gpus, attention_hardware, ffn_hardware, weights, kv_cache,
+                        dispatch, combine, mtp_acceptance, mtp_draft_tokens, afd_micro_batches,
+                        require_bubble_free, scan_all_attention_counts, gap, mtp_step_gap, routing, calibration,
+                        ep_transport, afd_transport, dispatch_styles, threads, calibration_for,
+                        calibration_any_device, attention_tp)
+    kw.update(_drop_none({
+        "model": model, "hardware": _ids(hardware, "hardware"), "slo": _qty(slo, "slo"), "top": _int(top, "top"),
+        "isl": _qty(isl, "isl"), "osl": _qty(osl, "osl"), "ttft": _qty(ttft, "ttft"), "rate": _float(rate, "rate"),
+        "prefill_hardware": _ids(prefill_hardware, "prefill_hardware"),
+        "decode_hardware": _ids(decode_hardware, "decode_hardware"),
+        "prefill_parallel": _ids(prefill_parallel, "prefill_parallel"),
+        "prefill_chunks": _qtys(prefill_chunks, "prefill_chunks"), "kv_transport": kv_transport,
+    }))
+    obj, run = _call(_core.plan_service, _db(db), kw)
+    res = _result("plan_service", obj)
+    res.service_run = run
+    return res
+
+
+def emit(service: Result, kind: str, *, disaggregation_backend: str = "mooncake") -> dict:
+    """The launch files ``ridgeline plan --isl ... --emit KIND`` writes for ``service``'s best
+    disaggregated plan, as {file name: text}: ``kind`` sglang (sglang-prefill.sh, sglang-decode.sh),
+    slurm (service.sbatch), k8s (lws-prefill.yaml, lws-decode.yaml), all for SGLang 0.5.2 with
+    ``disaggregation_backend`` mooncake | nixl; vllm (vllm-prefill.sh, vllm-decode.sh, ``vllm serve``
+    for vLLM 0.11.0, KV transfer by NixlConnector). An AFD decode pool gets a note, not a command
+    (neither stack runs AFD). ``service``: the result of plan_service() in this session."""
+    run = getattr(service, "service_run", None)
+    if run is None:
+        raise TypeError("emit() takes the result of ridgeline.plan_service() (a dict loaded from JSON has no plan "
+                        "to launch)")
+    return dict(_call(_core.emit_service, run, kind, disaggregation_backend))
 
 
 def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] = None,

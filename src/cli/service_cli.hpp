@@ -18,7 +18,7 @@ struct ServiceFlags {
   std::vector<std::string> prefill_parallel{"ep", "tp"};
   std::vector<std::string> prefill_chunks{"2048", "4096", "8192", "16384", "32768"};
   std::string kv_transport = "cpu_rdma";
-  std::string emit, emit_dir;                       ///< --emit sglang|slurm|k8s, --emit-dir DIR
+  std::string emit, emit_dir;                       ///< --emit sglang|slurm|k8s|vllm, --emit-dir DIR
   std::string disaggregation_backend = "mooncake";  ///< SGLang KV transfer backend in emitted files
   bool active() const { return !isl.empty(); }
 };

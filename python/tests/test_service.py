@@ -1,0 +1,102 @@
+"""rl.plan_service() returns what `ridgeline plan --isl ... --json` prints and rl.emit() the files
+`--emit KIND` writes (one library code path for both), and bad input raises the CLI's message."""
+import pytest
+
+import ridgeline as rl
+from conftest import ROOT
+
+ARGV = ["plan", "--model", "deepseek-v3", "--hardware", "h800", "--isl", "4096", "--osl", "1024", "--ttft", "2 s",
+        "--slo", "50 ms", "--strategy", "ep", "--gpus", "64"]
+KW = dict(isl=4096, osl=1024, ttft="2 s", slo="50 ms", strategy="ep", gpus=64)
+
+
+@pytest.fixture(autouse=True)
+def _in_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture(scope="module")
+def service():
+    return rl.plan_service("deepseek-v3", "h800", **KW)
+
+
+def same_fields(py, cli):
+    """Equal field by field, except `meta` (argv, timestamp) and the search's wall time."""
+    py, cli = dict(py), dict(cli)
+    assert py.pop("meta")["version"] == cli.pop("meta")["version"]
+    py["search"] = {k: v for k, v in py["search"].items() if k != "wall_s"}
+    cli["search"] = {k: v for k, v in cli["search"].items() if k != "wall_s"}
+    assert set(py) == set(cli)
+    for key in cli:
+        assert py[key] == cli[key], key
+
+
+def test_plan_service_matches_cli(cli, service):
+    want = cli(*ARGV, "--json")
+    assert want["mode"] == "service" and want["disaggregated"] is not None
+    assert service["meta"]["argv"][-1] == "ridgeline.plan_service" and service.command == "plan_service"
+    same_fields(service, want)
+    assert service["emitted"] == [] and service.to_frame is not None
+
+
+def test_plan_service_rate_and_top_match_cli(cli):
+    got = rl.plan_service("deepseek-v3", "h800", isl="2K", osl=512, ttft=1.5, rate=5.0, strategy="ep", top=3,
+                          prefill_parallel="ep", prefill_chunks=[4096, 8192], max_gpus=256)
+    want = cli("plan", "--model", "deepseek-v3", "--hardware", "h800", "--isl", "2K", "--osl", "512", "--ttft",
+               "1.5 s", "--rate", "5", "--strategy", "ep", "--top", "3", "--prefill-parallel", "ep",
+               "--prefill-chunks", "4096,8192", "--max-gpus", "256", "--json")
+    assert got["sizing"] == {"rate_per_s": 5.0}
+    same_fields(got, want)
+
+
+@pytest.mark.parametrize("kind", ["sglang", "slurm", "k8s", "vllm"])
+def test_emit_matches_cli_files(cli, service, tmp_path, kind):
+    want = cli(*ARGV, "--emit", kind, "--emit-dir", str(tmp_path), "--json")
+    files = rl.emit(service, kind)
+    assert sorted(files) == sorted(p.rsplit("/", 1)[1] for p in want["emitted"]) and files
+    for name, text in files.items():
+        assert isinstance(text, str)
+        assert text == (tmp_path / name).read_text(), name
+    if kind == "vllm":
+        assert "vLLM 0.11.0" in files["vllm-decode.sh"] and "vllm serve" in files["vllm-decode.sh"]
+
+
+def test_emit_backend_and_plain_dicts(service):
+    nixl = rl.emit(service, "sglang", disaggregation_backend="nixl")
+    assert "--disaggregation-transfer-backend nixl" in nixl["sglang-prefill.sh"]
+    with pytest.raises(TypeError, match="plan_service"):
+        rl.emit(dict(service), "vllm")
+
+
+@pytest.mark.parametrize(
+    "kw, argv",
+    [
+        (dict(KW, rate=5.0), ARGV + ["--rate", "5"]),
+        (dict(KW, gpus=0), [a for a in ARGV if a not in ("--gpus", "64")]),
+        (dict(KW, isl="many"), ["plan", "--isl", "many", "--gpus", "64"]),
+        (dict(KW, ttft="5 GB"), ["plan", "--isl", "4096", "--ttft", "5 GB", "--gpus", "64"]),
+        (dict(KW, kv_transport="carrier-pigeon"), ARGV + ["--kv-transport", "carrier-pigeon"]),
+        (dict(KW, prefill_chunks=[10]), ARGV + ["--prefill-chunks", "10"]),
+        (dict(KW, prefill_parallel="pp"), ARGV + ["--prefill-parallel", "pp"]),
+        (dict(KW, rate=-1.0, gpus=0), ["plan", "--isl", "4096", "--rate", "-1"]),
+        (dict(KW, objective="hfu"), ARGV + ["--objective", "hfu"]),
+        (dict(KW, gpus=9000), ["plan", "--isl", "4096", "--gpus", "9000"]),
+        (dict(KW, prefill_hardware="h8000"), ARGV + ["--prefill-hardware", "h8000"]),
+    ],
+)
+def test_bad_service_input_raises_with_the_cli_message(cli, kw, argv):
+    code, message = cli(*argv, error=True)
+    with pytest.raises((ValueError, KeyError)) as e:
+        rl.plan_service("deepseek-v3", "h800", **kw)
+    assert e.value.args[0] == rl._kwarg_message(message), (e.value.args[0], message)
+    assert isinstance(e.value, KeyError) == ("h8000" in argv), type(e.value)
+
+
+def test_bad_emit_kind_raises_with_the_cli_message(cli, service):
+    for kind, backend, argv in [("trtllm", "mooncake", ["--emit", "trtllm"]),
+                                ("sglang", "ucx", ["--emit", "sglang", "--disaggregation-backend", "ucx"])]:
+        code, message = cli(*ARGV, *argv, error=True)
+        assert code == 2
+        with pytest.raises(ValueError) as e:
+            rl.emit(service, kind, disaggregation_backend=backend)
+        assert e.value.args[0] == rl._kwarg_message(message), (e.value.args[0], message)
