@@ -317,12 +317,10 @@ PYBIND11_MODULE(_core, m) {
         if (top < 1 || top > 1000)  // the CLI's CLI::Range(1, 1000) wording
           throw present::FlagError(fmt::format("--top: Value {} not in range 1 to 1000", top));
         auto run = std::make_shared<present::ServiceRun>();
-        nlohmann::json j;
-        {
-          py::gil_scoped_release release;  // the search uses every core
+        const nlohmann::json j = interruptible([&] {
           *run = present::run_service(r, db);
-          j = present::service_run_json(*run, top, {});
-        }
+          return present::service_run_json(*run, top, {});
+        });
         return py::make_tuple(json_to_py(j, "plan_service"), ServiceHandle{run, db_obj});
       },
       py::arg("db"), py::arg("kwargs"));
