@@ -72,17 +72,8 @@ void run_service_plan(const ServiceFlags& sf, const SearchFlags& flags_in, Conte
                       int top) {
   if (!sf.emit_dir.empty() && sf.emit.empty()) throw FlagError("--emit-dir needs --emit. Fix: add --emit sglang.");
   if (!sf.emit_dir.empty()) ctx.check_output(sf.emit_dir + "/x", "--emit-dir");
-  present::ServiceRequest req;
+  present::ServiceRequest req = sf;
   req.flags = flags_in;
-  req.isl = sf.isl;
-  req.osl = sf.osl;
-  req.ttft = sf.ttft;
-  req.rate = sf.rate;
-  req.prefill_hardware = sf.prefill_hardware;
-  req.decode_hardware = sf.decode_hardware;
-  req.prefill_parallel = sf.prefill_parallel;
-  req.prefill_chunks = sf.prefill_chunks;
-  req.kv_transport = sf.kv_transport;
   const present::ServiceRun run = present::run_service(req, ctx.db());
   const SearchSetup& s = run.setup;
   const ServiceWorkload& sw = run.workload;

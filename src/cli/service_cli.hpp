@@ -7,17 +7,14 @@
 
 #include "cli.hpp"
 #include "plan_common.hpp"
+#include "present/service.hpp"
 
 namespace ridgeline::cli {
 
-/// Service flags of `plan`, as typed. Service mode is on when --isl is given.
-struct ServiceFlags {
-  std::string isl, osl = "1024", ttft = "2 s";
-  double rate = 0;
-  std::vector<std::string> prefill_hardware, decode_hardware;
-  std::vector<std::string> prefill_parallel{"ep", "tp"};
-  std::vector<std::string> prefill_chunks{"2048", "4096", "8192", "16384", "32768"};
-  std::string kv_transport = "cpu_rdma";
+/// Service flags of `plan`, as typed: the request the library takes (its `flags` member unused
+/// here: the search flags are the plan command's own) plus the CLI's output options. Service
+/// mode is on when --isl is given.
+struct ServiceFlags : present::ServiceRequest {
   std::string emit, emit_dir;                       ///< --emit sglang|slurm|k8s|vllm, --emit-dir DIR
   std::string disaggregation_backend = "mooncake";  ///< SGLang KV transfer backend in emitted files
   bool active() const { return !isl.empty(); }
