@@ -16,10 +16,11 @@ declare -A seeds=(
   [reader]="$src/hwdb $src/models $src/examples"
   [calibration]="$src/tests/fuzz/seeds/calibration"
   [validation]="$src/examples/validation"
+  [flags]="$src/tests/fuzz/seeds/flags"
 )
 status=0
 summary=""
-for t in units hardware model scenario reader calibration validation; do
+for t in units hardware model scenario reader calibration validation flags; do
   corpus="$work/$t/corpus"
   mkdir -p "$corpus"
   # Seeds plus every regression input of this target (they are small and worth mutating).

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "io/json_reader.hpp"
+#include "present/search.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
 #include "ridgeline/io/validation.hpp"
@@ -180,6 +181,81 @@ inline int validation_target(const uint8_t* data, size_t size) {
   } catch (const Error&) {
   }
   std::filesystem::remove(file);
+  return 0;
+}
+
+/// The search-flag validation layer the CLI and the Python bindings share (check_search_flags,
+/// resolve_search): the input is lines `field=value` setting SearchFlags fields as typed on a
+/// command line. Either a clear Error, or a setup whose search (a small budget, one thread) gives
+/// plans with finite, non-negative numbers.
+inline int flags_target(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  present::SearchFlags f;
+  f.threads = 1;
+  auto split = [](const std::string& v) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t i = 0; i <= v.size(); ++i)
+      if (i == v.size() || v[i] == ',') {
+        out.push_back(v.substr(start, i - start));
+        start = i + 1;
+      }
+    return out;
+  };
+  auto ints = [&](const std::string& v) {
+    std::vector<int> out;
+    for (const auto& x : split(v)) out.push_back(int(std::strtol(x.c_str(), nullptr, 10)));
+    return out;
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    const char* c = v.c_str();
+    if (k == "model") f.model = v;
+    else if (k == "hardware") f.hardware = split(v);
+    else if (k == "attention_hardware") f.attention_hardware = split(v);
+    else if (k == "ffn_hardware") f.ffn_hardware = split(v);
+    else if (k == "slo") f.slo = v;
+    else if (k == "context") f.context = v;
+    else if (k == "weights") f.weights = v;
+    else if (k == "kv_cache") f.kv_cache = v;
+    else if (k == "dispatch") f.dispatch = v;
+    else if (k == "combine") f.combine = v;
+    else if (k == "mtp_acceptance") f.mtp_acceptance = std::strtod(c, nullptr);
+    else if (k == "mtp_draft_tokens") f.mtp_draft_tokens = int(std::strtol(c, nullptr, 10));
+    else if (k == "strategy") f.strategy = v;
+    else if (k == "gpus") f.gpus = int(std::strtol(c, nullptr, 10));
+    else if (k == "max_gpus") f.max_gpus = int(std::strtol(c, nullptr, 10));
+    else if (k == "objective") f.objective = v;
+    else if (k == "afd_micro_batches") f.afd_micro_batches = ints(v);
+    else if (k == "require_bubble_free") f.require_bubble_free = v == "1";
+    else if (k == "gap") f.gap = v;
+    else if (k == "mtp_step_gap") f.mtp_step_gap = v;
+    else if (k == "routing") f.routing = v;
+    else if (k == "ep_transport") f.ep_transport = v;
+    else if (k == "afd_transport") f.afd_transport = v;
+    else if (k == "dispatch_styles") f.dispatch_styles = split(v);
+    else if (k == "attention_tp") f.attention_tp = ints(v);
+  }
+  try {
+    present::check_search_flags(f, true);
+    const present::SearchSetup s = present::resolve_search(f, repo_db());
+    // The search itself only on small budgets: the fuzzer's throughput is in the checks.
+    if (s.space.max_gpus > 32 || s.space.exact_gpus > 32) return 0;
+    const SearchResult r = search_plans(*s.model, s.precision, s.workload, s.space, s.efficiencies);
+    for (const Candidate* c : {r.best_ep(), r.best_afd()}) {
+      if (!c) continue;
+      const std::string problem = testing::evaluation_problem(c->evaluation, s.workload);
+      if (!problem.empty()) broken("best plan of a validated search: " + problem);
+    }
+  } catch (const Error&) {
+  }
   return 0;
 }
 

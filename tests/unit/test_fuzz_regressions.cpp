@@ -44,6 +44,7 @@ TEST_CASE("fuzz regression inputs load or fail cleanly", "[fuzz]") {
   total += replay_all("reader", ridgeline::fuzz::reader_target);
   total += replay_all("calibration", ridgeline::fuzz::calibration_target);
   total += replay_all("validation", ridgeline::fuzz::validation_target);
+  total += replay_all("flags", ridgeline::fuzz::flags_target);
   CHECK(total > 0);  // the folder is not silently empty or misplaced
 }
 
@@ -82,4 +83,18 @@ TEST_CASE("the fuzz targets accept the shipped files as seeds", "[fuzz]") {
       }
     }
   }
+}
+
+TEST_CASE("the flags target's seeds (valid and hostile flag sets) pass its contract", "[fuzz]") {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(RIDGELINE_SOURCE_DIR) / "tests/fuzz/seeds/flags")) {
+    std::ifstream in(e.path(), std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    const std::string bytes = ss.str();
+    INFO(e.path().string());
+    REQUIRE_NOTHROW(ridgeline::fuzz::flags_target(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    ++n;
+  }
+  CHECK(n >= 5);
 }
