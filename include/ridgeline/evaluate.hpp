@@ -397,7 +397,13 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   // states are all-reduced (reduce-scatter before dispatch, all-gather after combine).
   e.attention_ops =
       attention_stage_ops(m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, true, true);
-  const StageTime att = stage_time(e.attention_ops, hw, eff);
+  // Dense layers run the same attention with a dense MLP: their shared operators are timed once.
+  const OpList dense_ops =
+      m.num_dense_layers > 0
+          ? attention_stage_ops(m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, false, false)
+          : OpList{};
+  StageTime att, dense;
+  stage_times(e.attention_ops, dense_ops, hw, eff, att, dense);
   e.attention_tp_comm_s = ring_all_reduce_s(hw.scale_up, tp, tokens * tp * w.attention_imbalance * act, tp_tc.fixed_s);
   // FFN side: routed experts of this GPU's EP rank. Redundant experts add slots but cut the hot factor.
   const double slots = double(m.moe.num_experts + d.redundant_experts);
@@ -446,9 +452,6 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.transport = tk;
   e.transport_contention = mb == 1 ? 0.0 : tc.contention;
 
-  const OpList dense_ops =
-      attention_stage_ops(m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, false, false);
-  const StageTime dense = stage_time(dense_ops, hw, eff);
   // A dense layer under attention TP all-reduces twice: after attention and after its MLP.
   e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);
   const OpCost lm_head = lm_head_op(m, d.batch_per_gpu * q_per_seq * tp, tp);
@@ -533,7 +536,13 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
 
   e.attention_ops = attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
                                         d.attention.tp, true, !shared_on_ffn);
-  const StageTime att = stage_time(e.attention_ops, ha, eff);
+  // Dense layers and the LM head run on the attention side, outside the ping-pong; a dense
+  // layer's attention operators are the MoE layer's, timed once.
+  const OpList dense_ops = m.num_dense_layers > 0 ? attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq,
+                                                                        w.context_tokens, d.attention.tp, false, false)
+                                                  : OpList{};
+  StageTime att, dense;
+  stage_times(e.attention_ops, dense_ops, ha, eff, att, dense);
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
   const double routed = detail::hot_rank_load(m, w, slots, ep_ranks, mb_tokens);
@@ -597,10 +606,6 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_bubble_fraction = 1.0 - ffn.time_s / e.slot_s;
   e.bubble_free = (mb - 1) * e.attention_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= e.attention_s + t_c;
 
-  // Dense layers and the LM head run on the attention side, outside the ping-pong.
-  const OpList dense_ops = attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
-                                               d.attention.tp, false, false);
-  const StageTime dense = stage_time(dense_ops, ha, eff);
   e.dense_layers_s = double(m.num_dense_layers) * mb *
                      (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);  // double: layers x mb can pass INT_MAX
   const OpCost lm_head = lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp);

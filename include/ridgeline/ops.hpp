@@ -164,10 +164,12 @@ struct StageTime {
   Bound dominant_bound = Bound::memory;
 };
 
-inline StageTime stage_time(const OpList& ops, const Accelerator& hw, const Efficiencies& eff) {
+/// Sums operator times into a StageTime in list order (stage_time's loop), so two lists that
+/// share their leading operators can time the shared part once (stage_times).
+struct StageAccumulator {
   StageTime st;
   double worst = -1;
-  for (const auto& op : ops) {
+  void add(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
     const OpTime t = op_time(op, hw, eff);
     st.time_s += t.time_s;
     st.flops += op.flops;
@@ -180,7 +182,32 @@ inline StageTime stage_time(const OpList& ops, const Accelerator& hw, const Effi
       st.dominant_bound = t.bound;
     }
   }
-  return st;
+};
+
+inline StageTime stage_time(const OpList& ops, const Accelerator& hw, const Efficiencies& eff) {
+  StageAccumulator a;
+  for (const auto& op : ops) a.add(op, hw, eff);
+  return a.st;
+}
+
+inline bool same_op(const OpCost& a, const OpCost& b) {
+  return a.name == b.name && a.kind == b.kind && a.math == b.math && a.flops == b.flops &&
+         a.hbm_bytes == b.hbm_bytes && a.kernels == b.kernels && a.rows_per_group == b.rows_per_group;
+}
+
+/// stage_time of two lists on one GPU: the operators both lists start with (a MoE layer's and a
+/// dense layer's attention projection and core) are timed once. Equal to two stage_time calls.
+inline void stage_times(const OpList& a, const OpList& b, const Accelerator& hw, const Efficiencies& eff, StageTime& ta,
+                        StageTime& tb) {
+  StageAccumulator acc;
+  int i = 0;
+  for (; i < a.size && i < b.size && same_op(a.ops[size_t(i)], b.ops[size_t(i)]); ++i)
+    acc.add(a.ops[size_t(i)], hw, eff);
+  StageAccumulator acc_b = acc;
+  for (int j = i; j < a.size; ++j) acc.add(a.ops[size_t(j)], hw, eff);
+  for (int j = i; j < b.size; ++j) acc_b.add(b.ops[size_t(j)], hw, eff);
+  ta = acc.st;
+  tb = acc_b.st;
 }
 
 }  // namespace ridgeline
