@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <new>
+#include <type_traits>
 
 #include "ridgeline/evaluate.hpp"
 
@@ -28,7 +30,14 @@ struct BatchSearchResult {
 template <class EvalFn>
 BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double slo_s) {
   BatchSearchResult r;
-  Evaluation e = eval(lo);
+  // Each probe is built in place in one of two buffers and the last feasible one stays in the
+  // other, so a feasible probe costs no copy of the ~1.2 kB Evaluation (one copy into r.best).
+  static_assert(std::is_trivially_destructible_v<Evaluation>);
+  alignas(Evaluation) unsigned char store[2][sizeof(Evaluation)];
+  auto slot = [&](int i) { return std::launder(reinterpret_cast<Evaluation*>(store[i])); };
+  int best_slot = 0;
+  ::new (static_cast<void*>(store[0])) Evaluation(eval(lo));
+  const Evaluation& e = *slot(0);
   r.evaluations = 1;
   if (!e.feasible || hi <= lo) {
     r.found = e.feasible;
@@ -39,7 +48,6 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
   long good = lo, bad = hi + 1;  // invariant: good feasible, bad infeasible (hi + 1: implicit)
   double t_good = e.tpot_s, t_bad = 0;
   bool bad_by_slo = false;
-  r.best = e;
   // KV memory grows linearly with the batch: the largest batch that fits, in closed form.
   auto memory_limit = [](const Evaluation& ev, long b) {
     long lim = std::numeric_limits<long>::max();
@@ -70,13 +78,15 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
       g = x >= double(bad) ? bad - 1 : long(std::floor(x));
     }
     g = std::clamp(g, good + 1, bad - 1);
-    const Evaluation eg = eval(g);
+    const int probe_slot = 1 - best_slot;
+    ::new (static_cast<void*>(store[probe_slot])) Evaluation(eval(g));
+    const Evaluation& eg = *slot(probe_slot);
     ++r.evaluations;
     int side;
     if (eg.feasible) {
       good = g;
       t_good = eg.tpot_s;
-      r.best = eg;
+      best_slot = probe_slot;
       side = +1;
     } else {
       bad = g;
@@ -90,6 +100,7 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
   }
   r.found = true;
   r.batch = good;
+  r.best = *slot(best_slot);
   return r;
 }
 

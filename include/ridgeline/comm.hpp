@@ -14,7 +14,7 @@ namespace ridgeline {
 
 /// Expected number of distinct groups hit when `k` distinct experts are drawn uniformly from
 /// `num_experts` split evenly over `groups` groups (exact, hypergeometric).
-inline double expected_distinct_groups(int num_experts, int k, int groups) {
+inline double expected_distinct_groups_uncached(int num_experts, int k, int groups) {
   if (groups <= 1) return 1;
   k = std::min(k, num_experts);
   const double per_group = double(num_experts) / groups;
@@ -29,6 +29,22 @@ inline double expected_distinct_groups(int num_experts, int k, int groups) {
     miss *= num / (num_experts - i);
   }
   return groups * (1.0 - miss);
+}
+
+/// The same, remembered: the search's inner loop asks for a handful of (E, k, groups) triples
+/// millions of times (a k-step product of divisions each). A small per-thread direct-mapped
+/// table of exact results; an entry with groups 0 is empty (groups <= 1 never reaches it).
+inline double expected_distinct_groups(int num_experts, int k, int groups) {
+  if (groups <= 1) return 1;
+  struct Entry {
+    int num_experts, k, groups;
+    double value;
+  };
+  static thread_local Entry table[16];  // zero-initialised, no guard
+  Entry& e = table[(unsigned(groups) * 7u + unsigned(num_experts) * 3u + unsigned(k)) & 15u];
+  if (e.groups == groups && e.num_experts == num_experts && e.k == k) return e.value;
+  e = {num_experts, k, groups, expected_distinct_groups_uncached(num_experts, k, groups)};
+  return e.value;
 }
 
 /// The paper's effective per-rank bandwidth under two-stage forwarding (Eq. 9 / Eq. 17).
@@ -149,6 +165,9 @@ inline CommTime afd_m2n(const M2NInput& in) {
   const double distinct_per_gpu =
       in.micro_batch_tokens * in.hot_factor * expected_distinct_groups(in.num_experts, in.top_k, ep_gpus) / ep_gpus;
   c.tokens_received_per_ffn_gpu = std::min(distinct_per_gpu, in.tokens_per_ffn_gpu);
+  // Batch-independent parts of the scale-out path, shared by both phases.
+  const int nodes = std::max(1, in.ffn_gpus / std::max(1, in.ffn_gpus_per_node));
+  const double distinct = in.same_domain ? 0.0 : expected_distinct_groups(in.num_experts, in.top_k, nodes);
   auto phase = [&](double bytes_per_elem) {
     if (in.same_domain) {
       const double send = in.tokens_per_attn_gpu * std::min<double>(in.top_k, in.ffn_gpus) * h * bytes_per_elem;
@@ -157,8 +176,6 @@ inline CommTime afd_m2n(const M2NInput& in) {
           std::max(send / aa.scale_up.sustained_bytes_per_s(), recv / fa.scale_up.sustained_bytes_per_s());
       return std::tuple<double, double, bool>{fa.scale_up.latency_s + up, 0.0, false};
     }
-    const int nodes = std::max(1, in.ffn_gpus / std::max(1, in.ffn_gpus_per_node));
-    const double distinct = expected_distinct_groups(in.num_experts, in.top_k, nodes);
     // Cross-kind traffic runs at the slower NIC of the two sides.
     Link out = fa.scale_out;
     if (aa.scale_out.sustained_bytes_per_s() < out.sustained_bytes_per_s()) out = aa.scale_out;

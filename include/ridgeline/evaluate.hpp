@@ -349,6 +349,13 @@ inline void apply_constraints(Evaluation& e, const Workload& w) {
   }
 }
 
+inline void mark_bad_shape(Evaluation& e, const char* why) {
+  e.feasible = false;
+  e.reason = Infeasible::bad_shape;
+  e.binding = Binding::bad_shape;
+  e.shape_problem = why;
+}
+
 inline Evaluation bad_shape(const char* why) {
   Evaluation e;
   e.feasible = false;
@@ -365,24 +372,42 @@ inline Evaluation bad_shape(const char* why) {
 /// ffn.tp ways (attention.tp = ffn.tp = gpus: a pure-TP worker without all-to-all).
 inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
                               const Efficiencies& eff_in) {
+  Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
   const Accelerator& hw = *d.attention.hw;
   const int gpus = d.attention.gpus;
   const TransportKind tk = d.resolved_transport();
   const TransportCost& tc = eff_in.transport(tk);
   std::optional<Efficiencies> eager;
   const Efficiencies& eff = detail::launch_efficiencies(eff_in, tc, eager);
-  if (gpus < 1) return detail::bad_shape("EP needs at least one GPU");
-  if (d.micro_batches < 1 || d.micro_batches > 2)
-    return detail::bad_shape("EP supports micro_batches 1 (no overlap) or 2 (two-batch overlap)");
-  if (!(d.batch_per_gpu > 0)) return detail::bad_shape("batch_per_gpu must be positive");
+  if (gpus < 1) {
+    detail::mark_bad_shape(e, "EP needs at least one GPU");
+    return e;
+  }
+  if (d.micro_batches < 1 || d.micro_batches > 2) {
+    detail::mark_bad_shape(e, "EP supports micro_batches 1 (no overlap) or 2 (two-batch overlap)");
+    return e;
+  }
+  if (!(d.batch_per_gpu > 0)) {
+    detail::mark_bad_shape(e, "batch_per_gpu must be positive");
+    return e;
+  }
   const int tp = d.attention.tp, etp = d.ffn.tp;
-  if (tp < 1 || gpus % tp != 0) return detail::bad_shape("EP attention TP must divide the GPU count");
-  if (etp < 1 || gpus % etp != 0) return detail::bad_shape("EP expert TP must divide the GPU count");
-  if (tp > 1 && m.attention.num_heads % tp != 0)
-    return detail::bad_shape("attention TP must divide the model's attention heads");
-  if (std::max(tp, etp) > std::max(1, hw.scale_up_domain_gpus))
-    return detail::bad_shape("attention TP and expert TP must fit one scale-up domain");
-  Evaluation e;
+  if (tp < 1 || gpus % tp != 0) {
+    detail::mark_bad_shape(e, "EP attention TP must divide the GPU count");
+    return e;
+  }
+  if (etp < 1 || gpus % etp != 0) {
+    detail::mark_bad_shape(e, "EP expert TP must divide the GPU count");
+    return e;
+  }
+  if (tp > 1 && m.attention.num_heads % tp != 0) {
+    detail::mark_bad_shape(e, "attention TP must divide the model's attention heads");
+    return e;
+  }
+  if (std::max(tp, etp) > std::max(1, hw.scale_up_domain_gpus)) {
+    detail::mark_bad_shape(e, "attention TP and expert TP must fit one scale-up domain");
+    return e;
+  }
   e.feasible = true;
   const int mb = d.micro_batches;
   const int ep_ranks = gpus / etp;
@@ -395,9 +420,13 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   // Attention side: the DP instance's batch (tp GPUs' worth; the slowest instance carries
   // attention_imbalance), heads and weights split tp ways. With tp > 1 the instance's hidden
   // states are all-reduced (reduce-scatter before dispatch, all-gather after combine).
-  e.attention_ops =
-      attention_stage_ops(m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, true, true);
-  const StageTime att = stage_time(e.attention_ops, hw, eff);
+  // Dense layers run the same attention with a dense MLP: their shared operators are built and
+  // timed once.
+  OpList dense_ops;
+  attention_stage_ops(e.attention_ops, m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, true,
+                      true, m.num_dense_layers > 0 ? &dense_ops : nullptr);
+  StageTime att, dense;
+  stage_times(e.attention_ops, dense_ops, hw, eff, att, dense);
   e.attention_tp_comm_s = ring_all_reduce_s(hw.scale_up, tp, tokens * tp * w.attention_imbalance * act, tp_tc.fixed_s);
   // FFN side: routed experts of this GPU's EP rank. Redundant experts add slots but cut the hot factor.
   const double slots = double(m.moe.num_experts + d.redundant_experts);
@@ -405,7 +434,7 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   const double batch_tokens_global = tokens * gpus;
   const double routed = detail::hot_rank_load(m, w, slots, ep_ranks, batch_tokens_global);  // hot rank
   const double hot_factor = routed / (tokens * m.moe.top_k);  // its receive vs. its own sends
-  e.ffn_ops = ffn_stage_ops(m, p, routed, local_experts, etp, batch_tokens_global, 0);
+  ffn_stage_ops(e.ffn_ops, m, p, routed, local_experts, etp, batch_tokens_global, 0);
   const StageTime ffn = stage_time(e.ffn_ops, hw, eff);
   e.expert_tp_comm_s = detail::expert_tp_reduce_s(m, hw.scale_up, etp, ep_ranks, routed, act, tp_tc.fixed_s);
   // Pure-RDMA low-latency kernels reach every peer over the NIC: a scale-up domain of one GPU.
@@ -446,9 +475,6 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.transport = tk;
   e.transport_contention = mb == 1 ? 0.0 : tc.contention;
 
-  const OpList dense_ops =
-      attention_stage_ops(m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, false, false);
-  const StageTime dense = stage_time(dense_ops, hw, eff);
   // A dense layer under attention TP all-reduces twice: after attention and after its MLP.
   e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);
   const OpCost lm_head = lm_head_op(m, d.batch_per_gpu * q_per_seq * tp, tp);
@@ -508,19 +534,33 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
 /// Evaluates an AFD deployment (A instances DP x TP_a, F GPUs EP x expert-TP, m micro-batches).
 inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
                                const Efficiencies& eff_in) {
+  Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
   const TransportKind tk = d.resolved_transport();
   const TransportCost& tc = eff_in.transport(tk);
   std::optional<Efficiencies> eager;
   const Efficiencies& eff = detail::launch_efficiencies(eff_in, tc, eager);
   const Accelerator& ha = *d.attention.hw;
   const Accelerator& hf = *d.ffn.hw;
-  if (d.attention.gpus < 1 || d.ffn.gpus < 1) return detail::bad_shape("AFD needs GPUs on both sides");
-  if (d.attention.tp < 1 || d.attention.gpus % d.attention.tp != 0)
-    return detail::bad_shape("attention GPUs must be a multiple of attention TP");
-  if (d.ffn.tp < 1 || d.ffn.gpus % d.ffn.tp != 0) return detail::bad_shape("FFN GPUs must be a multiple of expert TP");
-  if (d.micro_batches < 1) return detail::bad_shape("micro_batches must be at least 1");
-  if (!(d.global_batch > 0)) return detail::bad_shape("global_batch must be positive");
-  Evaluation e;
+  if (d.attention.gpus < 1 || d.ffn.gpus < 1) {
+    detail::mark_bad_shape(e, "AFD needs GPUs on both sides");
+    return e;
+  }
+  if (d.attention.tp < 1 || d.attention.gpus % d.attention.tp != 0) {
+    detail::mark_bad_shape(e, "attention GPUs must be a multiple of attention TP");
+    return e;
+  }
+  if (d.ffn.tp < 1 || d.ffn.gpus % d.ffn.tp != 0) {
+    detail::mark_bad_shape(e, "FFN GPUs must be a multiple of expert TP");
+    return e;
+  }
+  if (d.micro_batches < 1) {
+    detail::mark_bad_shape(e, "micro_batches must be at least 1");
+    return e;
+  }
+  if (!(d.global_batch > 0)) {
+    detail::mark_bad_shape(e, "global_batch must be positive");
+    return e;
+  }
   e.feasible = true;
   const int mb = d.micro_batches;
   const int n_a = d.attention.gpus / d.attention.tp;  // attention DP instances
@@ -531,15 +571,19 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const double mb_tokens = mb_seqs * q_per_seq;
   const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
 
-  e.attention_ops = attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
-                                        d.attention.tp, true, !shared_on_ffn);
-  const StageTime att = stage_time(e.attention_ops, ha, eff);
+  // Dense layers and the LM head run on the attention side, outside the ping-pong; a dense
+  // layer's attention operators are the MoE layer's, built and timed once.
+  OpList dense_ops;
+  attention_stage_ops(e.attention_ops, m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
+                      d.attention.tp, true, !shared_on_ffn, m.num_dense_layers > 0 ? &dense_ops : nullptr);
+  StageTime att, dense;
+  stage_times(e.attention_ops, dense_ops, ha, eff, att, dense);
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
   const double routed = detail::hot_rank_load(m, w, slots, ep_ranks, mb_tokens);
   const double mean_routed = mb_tokens * m.moe.top_k / ep_ranks;
   const double shared_tokens = shared_on_ffn ? mb_tokens / d.ffn.gpus : 0;
-  e.ffn_ops = ffn_stage_ops(m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens);
+  ffn_stage_ops(e.ffn_ops, m, p, routed, local_experts, d.ffn.tp, mb_tokens, shared_tokens);
   const StageTime ffn_ops_time = stage_time(e.ffn_ops, hf, eff);
   // TP collectives on each side's scale-up links (0 at TP 1): the attention instance's hidden
   // states over TP_a, the expert outputs over expert-TP.
@@ -597,10 +641,6 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_bubble_fraction = 1.0 - ffn.time_s / e.slot_s;
   e.bubble_free = (mb - 1) * e.attention_s >= ffn.time_s + t_c && (mb - 1) * ffn.time_s >= e.attention_s + t_c;
 
-  // Dense layers and the LM head run on the attention side, outside the ping-pong.
-  const OpList dense_ops = attention_stage_ops(m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
-                                               d.attention.tp, false, false);
-  const StageTime dense = stage_time(dense_ops, ha, eff);
   e.dense_layers_s = double(m.num_dense_layers) * mb *
                      (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);  // double: layers x mb can pass INT_MAX
   const OpCost lm_head = lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp);

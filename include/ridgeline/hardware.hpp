@@ -105,38 +105,43 @@ struct Accelerator {
   /// Dense peak for a GEMM whose operands are `d`. Throws MissingDataError when the part has no
   /// native support: a missing number is an error, never a silent fallback to another dtype.
   double peak_flops_per_s(DType d) const {
-    std::optional<double> v;
+    // The search's inner loop calls this per operator: a pointer pick and one test, with the
+    // error message built out of line.
+    const std::optional<double>* v = nullptr;
     switch (d) {
       case DType::fp4:
       case DType::int4:
-        v = peak_fp4_flops_per_s;
+        v = &peak_fp4_flops_per_s;
         break;
       case DType::fp8:
-        v = peak_fp8_flops_per_s;
+        v = &peak_fp8_flops_per_s;
         break;
       case DType::int8:
-        v = peak_int8_flops_per_s ? peak_int8_flops_per_s : peak_fp8_flops_per_s;
+        v = peak_int8_flops_per_s ? &peak_int8_flops_per_s : &peak_fp8_flops_per_s;
         break;
       case DType::bf16:
       case DType::fp16:
-        v = peak_bf16_flops_per_s;
+        v = &peak_bf16_flops_per_s;
         break;
       // FP32 GEMMs run far below the BF16 tensor-core peak and hwdb files carry no FP32 peak:
       // refuse instead of silently using the BF16 number.
       case DType::fp32:
-        v = std::nullopt;
         break;
     }
+    if (v && v->has_value() && !(**v <= 0)) [[likely]]
+      return **v;
+    missing_peak(d);
+  }
+
+  [[noreturn, gnu::noinline, gnu::cold]] void missing_peak(DType d) const {
     if (d == DType::fp32)
       throw MissingDataError(std::string("hardware '") + id +
                              "' has no fp32 peak FLOP/s: FP32 GEMMs are not modelled (the BF16 tensor-core "
                              "peak would overstate them): use bf16 weights");
-    if (!v || *v <= 0)
-      throw MissingDataError(std::string("hardware '") + id + "' has no " + dtype_name(d) +
-                             " peak FLOP/s: choose a precision it supports (e.g. bf16) or add "
-                             "peak_flops_per_s." +
-                             dtype_name(d) + " to its hwdb file");
-    return *v;
+    throw MissingDataError(std::string("hardware '") + id + "' has no " + dtype_name(d) +
+                           " peak FLOP/s: choose a precision it supports (e.g. bf16) or add "
+                           "peak_flops_per_s." +
+                           dtype_name(d) + " to its hwdb file");
   }
 
   bool supports(DType d) const {

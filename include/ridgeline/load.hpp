@@ -56,20 +56,41 @@ inline double expected_max_standard_normal(int ranks) {
   return ranks >= 0 && ranks <= kTable ? table[size_t(ranks)] : expected_max_standard_normal(double(ranks));
 }
 
+/// The batch-independent terms of uniform_hot_rank_load for one (experts, top_k, ranks, group).
+struct UniformLoadTerms {
+  int experts = 0, top_k = 0, ranks = 0;  // the key; experts 0: an empty entry
+  double group = 0;
+  double p = 0, k = 0, var_one = 0, g = 0;
+};
+
+/// Those terms, remembered: a plan shape's batch search asks for one set many times. A small
+/// per-thread direct-mapped table of exact values (the same expressions, evaluated once).
+inline const UniformLoadTerms& uniform_load_terms(int experts, int top_k, int ranks, double group) {
+  static thread_local UniformLoadTerms table[16];  // zero-initialised, no guard
+  UniformLoadTerms& t = table[(unsigned(experts) * 3u + unsigned(top_k) * 5u + unsigned(ranks) * 7u) & 15u];
+  if (t.experts == experts && t.top_k == top_k && t.ranks == ranks && t.group == group) return t;
+  t.experts = experts, t.top_k = top_k, t.ranks = ranks, t.group = group;
+  t.p = std::clamp(group / experts, 0.0, 1.0);
+  t.k = std::min(top_k, experts);
+  t.var_one = t.k * t.p * (1 - t.p) * (experts - t.k) / std::max(1.0, experts - 1.0);
+  t.g = ranks > 1 ? expected_max_standard_normal(ranks) * std::sqrt(double(ranks) / (ranks - 1.0)) : 0.0;
+  return t;
+}
+
 /// Expected load (token-expert pairs) of the busiest of `ranks` ranks when `tokens` tokens each
 /// pick `top_k` distinct experts uniformly from `experts`, and the busiest rank holds `group` of
 /// them. Gaussian limit of the per-rank hypergeometric sums with a Cornish-Fisher skew term for
 /// small loads, and the fixed-sum correlation factor sqrt(R / (R - 1)) as in imbalance.hpp.
 inline double uniform_hot_rank_load(int experts, int top_k, int ranks, double group, double tokens) {
   if (experts <= 0 || top_k <= 0 || !(tokens > 0)) return 0;
-  const double p = std::clamp(group / experts, 0.0, 1.0);
-  const double k = std::min(top_k, experts);
+  const UniformLoadTerms& t = uniform_load_terms(experts, top_k, ranks, group);
+  const double p = t.p;
+  const double k = t.k;
   const double mean = tokens * k * p;
   if (ranks <= 1 || p >= 1) return mean;
-  const double var_one = k * p * (1 - p) * (experts - k) / std::max(1.0, experts - 1.0);
-  const double sd = std::sqrt(tokens * var_one);
+  const double sd = std::sqrt(tokens * t.var_one);
   if (!(sd > 0)) return mean;
-  const double g = expected_max_standard_normal(ranks) * std::sqrt(double(ranks) / (ranks - 1.0));
+  const double g = t.g;
   const double skew = (1 - 2 * p) / sd;  // binomial-like skewness of the per-rank sum
   const double excess = sd * (g + (g * g - 1) * skew / 6);
   // A rank cannot take more than every token's copies that land on it.

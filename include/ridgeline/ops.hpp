@@ -81,9 +81,13 @@ inline OpCost gemm_op(const char* name, double tokens, double params, double sha
 /// Attention side of one layer for `sequences` sequences (each with `query_tokens_per_seq`
 /// query tokens: 1 + MTP drafts) on one attention rank of a TP group of size `tp`.
 /// `with_router`: the MoE gate runs here; `shared_here`: shared experts run here.
-inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double sequences, double query_tokens_per_seq,
-                                  double context_tokens, int tp, bool moe_layer, bool shared_here) {
-  OpList out;
+/// Writes into `out` (replacing its operators): the evaluation fills its own lists in place.
+/// With `dense` set, also writes a dense layer's list there: the same projection and core (built
+/// once) and the dense MLP in place of the router and shared experts.
+inline void attention_stage_ops(OpList& out, const ModelSpec& m, const Precision& p, double sequences,
+                                double query_tokens_per_seq, double context_tokens, int tp, bool moe_layer,
+                                bool shared_here, OpList* dense = nullptr) {
+  out.size = 0;
   const auto& a = m.attention;
   const double tokens = sequences * query_tokens_per_seq;
   const double s = m.mean_attended_tokens(context_tokens);
@@ -115,6 +119,11 @@ inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double
   core.hbm_bytes = sequences * s * m.kv_elements_per_token_per_layer() * dtype_bytes(p.kv_cache) / kv_shard;
   out.add(core);
 
+  if (dense) {
+    dense->size = out.size;
+    for (int i = 0; i < out.size; ++i) dense->ops[size_t(i)] = out.ops[size_t(i)];
+    dense->add(gemm_op("dense_ffn", tokens, m.dense_ffn_params(), tp, p.weights));
+  }
   if (moe_layer) {
     // The router's weights are small and kept in bf16.
     out.add(gemm_op("router", tokens, m.router_params(), 1, DType::bf16));
@@ -122,6 +131,12 @@ inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double
   } else {
     out.add(gemm_op("dense_ffn", tokens, m.dense_ffn_params(), tp, p.weights));
   }
+}
+
+inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double sequences, double query_tokens_per_seq,
+                                  double context_tokens, int tp, bool moe_layer, bool shared_here) {
+  OpList out;
+  attention_stage_ops(out, m, p, sequences, query_tokens_per_seq, context_tokens, tp, moe_layer, shared_here);
   return out;
 }
 
@@ -134,9 +149,9 @@ inline double prob_expert_idle(double tokens, int top_k, int num_experts) {
 /// Routed experts on one FFN GPU: `routed_tokens` token-expert pairs arrive for `local_experts`
 /// experts, each split `expert_tp` ways. `batch_tokens` is the micro-batch size the routing is
 /// drawn from (an idle expert's weights are not read).
-inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double routed_tokens, double local_experts,
-                            int expert_tp, double batch_tokens, double shared_tokens) {
-  OpList out;
+inline void ffn_stage_ops(OpList& out, const ModelSpec& m, const Precision& p, double routed_tokens,
+                          double local_experts, int expert_tp, double batch_tokens, double shared_tokens) {
+  out.size = 0;
   const double active = local_experts * (1.0 - prob_expert_idle(batch_tokens, m.moe.top_k, m.moe.num_experts));
   OpCost up = gemm_op("experts_gate_up", routed_tokens, m.expert_params() * 2.0 / 3.0, expert_tp, p.weights);
   up.hbm_bytes = active * m.expert_params() * 2.0 / 3.0 * dtype_bytes(p.weights) / expert_tp;
@@ -145,6 +160,12 @@ inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double route
   out.add(up);
   out.add(down);
   if (shared_tokens > 0) out.add(gemm_op("shared_experts", shared_tokens, m.shared_expert_params(), 1, p.weights));
+}
+
+inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double routed_tokens, double local_experts,
+                            int expert_tp, double batch_tokens, double shared_tokens) {
+  OpList out;
+  ffn_stage_ops(out, m, p, routed_tokens, local_experts, expert_tp, batch_tokens, shared_tokens);
   return out;
 }
 
@@ -164,10 +185,12 @@ struct StageTime {
   Bound dominant_bound = Bound::memory;
 };
 
-inline StageTime stage_time(const OpList& ops, const Accelerator& hw, const Efficiencies& eff) {
+/// Sums operator times into a StageTime in list order (stage_time's loop), so two lists that
+/// share their leading operators can time the shared part once (stage_times).
+struct StageAccumulator {
   StageTime st;
   double worst = -1;
-  for (const auto& op : ops) {
+  void add(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
     const OpTime t = op_time(op, hw, eff);
     st.time_s += t.time_s;
     st.flops += op.flops;
@@ -180,7 +203,32 @@ inline StageTime stage_time(const OpList& ops, const Accelerator& hw, const Effi
       st.dominant_bound = t.bound;
     }
   }
-  return st;
+};
+
+inline StageTime stage_time(const OpList& ops, const Accelerator& hw, const Efficiencies& eff) {
+  StageAccumulator a;
+  for (const auto& op : ops) a.add(op, hw, eff);
+  return a.st;
+}
+
+inline bool same_op(const OpCost& a, const OpCost& b) {
+  return a.name == b.name && a.kind == b.kind && a.math == b.math && a.flops == b.flops && a.hbm_bytes == b.hbm_bytes &&
+         a.kernels == b.kernels && a.rows_per_group == b.rows_per_group;
+}
+
+/// stage_time of two lists on one GPU: the operators both lists start with (a MoE layer's and a
+/// dense layer's attention projection and core) are timed once. Equal to two stage_time calls.
+inline void stage_times(const OpList& a, const OpList& b, const Accelerator& hw, const Efficiencies& eff, StageTime& ta,
+                        StageTime& tb) {
+  StageAccumulator acc;
+  int i = 0;
+  for (; i < a.size && i < b.size && same_op(a.ops[size_t(i)], b.ops[size_t(i)]); ++i)
+    acc.add(a.ops[size_t(i)], hw, eff);
+  StageAccumulator acc_b = acc;
+  for (int j = i; j < a.size; ++j) acc.add(a.ops[size_t(j)], hw, eff);
+  for (int j = i; j < b.size; ++j) acc_b.add(b.ops[size_t(j)], hw, eff);
+  ta = acc.st;
+  tb = acc_b.st;
 }
 
 }  // namespace ridgeline
