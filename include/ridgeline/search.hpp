@@ -309,16 +309,14 @@ inline double consider(const Ctx& c, const Deployment& d, TaskOut& out) {
   const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free);
   ++out.shapes;
   out.evaluations += r.evaluations;
-  if (!r.found && r.best.feasible) {  // feasible batches, none bubble-free
+  // With --require-bubble-free, best_batch finds a bubble-free batch or none: feasible batches,
+  // none bubble-free.
+  if (!r.found && r.best.feasible) {
     ++out.rejected[int(Rejection::bubbles)];
     return -1;
   }
   if (!r.found) {
     ++out.rejected[int(rejection_of(r.best.reason))];
-    return -1;
-  }
-  if (d.strategy == Strategy::afd && c.s.require_bubble_free && !r.best.bubble_free) {
-    ++out.rejected[int(Rejection::bubbles)];
     return -1;
   }
   Candidate cand{d, r.best, objective_value(r.best, c.s.objective), r.limit, r.bubble_limited};
