@@ -26,9 +26,12 @@ struct BatchSearchResult {
 };
 
 /// Largest integer batch in [lo, hi] for which `eval(batch)` is feasible. `eval` returns an
-/// Evaluation; `slo_s` is the TPOT target used to interpolate.
+/// Evaluation; `slo_s` is the TPOT target used to interpolate. `hint` (0: none) is a guess of the
+/// answer, e.g. a neighbouring shape's: it and 2 % above it are probed first, which brackets the
+/// answer tightly when the guess is close. The answer does not depend on the hint (feasibility is
+/// monotone in the batch); only the number of evaluations does.
 template <class EvalFn>
-BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double slo_s) {
+BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double slo_s, long hint = 0) {
   BatchSearchResult r;
   // Each probe is built in place in one of two buffers and the last feasible one stays in the
   // other, so a feasible probe costs no copy of the ~1.2 kB Evaluation (one copy into r.best).
@@ -65,9 +68,14 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
   }
   int same_side = 0;
   int last_side = 0;
+  int hint_probes = hint > good && hint < bad ? 2 : 0;
   while (bad - good > 1) {
     long g;
-    if (same_side >= 2) {
+    if (hint_probes > 0) {
+      // The hint, then (if it was feasible) 2 % above it; an infeasible hint ends the pair.
+      g = hint_probes == 2 ? hint : good + std::max(1L, good / 50);
+      --hint_probes;
+    } else if (same_side >= 2) {
       g = good + (bad - good) / 2;  // interpolation stalls: bisect
       same_side = 0;
     } else if (bad_by_slo && t_bad > t_good) {
@@ -89,6 +97,7 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
       best_slot = probe_slot;
       side = +1;
     } else {
+      hint_probes = 0;
       bad = g;
       r.limit = eg.reason;
       bad_by_slo = eg.reason == Infeasible::slo_violated;

@@ -230,7 +230,7 @@ inline std::vector<int> side_gpu_counts(const Accelerator& hw, int max_gpus) {
 
 /// Largest feasible batch of an EP shape (batch_per_gpu) or AFD shape (global_batch).
 inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, const Workload& w, Deployment d,
-                                    const Efficiencies& eff, bool bubble_free = false) {
+                                    const Efficiencies& eff, bool bubble_free = false, long hint = 0) {
   const long lo = d.micro_batches;  // at least one sequence per micro-batch
   auto eval = [&](long b) {
     if (d.strategy == Strategy::ep)
@@ -239,7 +239,7 @@ inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, cons
       d.global_batch = double(b);
     return evaluate(m, p, w, d, eff);
   };
-  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s);
+  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s, hint);
   if (bubble_free && d.strategy == Strategy::afd) r = largest_bubble_free_batch(eval, r, lo, d.micro_batches);
   return r;
 }
@@ -305,8 +305,10 @@ struct Ctx {
 
 /// Searches one shape's batch and keeps the plan; returns its score, or -1 when it was rejected
 /// (scores are >= 0).
-inline double consider(const Ctx& c, const Deployment& d, TaskOut& out) {
-  const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free);
+inline double consider(const Ctx& c, const Deployment& d, TaskOut& out, long* batch_found = nullptr,
+                       long batch_hint = 0) {
+  const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free, batch_hint);
+  if (batch_found) *batch_found = r.found ? r.batch : 0;
   ++out.shapes;
   out.evaluations += r.evaluations;
   // With --require-bubble-free, best_batch finds a bubble-free batch or none: feasible batches,
@@ -465,9 +467,17 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       d.micro_batches = mb;
       d.ffn = {&hf, ffn_gpus, tp_e};
       d.transport = c.s.afd_transport;
+      // Neighbouring attention counts carry nearly proportional batches: the last one found
+      // seeds the next shape's batch search (fewer evaluations, the same answer).
+      long last_batch = 0;
+      int last_count = 0;
       auto try_count = [&](int a) {
         d.attention = {&ha, a, tp_a};
-        return consider(c, d, out);
+        const long hint = last_batch > 0 ? long(double(last_batch) * a / last_count) : 0;
+        long found = 0;
+        const double score = consider(c, d, out, &found, hint);
+        if (found > 0) last_batch = found, last_count = a;
+        return score;
       };
       if (c.s.exact_gpus > 0) {
         const int a = c.s.exact_gpus - ffn_gpus;

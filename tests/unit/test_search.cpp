@@ -281,3 +281,27 @@ TEST_CASE("the BALANCE pruning finds (nearly) the plan a scan of every attention
     CHECK(pruned.shapes < full.shapes);
   }
 }
+
+TEST_CASE("batch search: a hint changes the number of evaluations, never the answer", "[search]") {
+  // TPOT affine in the batch with an intercept (as evaluate's is); feasible up to the SLO.
+  for (long answer : {3L, 57L, 1000L, 4321L, 99999L}) {
+    const double slo_s = 0.05, t0_s = 0.01, per_seq_s = (slo_s - t0_s) / (double(answer) + 0.5);
+    auto eval = [&](long b) {
+      Evaluation e;
+      e.tpot_s = t0_s + per_seq_s * double(b);
+      e.feasible = e.tpot_s <= slo_s;
+      e.reason = e.feasible ? Infeasible::none : Infeasible::slo_violated;
+      return e;
+    };
+    const BatchSearchResult plain = largest_feasible_batch(eval, 1, long(1) << 24, slo_s);
+    REQUIRE(plain.batch == answer);
+    for (long hint : {answer, answer - 1, answer + 1, answer / 2, answer * 3, 1L << 30}) {
+      const BatchSearchResult r = largest_feasible_batch(eval, 1, long(1) << 24, slo_s, hint);
+      INFO("answer " << answer << ", hint " << hint);
+      CHECK(r.batch == answer);
+      CHECK(r.limit == plain.limit);
+    }
+    // A close hint brackets the answer within 2 %: no more evaluations than without it.
+    CHECK(largest_feasible_batch(eval, 1, long(1) << 24, slo_s, answer).evaluations <= plain.evaluations);
+  }
+}
