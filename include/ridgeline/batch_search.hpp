@@ -61,7 +61,9 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
     }
     return lim;
   };
-  const long mem_bad = std::max(good + 1, memory_limit(e, lo) + 1);
+  // No KV on either side (LONG_MAX): no memory limit, and no overflow in the + 1.
+  const long mem_limit = memory_limit(e, lo);
+  const long mem_bad = mem_limit >= bad ? bad : std::max(good + 1, mem_limit + 1);
   if (mem_bad < bad) {
     bad = mem_bad;
     r.limit = Infeasible::kv_exceeds_hbm;
