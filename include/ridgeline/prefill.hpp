@@ -172,6 +172,36 @@ inline void add_ffn_elementwise(OpList& ops, const ModelSpec& m, const Precision
   if (e.hbm_bytes > 0) ops.ops[ops.size++] = e;
 }
 
+/// Routed experts of one EP prefill micro-batch on the busiest of `gpus` GPUs holding `slots`
+/// expert slots (experts + EPLB replicas), `tokens_per_gpu` tokens per GPU: the grouped GEMMs
+/// and their permutation / SwiGLU / quantisation traffic. Returns the token-expert pairs of that
+/// GPU (hot_rank_load). The operators a measured DeepEP-MoE module row times (tests/unit:
+/// prefill operators against measured kernel tables).
+inline double prefill_expert_ops(OpList& out, const ModelSpec& m, const Precision& p, const Workload& w, int gpus,
+                                 double slots, double tokens_per_gpu) {
+  const double local = std::max(1.0, std::ceil(slots / gpus));
+  const double global = tokens_per_gpu * gpus;
+  const double routed = detail::hot_rank_load(m, w, slots, gpus, global);
+  ffn_stage_ops(out, m, p, routed, local, 1, global, 0);
+  add_ffn_elementwise(out, m, p, routed / std::max(1, m.moe.top_k), 1);
+  return routed;
+}
+
+/// Dispatch and combine of one EP prefill micro-batch of `tokens_per_gpu` tokens per GPU, each
+/// with the transport's per-transfer cost. DeepEP normal kernels: one scale-out copy per
+/// destination node, NVLink fan-out inside it. `hot_factor`: the busiest GPU's routed load over
+/// the mean.
+inline CommTime prefill_ep_comm(const ModelSpec& m, const Precision& p, const Accelerator& hw, const TransportCost& tc,
+                                int gpus, double tokens_per_gpu, double hot_factor) {
+  if (gpus <= 1) return {};
+  CommTime c = ep_all_to_all(hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens_per_gpu,
+                             dtype_bytes(p.dispatch), dtype_bytes(p.combine), DispatchStyle::normal, hot_factor);
+  const double xfer = transfer_overhead_s(tc, tokens_per_gpu);
+  c.dispatch_s += xfer;
+  c.combine_s += xfer;
+  return c;
+}
+
 /// Two-batch overlap of one prefill MoE layer, per micro-batch: the same four pairings as
 /// decode's two_batch_overlap_slot_s (attention with the other micro-batch's combine and
 /// dispatch, experts with its dispatch and combine), but the transport's share `contention` of
@@ -266,21 +296,14 @@ inline PrefillPass prefill_pass(const ModelSpec& m, const Precision& p, const Wo
   double ffn_flops_balanced = 0;
   if (d.parallel == PrefillParallel::ep) {
     const int gpus = d.gpus;
-    const double local = std::max(1.0, std::ceil(slots / gpus));
     const double global = tokens_mb * gpus;
-    r.routed_tokens = detail::hot_rank_load(m, w, slots, gpus, global);
+    r.routed_tokens = prefill_expert_ops(r.ffn_ops, m, p, w, gpus, slots, tokens_mb);
     const double hot_factor = r.routed_tokens / std::max(1e-30, tokens_mb * m.moe.top_k);
-    r.ffn_ops = ffn_stage_ops(m, p, r.routed_tokens, local, 1, global, 0);
-    add_ffn_elementwise(r.ffn_ops, m, p, r.routed_tokens / std::max(1, m.moe.top_k), 1);
     r.ffn = stage_time(r.ffn_ops, hw, eff);
     ffn_flops_balanced = r.ffn.flops * (global * m.moe.top_k / gpus) / std::max(1e-30, r.routed_tokens);
-    // DeepEP normal kernels: one scale-out copy per destination node, NVLink fan-out inside it.
-    const CommTime comm =
-        ep_all_to_all(hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens_mb, dtype_bytes(p.dispatch),
-                      dtype_bytes(p.combine), DispatchStyle::normal, hot_factor);
-    const double xfer = gpus > 1 ? transfer_overhead_s(tc, tokens_mb) : 0.0;
-    r.dispatch_s = gpus > 1 ? comm.dispatch_s + xfer : 0.0;
-    r.combine_s = gpus > 1 ? comm.combine_s + xfer : 0.0;
+    const CommTime comm = prefill_ep_comm(m, p, hw, tc, gpus, tokens_mb, hot_factor);
+    r.dispatch_s = comm.dispatch_s;
+    r.combine_s = comm.combine_s;
     r.comm_scale_out_bound = comm.scale_out_bound;
     r.ffn_s = r.ffn.time_s;
     r.slot_s = mb == 1 ? r.attention_s + r.ffn_s + r.dispatch_s + r.combine_s
