@@ -24,6 +24,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -160,7 +161,9 @@ struct ServicePlan {
 struct ColocatedPlan {
   Deployment deployment;  ///< EP decode shape of one instance, batch_per_gpu set
   int instances = 0;
-  double prefill_tokens_per_step_per_gpu = 0;  ///< chunk mixed into every decode step
+  double chunk_tokens = 0;                     ///< prompt piece size (--chunked-prefill-size)
+  double pieces_per_step = 0;                  ///< prompt pieces arriving per step per instance
+  double prefill_tokens_per_step_per_gpu = 0;  ///< mean prompt tokens per GPU per step
   double decode_step_s = 0;                    ///< the decode step alone
   double prefill_chunk_s = 0;                  ///< the mixed-in prefill chunk
   double interference = 0;                     ///< prefill_chunk_s / step: decode slowdown share
@@ -171,6 +174,14 @@ struct ColocatedPlan {
   double output_tokens_per_s_per_gpu = 0, input_tokens_per_s_per_gpu = 0;
   double usd_per_hour = 0, watts = 0;
   double score = 0;
+};
+
+/// Why a co-located baseline may be missing: at the smallest batch, the smallest TPOT any piece
+/// size reaches, and the shortest prompt prefill (ceil(isl / piece) steps, no queueing) among the
+/// piece sizes that meet the TPOT SLO.
+struct ColocatedMiss {
+  double min_tpot_s = std::numeric_limits<double>::infinity();
+  double min_prefill_s = std::numeric_limits<double>::infinity();
 };
 
 /// Why a prefill shape or a (prefill, decode) pairing was not used (`--explain`).
@@ -185,6 +196,8 @@ struct ServiceRejections {
 struct ServiceResult {
   std::optional<ServicePlan> best;
   std::optional<ColocatedPlan> colocated;
+  /// Why `colocated` may be empty (over every instance size).
+  ColocatedMiss colocated_miss;
   std::vector<ServicePlan> top;  ///< best first
   ServiceRejections rejected;
   long prefill_shapes = 0, decode_sizes = 0, pairs = 0, decode_evaluations = 0;
@@ -276,73 +289,197 @@ inline void finish_service_plan(ServicePlan& sp, const ServiceWorkload& sw, doub
   sp.score = den > 0 ? sp.output_tokens_per_s / den : 0;
 }
 
-/// The co-located baseline on `gpus` GPUs of one kind per instance: the largest batch per GPU
-/// whose decode step plus mixed-in prefill chunk meets the TPOT SLO. Empty when none does.
+namespace service_detail {
+
+/// What a second batch adds to a layer's operators when it rides in the same kernels: GEMMs of
+/// the same name merge (FLOPs add, the weights stream once, so a memory-bound decode GEMM
+/// absorbs prompt tokens almost for free), every other operator runs as a kernel of its own.
+inline double merged_marginal_s(const OpList& base, const OpList& extra, const Accelerator& hw,
+                                const Efficiencies& eff) {
+  double t = 0;
+  for (const OpCost& x : extra) {
+    const OpCost* b = nullptr;
+    if (x.kind == OpKind::gemm)
+      for (const OpCost& o : base)
+        if (o.kind == OpKind::gemm && std::string_view(o.name) == x.name) b = &o;
+    if (!b) {
+      t += op_time(x, hw, eff).time_s;
+      continue;
+    }
+    OpCost merged = *b;
+    merged.flops += x.flops;
+    merged.hbm_bytes = std::max(b->hbm_bytes, x.hbm_bytes);
+    t += op_time(merged, hw, eff).time_s - op_time(*b, hw, eff).time_s;
+  }
+  return t;
+}
+
+}  // namespace service_detail
+
+/// One step of aggregated (co-located) serving: every decode step of `d` also prefills the
+/// prompts that keep the batch full in steady state, r = gpus x batch / osl new prompts per step.
+/// With attention data-parallel, a prompt is prefilled on the one rank that will decode it, and
+/// every MoE layer waits for its slowest rank: the step pays the busiest rank's prompt pieces
+/// (ceil(n / gpus) of the n pieces arriving in the step; pieces of at most `chunk_tokens`, as
+/// SGLang's --chunked-prefill-size and TensorRT-LLM's max_num_tokens cut them), while the
+/// prompts' expert work spreads over all EP ranks by routing. The prompt tokens ride in the
+/// decode step's kernels (merged_marginal_s); their dispatch and combine add to the busiest
+/// rank's sends.
+struct ColocatedStep {
+  bool priced = false;                ///< false: the decode step itself is infeasible (not only slow)
+  double prefill_tokens_per_gpu = 0;  ///< mean prompt tokens prefilled per GPU per step
+  double hot_rank_tokens = 0;         ///< expected prompt tokens on the busiest rank per step
+  double piece_tokens = 0;            ///< prompt tokens per piece (min(isl, chunk))
+  double pieces_per_step = 0;         ///< prompt pieces arriving per step over the instance
+  double decode_s = 0, chunk_s = 0;   ///< the decode step alone; what the prompts add to it
+  double tpot_s = 0;                  ///< (decode + chunk) / MTP acceptance
+  double output_tokens_per_s_per_gpu = 0;
+};
+
+/// `e` is evaluate(m, p, w_dec, d, eff): the decode step alone. EP deployments only.
+inline ColocatedStep colocated_step(const ModelSpec& m, const Precision& p, const Workload& w_dec, double input_tokens,
+                                    double output_tokens, const Deployment& d, const Evaluation& e,
+                                    const Efficiencies& eff, double chunk_tokens = 8192) {
+  ColocatedStep s;
+  if (!e.feasible && e.reason != Infeasible::slo_violated) return s;
+  const Accelerator& hw = *d.attention.hw;
+  const int gpus = d.attention.gpus, tp = std::max(1, d.attention.tp), mb = std::max(1, d.micro_batches);
+  const int ranks = std::max(1, gpus / tp);  // attention DP ranks
+  const double piece = std::min(input_tokens, std::max(1.0, std::floor(chunk_tokens)));
+  const double pieces_per_prompt = std::ceil(input_tokens / piece);
+  const double prefix = (input_tokens - piece) / 2;  // mean prefix of a prompt's pieces
+  const double prompts_per_step = gpus * d.batch_per_gpu / output_tokens;
+  const double pieces_per_step = prompts_per_step * pieces_per_prompt;
+
+  // Decode lists per micro-batch (as evaluate builds them) and the dense layers' list.
+  const double q_per_seq = 1.0 + w_dec.mtp_draft_tokens;
+  const double seqs = d.batch_per_gpu / mb;
+  OpList att_dec, dense_dec;
+  attention_stage_ops(att_dec, m, p, seqs * tp * w_dec.attention_imbalance, q_per_seq, w_dec.context_tokens, tp, true,
+                      true, &dense_dec);
+  // The prompt pieces' dispatch and combine from the busiest rank: node-deduplicated as the
+  // normal kernels send them (SGLang's --deepep-mode auto runs batches with prompt tokens on
+  // DeepEP normal kernels), per-token software cost only (the step's transfers are already paid).
+  const TransportCost& piece_tc = eff.transport(TransportKind::deepep_normal);
+  auto piece_comm_s = [&](double tokens) {
+    if (gpus / std::max(1, d.ffn.tp) <= 1 || tokens <= 0) return 0.0;
+    const CommTime c = ep_all_to_all(hw, gpus, m.moe.num_experts, m.moe.top_k, m.hidden_size, tokens,
+                                     dtype_bytes(p.dispatch), dtype_bytes(p.combine), DispatchStyle::normal, 1.0);
+    return c.dispatch_s + c.combine_s + 2 * piece_tc.per_token_s * tokens;
+  };
+  // The busiest rank's share: k pieces when n arrive (round-robin over the ranks).
+  auto hot_rank_s = [&](double n) {
+    const double k = n > 0 ? std::ceil(n / ranks) : 0.0;
+    if (k <= 0) return std::pair{0.0, 0.0};
+    const OpList att = prefill_attention_ops(m, p, k, piece, prefix, tp, true);
+    const OpList dense = prefill_attention_ops(m, p, k, piece, prefix, tp, false);
+    const double per_moe_layer =
+        service_detail::merged_marginal_s(att_dec, att, hw, eff) + piece_comm_s(k * piece / tp);
+    const double per_dense_layer = service_detail::merged_marginal_s(dense_dec, dense, hw, eff);
+    return std::pair{m.num_moe_layers() * per_moe_layer + m.num_dense_layers * per_dense_layer, k * piece};
+  };
+  const double lo = std::floor(pieces_per_step), frac = pieces_per_step - lo;
+  const auto [t_lo, k_lo] = hot_rank_s(lo);
+  const auto [t_hi, k_hi] = frac > 0 ? hot_rank_s(lo + 1) : std::pair{t_lo, k_lo};
+  const double attention_side_s = (1 - frac) * t_lo + frac * t_hi;
+  // Expert work of the step's prompt tokens, spread over the EP ranks by routing.
+  const double mean_tokens = pieces_per_step * piece / gpus;
+  OpList ffn_prompt;
+  prefill_expert_ops(ffn_prompt, m, p, w_dec, gpus / std::max(1, d.ffn.tp),
+                     double(m.moe.num_experts + d.redundant_experts), mean_tokens);
+  const double ffn_side_s = m.num_moe_layers() * service_detail::merged_marginal_s(e.ffn_ops, ffn_prompt, hw, eff);
+
+  s.priced = true;
+  s.piece_tokens = piece;
+  s.pieces_per_step = pieces_per_step;
+  s.prefill_tokens_per_gpu = mean_tokens;
+  s.hot_rank_tokens = (1 - frac) * k_lo + frac * k_hi;
+  s.decode_s = e.iteration_s;
+  s.chunk_s = std::max(0.0, attention_side_s + ffn_side_s);
+  s.tpot_s = (e.iteration_s + s.chunk_s) / w_dec.mtp_acceptance;
+  s.output_tokens_per_s_per_gpu = d.batch_per_gpu / s.tpot_s;
+  return s;
+}
+
+/// Prompt piece sizes the co-located baseline tries (--chunked-prefill-size / max_num_tokens):
+/// small pieces keep the busiest rank's share of a step short, large ones cost fewer launches.
+inline constexpr double kColocatedChunks[] = {64, 128, 256, 512, 1024, 2048, 4096, 8192};
+
+/// The co-located baseline on `gpus` GPUs of one kind per instance: over the piece sizes, the
+/// largest batch per GPU whose decode step plus the prompts it carries meets the TPOT SLO; the
+/// piece size with the most output tokens/s per GPU wins. Empty when none does.
+/// `miss`, when given, is updated with this instance size's figures (see ColocatedMiss).
 inline std::optional<ColocatedPlan> colocated_instance(const ModelSpec& m, const Precision& p, const Workload& w_dec,
                                                        const ServiceWorkload& sw, const Accelerator& hw, int gpus,
-                                                       const Efficiencies& eff, long* evaluations = nullptr) {
+                                                       const Efficiencies& eff, long* evaluations = nullptr,
+                                                       ColocatedMiss* miss = nullptr) {
   Deployment d;
   d.strategy = Strategy::ep;
   d.micro_batches = 2;
   d.attention = {&hw, gpus, 1};
   d.ffn = d.attention;
-  PrefillDeployment pd;
-  pd.parallel = PrefillParallel::ep;
-  pd.hw = &hw;
-  pd.gpus = gpus;
-  pd.micro_batches = 2;
-  struct Step {
-    bool ok = false;
-    double decode_s = 0, chunk_s = 0, tpot_s = 0, c = 0;
-  };
-  auto step = [&](long b) {
-    Step s;
-    d.batch_per_gpu = double(b);
-    const Evaluation e = evaluate(m, p, w_dec, d, eff);
-    if (evaluations) ++*evaluations;
-    if (!e.feasible && e.reason != Infeasible::slo_violated) return s;
-    s.c = sw.input_tokens * double(b) / sw.output_tokens;
-    const double prefix = std::max(0.0, (sw.input_tokens - s.c) / 2);
-    const double seqs = s.c >= sw.input_tokens ? std::floor(s.c / sw.input_tokens) : 1.0;
-    const double per_seq = s.c >= sw.input_tokens ? sw.input_tokens : s.c;
-    const double pre = s.c >= sw.input_tokens ? 0.0 : prefix;
-    // The chunk rides in the decode step's forward pass: its launches, transfer fixed costs and
-    // weight reads are already paid by the step, so it adds its marginal time only.
-    const PrefillPass pass = prefill_pass(m, p, w_dec, pd, eff, seqs, per_seq, pre);
-    const PrefillPass empty = prefill_pass(m, p, w_dec, pd, eff, seqs, 1e-6, pre);
-    s.decode_s = e.iteration_s;
-    s.chunk_s = std::max(0.0, pass.time_s - empty.time_s);
-    s.tpot_s = (e.iteration_s + s.chunk_s) / w_dec.mtp_acceptance;
-    s.ok = s.tpot_s <= sw.tpot_slo_s;
-    return s;
-  };
-  if (!step(2).ok) return std::nullopt;
-  long good = 2, bad = long(1) << 16;
-  while (bad - good > 1) {
-    const long mid = good + (bad - good) / 2;
-    (step(mid).ok ? good : bad) = mid;
+  std::optional<ColocatedPlan> best;
+  double last_piece = 0;
+  for (double chunk : kColocatedChunks) {
+    const double piece = std::min(chunk, sw.input_tokens);
+    if (piece <= last_piece) break;  // larger chunks give the same whole-prompt pieces
+    last_piece = piece;
+    auto step = [&](long b) {
+      d.batch_per_gpu = double(b);
+      const Evaluation e = evaluate(m, p, w_dec, d, eff);
+      if (evaluations) ++*evaluations;
+      return colocated_step(m, p, w_dec, sw.input_tokens, sw.output_tokens, d, e, eff, chunk);
+    };
+    // Both fall with the batch: TPOT, and a prompt's prefill of ceil(isl / piece) steps (TTFT
+    // before any queueing).
+    const double steps_per_prompt = std::ceil(sw.input_tokens / piece);
+    auto ok = [&](const ColocatedStep& s) {
+      return s.priced && s.tpot_s <= sw.tpot_slo_s && steps_per_prompt * s.tpot_s <= sw.ttft_slo_s;
+    };
+    const ColocatedStep smallest = step(2);
+    if (miss && smallest.priced) {
+      miss->min_tpot_s = std::min(miss->min_tpot_s, smallest.tpot_s);
+      if (smallest.tpot_s <= sw.tpot_slo_s)
+        miss->min_prefill_s = std::min(miss->min_prefill_s, steps_per_prompt * smallest.tpot_s);
+    }
+    if (!ok(smallest)) continue;
+    long good = 2, bad = long(1) << 16;
+    while (bad - good > 1) {
+      const long mid = good + (bad - good) / 2;
+      (ok(step(mid)) ? good : bad) = mid;
+    }
+    const ColocatedStep s = step(good);
+    if (best && double(good) / s.tpot_s <= best->deployment.batch_per_gpu / best->tpot_s) continue;
+    ColocatedPlan c;
+    d.batch_per_gpu = double(good);
+    c.deployment = d;
+    c.instances = 1;
+    c.chunk_tokens = s.piece_tokens;
+    c.pieces_per_step = s.pieces_per_step;
+    c.prefill_tokens_per_step_per_gpu = s.prefill_tokens_per_gpu;
+    c.decode_step_s = s.decode_s;
+    c.prefill_chunk_s = s.chunk_s;
+    c.interference = s.chunk_s / (s.decode_s + s.chunk_s);
+    c.tpot_s = s.tpot_s;
+    best = c;
   }
-  const Step s = step(good);
-  ColocatedPlan c;
-  d.batch_per_gpu = double(good);
-  c.deployment = d;
-  c.instances = 1;
-  c.prefill_tokens_per_step_per_gpu = s.c;
-  c.decode_step_s = s.decode_s;
-  c.prefill_chunk_s = s.chunk_s;
-  c.interference = s.chunk_s / (s.decode_s + s.chunk_s);
-  c.tpot_s = s.tpot_s;
-  return c;
+  return best;
 }
 
-/// Fills a co-located plan's rate-dependent figures; returns false when TTFT cannot be met.
+/// Prompts a co-located deployment prefills at once: the pieces arriving per step at full batch
+/// (at least one), per instance. The servers of its M/D/c queue.
+inline long colocated_prefill_servers(const ColocatedPlan& c) {
+  return long(std::floor(std::max(1.0, std::ceil(c.pieces_per_step)) * c.instances + 1e-9));
+}
+
+/// Fills a co-located plan's rate-dependent figures. A prompt takes ceil(isl / piece) steps on
+/// its rank.
 inline void finish_colocated(ColocatedPlan& c, const ServiceWorkload& sw, double rate, Objective obj, int idle_gpus) {
   const double step_s = c.tpot_s;  // one step (acceptance folded in)
-  const double ch = c.prefill_tokens_per_step_per_gpu;
   const int g = c.deployment.attention.gpus;
-  const double slots_per_gpu = ch >= sw.input_tokens ? std::floor(ch / sw.input_tokens) : 1.0;
-  c.prefill_s = (ch >= sw.input_tokens ? 1.0 : std::ceil(sw.input_tokens / ch)) * step_s;
-  const long servers = long(std::floor(slots_per_gpu * g * c.instances + 1e-9));
+  const double steps_per_prompt = std::ceil(sw.input_tokens / std::max(1.0, c.chunk_tokens));
+  c.prefill_s = steps_per_prompt * step_s;
+  const long servers = colocated_prefill_servers(c);
   c.rate_per_s = rate;
   c.queue_wait_s = mdc_mean_wait_s(rate, c.prefill_s, servers);
   c.ttft_s = c.queue_wait_s + c.prefill_s;
@@ -525,19 +662,16 @@ inline ServiceResult plan_service(const ModelSpec& m, const Precision& p, const 
   // Co-located baseline: EP on each decode hardware kind, every instance size.
   for (const Accelerator* hw : s.decode.ep_hardware)
     for (int g : decode_sizes({hw}, budget)) {
-      std::optional<ColocatedPlan> c = colocated_instance(m, p, wd, sw, *hw, g, eff, &r.decode_evaluations);
+      std::optional<ColocatedPlan> c =
+          colocated_instance(m, p, wd, sw, *hw, g, eff, &r.decode_evaluations, &r.colocated_miss);
       if (!c) continue;
       const double cap = colocated_capacity_per_s(*c, sw);
       auto ttft_rate = [&](int n) {
         ColocatedPlan probe = *c;
         probe.instances = n;
         finish_colocated(probe, sw, 0, s.objective, 0);
-        const long servers = long(std::floor((probe.prefill_tokens_per_step_per_gpu >= sw.input_tokens
-                                                  ? std::floor(probe.prefill_tokens_per_step_per_gpu / sw.input_tokens)
-                                                  : 1.0) *
-                                                 g * n +
-                                             1e-9));
-        return std::min(cap * n, max_rate_for_latency(probe.prefill_s, servers, 0, sw.ttft_slo_s));
+        return std::min(cap * n,
+                        max_rate_for_latency(probe.prefill_s, colocated_prefill_servers(probe), 0, sw.ttft_slo_s));
       };
       if (by_gpus) {
         const int n = budget / g;

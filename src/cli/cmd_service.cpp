@@ -28,6 +28,14 @@ std::string ms(double s) {
   return std::isfinite(s) ? fmt::format("{:.1f} ms", s * 1e3) : std::string("inf");
 }
 
+/// Why no co-located plan made it, in words (smallest TPOT, or prefill too slow for TTFT).
+std::string colocated_miss_text(const ColocatedMiss& m, double tpot_slo_s) {
+  if (!std::isfinite(m.min_tpot_s)) return "no batch could be priced";
+  if (m.min_tpot_s > tpot_slo_s)
+    return fmt::format("its smallest TPOT is {} (prompt pieces on the busiest attention rank)", ms(m.min_tpot_s));
+  return fmt::format("pieces small enough for the TPOT take >= {} to prefill a prompt", ms(m.min_prefill_s));
+}
+
 }  // namespace
 
 void add_service_flags(CLI::App* cmd, ServiceFlags& f) {
@@ -119,7 +127,9 @@ void run_service_plan(const ServiceFlags& sf, const SearchFlags& flags_in, Conte
         best ? fmt::format("{} x [{}] = {} GPUs", best->prefill_instances, prefill_label(best->prefill.deployment),
                            best->prefill_gpus)
              : none,
-        co ? fmt::format("{:.0f} prompt tokens/GPU mixed into each step", co->prefill_tokens_per_step_per_gpu) : none);
+        co ? fmt::format("{:.0f}-token pieces, {:.0f} prompt tokens/GPU per step", co->chunk_tokens,
+                         co->prefill_tokens_per_step_per_gpu)
+           : none + (best ? " (see winner line)" : ""));
     row("decode pool",
         best ? fmt::format("{} x [{}] = {} GPUs", best->decode_instances, plan_label(best->decode.deployment),
                            best->decode_gpus)
@@ -165,6 +175,9 @@ void run_service_plan(const ServiceFlags& sf, const SearchFlags& flags_in, Conte
                  best->score >= co->score ? best->score / co->score : co->score / best->score,
                  best->score >= co->score ? "co-located plan" : "disaggregated plan",
                  objective_name(s.space.objective));
+    else if (best && !co)
+      fmt::print("winner: disaggregated; no co-located plan meets TPOT {} and TTFT {}: {}\n", ms(s.workload.tpot_slo_s),
+                 ms(sw.ttft_slo_s), colocated_miss_text(r.colocated_miss, s.workload.tpot_slo_s));
     else if (!best && !co)
       fmt::print("no feasible service plan: see --explain for why\n");
     if (best)

@@ -8,6 +8,7 @@
 
 #include "checks.hpp"
 #include "cli.hpp"
+#include "present/commands.hpp"
 #include "report/report.hpp"
 #include "report/svg_chart.hpp"
 #include "ridgeline/io/validation.hpp"
@@ -20,9 +21,11 @@ namespace {
 
 struct Row {
   const io::ValidationPoint* point;
-  Evaluation eval;   ///< as the scenario says (memory checked)
-  Binding physical;  ///< binding roof with the SLO and HBM capacity lifted
-  double error = 0;  ///< signed: (predicted - measured) / measured
+  Evaluation eval;                          ///< as the scenario says (memory checked)
+  Binding physical;                         ///< binding roof with the SLO and HBM capacity lifted
+  double error = 0;                         ///< signed: (predicted - measured) / measured
+  double predicted = 0;                     ///< tokens/s per GPU (aggregated: with the prefill chunk)
+  std::optional<ColocatedStep> aggregated;  ///< set for aggregated-serving points
 };
 
 /// The roof a point sits under, whatever its SLO or memory fit: the measurement happened, so
@@ -36,14 +39,6 @@ Binding physical_binding(const io::Scenario& s, const Efficiencies& eff) {
   d.attention.hw = &a;
   d.ffn.hw = s.deployment.ffn.hw == s.deployment.attention.hw ? &a : &f;
   return evaluate(s.model, s.precision, w, d, eff).binding;
-}
-
-/// The numbers the calibration set: [{"key", "value", "replaced", "unit"}] (as evaluate and plan).
-nlohmann::json values_json(const io::Calibration& cal) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& v : cal.values)
-    out.push_back({{"key", v.key}, {"value", v.value}, {"replaced", v.replaced}, {"unit", v.unit}});
-  return out;
 }
 
 std::string plan_label(const Deployment& d) {
@@ -131,12 +126,12 @@ void add_validate_command(CLI::App& app, Context& ctx) {
     std::vector<Row> rows;
     std::vector<double> errors;
     for (const auto& p : points) {
-      Row r{&p, evaluate(p.scenario.model, p.scenario.precision, p.scenario.workload, p.scenario.deployment, eff),
-            physical_binding(p.scenario, eff), 0};
+      io::PointPrediction pred = io::predict_point(p, eff);
+      Row r{&p, pred.eval, physical_binding(p.scenario, eff), 0, pred.tokens_per_s_per_gpu, pred.aggregated};
       if (r.eval.reason == Infeasible::bad_shape)
         throw ConfigError(p.scenario.source_file + ": /deployment: " + r.eval.shape_problem +
                           ". Fix: correct the deployment of this validation point");
-      r.error = signed_error(r.eval.tokens_per_s_per_gpu, p.measured.tokens_per_s_per_gpu);
+      r.error = signed_error(r.predicted, p.measured.tokens_per_s_per_gpu);
       errors.push_back(r.error);
       rows.push_back(std::move(r));
     }
@@ -156,10 +151,10 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       t.rows.push_back(
           {r.point->name,
            s.attention_hardware_id + (s.ffn_hardware_id != s.attention_hardware_id ? "+" + s.ffn_hardware_id : ""),
-           plan_label(s.deployment), fmt::format("{:.0f}", batch),
-           fmt::format("{:.0f}", r.point->measured.tokens_per_s_per_gpu),
-           fmt::format("{:.0f}", r.eval.tokens_per_s_per_gpu), pct_signed(r.error), binding_name(r.physical),
-           mem ? "yes" : "no", r.point->measured.verification == "primary" ? "primary" : "secondary"});
+           plan_label(s.deployment) + (r.aggregated ? " agg" : ""), fmt::format("{:.0f}", batch),
+           fmt::format("{:.0f}", r.point->measured.tokens_per_s_per_gpu), fmt::format("{:.0f}", r.predicted),
+           pct_signed(r.error), binding_name(r.physical), mem ? "yes" : "no",
+           r.point->measured.verification == "primary" ? "primary" : "secondary"});
     }
 
     if (!opt->svg.empty()) {  // predicted vs measured, log-log, with the no-error diagonal
@@ -171,7 +166,7 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       c.log_x = c.log_y = true;
       double lo = std::numeric_limits<double>::infinity(), hi = 0;
       for (const auto& r : rows)
-        for (double v : {r.point->measured.tokens_per_s_per_gpu, r.eval.tokens_per_s_per_gpu})
+        for (double v : {r.point->measured.tokens_per_s_per_gpu, r.predicted})
           if (v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
       if (hi > 0) {
         c.series.push_back(
@@ -182,41 +177,16 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       for (const auto& r : rows)
         c.series.push_back({fmt::format("{} ({})", r.point->name, pct_signed(r.error)),
                             {r.point->measured.tokens_per_s_per_gpu},
-                            {r.eval.tokens_per_s_per_gpu},
+                            {r.predicted},
                             "",
                             -1,
                             -1});
       report::write_text_file(opt->svg, c.render(), "--svg");
     }
     if (opt->json) {
-      nlohmann::json out;
-      nlohmann::json pts = nlohmann::json::array();
-      for (const auto& r : rows) {
-        const auto& m = r.point->measured;
-        auto ev = report::evaluation_json(r.point->scenario, r.eval);
-        pts.push_back({{"point", r.point->name},
-                       {"file", r.point->scenario.source_file},
-                       {"record_id", m.record_id},
-                       {"source_url", m.source_url},
-                       {"verification", m.verification},
-                       {"measured_tokens_per_s_per_gpu", m.tokens_per_s_per_gpu},
-                       {"predicted_tokens_per_s_per_gpu", r.eval.tokens_per_s_per_gpu},
-                       {"signed_error", r.error},
-                       {"binding", binding_name(r.physical)},
-                       {"evaluation", ev}});
-      }
-      out["points"] = pts;
-      out["summary"] = {{"points", sum.points},
-                        {"median_abs_error", sum.median_abs_error},
-                        {"max_abs_error", sum.max_abs_error},
-                        {"max_abs_error_point", worst},
-                        {"mean_signed_error", sum.mean_signed_error},
-                        {"share_optimistic", sum.share_optimistic}};
-      out["calibration"] = cal ? nlohmann::json{{"file", cal->file},
-                                                {"source", cal->source},
-                                                {"fields", cal->fields_set},
-                                                {"values", values_json(*cal)}}
-                               : nlohmann::json(nullptr);
+      // One JSON shape for the CLI and Python (present::validate_json), plus meta.
+      nlohmann::json out =
+          present::validate_json({opt->dir, opt->calibration, opt->calibration_for, opt->calibration_any_device}, db);
       out["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", out.dump(2));
     } else if (opt->csv) {
@@ -238,7 +208,7 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                          {"micro_batches", d.micro_batches},
                          {"sequences_per_gpu", d.sequences() / d.total_gpus()},
                          {"measured_tokens_per_s_per_gpu", r.point->measured.tokens_per_s_per_gpu},
-                         {"predicted_tokens_per_s_per_gpu", r.eval.tokens_per_s_per_gpu},
+                         {"predicted_tokens_per_s_per_gpu", r.predicted},
                          {"signed_error", r.error},
                          {"binding", binding_name(r.physical)},
                          {"fits_hbm", mem},

@@ -29,7 +29,30 @@ ValidationPoint load_validation_point(const fs::path& file, const Database& db) 
                       "--calibration file");
   ValidationPoint p;
   p.name = file.stem().string();
-  p.scenario = parse_scenario(text, name, db);
+  if (r.has("serving")) {
+    const Reader sv = r.object("serving");
+    for (auto it = sv.json().begin(); it != sv.json().end(); ++it)
+      if (it.key() != "mode" && it.key() != "input_tokens" && it.key() != "output_tokens")
+        throw ConfigError(sv.where(it.key()) +
+                          ": unknown key. Fix: allowed keys are mode, input_tokens, output_tokens");
+    const std::string mode = sv.string("mode");
+    if (mode == "aggregated") {
+      p.aggregated = AggregatedServing{sv.quantity("input_tokens", Dimension::count),
+                                       sv.quantity("output_tokens", Dimension::count)};
+    } else if (mode != "disaggregated") {
+      sv.fail("mode", "must be \"aggregated\" or \"disaggregated\"",
+              "write aggregated when the prefill ran on the measured GPUs (e.g. trtllm-bench offline), "
+              "disaggregated (the default) for a decode pool measured alone");
+    }
+    Json rest = j;
+    rest.erase("serving");  // a scenario file has no serving block; the rest is a scenario
+    p.scenario = parse_scenario(rest.dump(), name, db);
+    if (p.aggregated && p.scenario.deployment.strategy != Strategy::ep)
+      sv.fail("mode", "aggregated serving is modelled for EP deployments only",
+              "measure the AFD point with a separate prefill pool, or remove the serving block");
+  } else {
+    p.scenario = parse_scenario(text, name, db);
+  }
   const Reader m = r.object("measured");
   p.measured.tokens_per_s_per_gpu = m.quantity("tokens_per_s_per_gpu", Dimension::count);
   p.measured.source_url = m.string("source_url");
@@ -41,6 +64,19 @@ ValidationPoint load_validation_point(const fs::path& file, const Database& db) 
   p.measured.field = m.opt_string("field", "");
   p.measured.source_title = m.opt_string("source_title", "");
   return p;
+}
+
+PointPrediction predict_point(const ValidationPoint& p, const Efficiencies& eff) {
+  const Scenario& s = p.scenario;
+  PointPrediction out;
+  out.eval = evaluate(s.model, s.precision, s.workload, s.deployment, eff);
+  out.tokens_per_s_per_gpu = out.eval.tokens_per_s_per_gpu;
+  if (p.aggregated) {
+    out.aggregated = colocated_step(s.model, s.precision, s.workload, p.aggregated->input_tokens,
+                                    p.aggregated->output_tokens, s.deployment, out.eval, eff);
+    out.tokens_per_s_per_gpu = out.aggregated->priced ? out.aggregated->output_tokens_per_s_per_gpu : 0.0;
+  }
+  return out;
 }
 
 std::vector<ValidationPoint> load_validation_points(const fs::path& dir, const Database& db) {
@@ -153,20 +189,26 @@ void check_calibration_applies(const Calibration& cal, const Accelerator& hw, co
     if (id == "any" || id == hw.id) return;
   std::string measured;
   if (!cal.hardware_id.empty()) measured = "hardware " + cal.hardware_id;
-  if (!cal.device.empty()) measured += (measured.empty() ? "device \"" : " (device \"") + cal.device + (cal.hardware_id.empty() ? "\"" : "\")");
+  if (!cal.device.empty())
+    measured +=
+        (measured.empty() ? "device \"" : " (device \"") + cal.device + (cal.hardware_id.empty() ? "\"" : "\")");
   if (!cal.applies_to.empty()) {
     std::string list;
     for (const auto& a : cal.applies_to) list += (list.empty() ? "" : ", ") + a;
     measured += (measured.empty() ? "" : ", ") + std::string("applies to ") + list;
   }
   if (measured.empty())
-    throw ConfigError(cal.file + ": records no device (no \"applies_to\", no provenance.hardware_id), so it cannot be "
-                      "checked against " + hw.id + " (" + hw.name + "). Fix: add \"applies_to\": [\"" + hw.id +
+    throw ConfigError(cal.file +
+                      ": records no device (no \"applies_to\", no provenance.hardware_id), so it cannot be "
+                      "checked against " +
+                      hw.id + " (" + hw.name + "). Fix: add \"applies_to\": [\"" + hw.id +
                       "\"] (or [\"any\"] if the numbers are device-independent) to the file, or pass "
-                      "--calibration-for " + hw.id + " or --calibration-any-device");
+                      "--calibration-for " +
+                      hw.id + " or --calibration-any-device");
   throw ConfigError(cal.file + ": measured on " + measured + ", but the scenario runs on " + hw.id + " (" + hw.name +
-                    "). Fix: use a calibration measured on " + hw.id + ", or map it explicitly with --calibration-for " +
-                    hw.id + " (or --calibration-any-device) if its numbers hold there");
+                    "). Fix: use a calibration measured on " + hw.id +
+                    ", or map it explicitly with --calibration-for " + hw.id +
+                    " (or --calibration-any-device) if its numbers hold there");
 }
 
 fs::path resolve_calibration_file(const std::string& arg, const Database& db) {

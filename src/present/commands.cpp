@@ -531,6 +531,14 @@ Binding physical_binding(const io::Scenario& s, const Efficiencies& eff) {
 }
 }  // namespace
 
+nlohmann::json aggregated_step_json(const std::optional<ColocatedStep>& a) {
+  if (!a) return nullptr;
+  return {{"prefill_tokens_per_step_per_gpu", a->prefill_tokens_per_gpu},
+          {"decode_step_ms", 1e3 * a->decode_s},
+          {"prefill_chunk_ms", 1e3 * a->chunk_s},
+          {"tpot_ms", 1e3 * a->tpot_s}};
+}
+
 nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
   if (!std::filesystem::is_directory(r.dir)) throw FlagError(fmt::format("dir: Directory does not exist: {}", r.dir));
   const auto points = io::load_validation_points(r.dir, db);
@@ -547,19 +555,18 @@ nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
   }
   struct Row {
     const io::ValidationPoint* point;
-    Evaluation eval;
+    io::PointPrediction pred;
     Binding physical;
     double error = 0;
   };
   std::vector<Row> rows;
   std::vector<double> errors;
   for (const auto& p : points) {
-    Row row{&p, evaluate(p.scenario.model, p.scenario.precision, p.scenario.workload, p.scenario.deployment, eff),
-            physical_binding(p.scenario, eff), 0};
-    if (row.eval.reason == Infeasible::bad_shape)
-      throw ConfigError(p.scenario.source_file + ": /deployment: " + row.eval.shape_problem +
+    Row row{&p, io::predict_point(p, eff), physical_binding(p.scenario, eff), 0};
+    if (row.pred.eval.reason == Infeasible::bad_shape)
+      throw ConfigError(p.scenario.source_file + ": /deployment: " + row.pred.eval.shape_problem +
                         ". Fix: correct the deployment of this validation point");
-    row.error = signed_error(row.eval.tokens_per_s_per_gpu, p.measured.tokens_per_s_per_gpu);
+    row.error = signed_error(row.pred.tokens_per_s_per_gpu, p.measured.tokens_per_s_per_gpu);
     errors.push_back(row.error);
     rows.push_back(std::move(row));
   }
@@ -576,10 +583,12 @@ nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
                    {"source_url", m.source_url},
                    {"verification", m.verification},
                    {"measured_tokens_per_s_per_gpu", m.tokens_per_s_per_gpu},
-                   {"predicted_tokens_per_s_per_gpu", row.eval.tokens_per_s_per_gpu},
+                   {"predicted_tokens_per_s_per_gpu", row.pred.tokens_per_s_per_gpu},
                    {"signed_error", row.error},
                    {"binding", binding_name(row.physical)},
-                   {"evaluation", report::evaluation_json(row.point->scenario, row.eval)}});
+                   {"serving", row.pred.aggregated ? "aggregated" : "decode"},
+                   {"aggregated", aggregated_step_json(row.pred.aggregated)},
+                   {"evaluation", report::evaluation_json(row.point->scenario, row.pred.eval)}});
   }
   nlohmann::json out;
   out["points"] = pts;

@@ -104,6 +104,9 @@ struct ValidateRequest {
   std::string calibration_for;   ///< apply the file to this hardware id although measured elsewhere
   bool calibration_any_device = false;
 };
+/// `ridgeline validate DIR --json` (decode and aggregated-serving points), without "meta".
 nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db);
+/// The co-located step of an aggregated-serving validation point; null for a decode point.
+nlohmann::json aggregated_step_json(const std::optional<ColocatedStep>& a);
 
 }  // namespace ridgeline::present

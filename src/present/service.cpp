@@ -112,6 +112,8 @@ nlohmann::json colocated_json(const ColocatedPlan& c) {
           {"gpus_per_instance", c.deployment.attention.gpus},
           {"instances", c.instances},
           {"batch_per_gpu", c.deployment.batch_per_gpu},
+          {"chunk_tokens", c.chunk_tokens},
+          {"prompt_pieces_per_step", c.pieces_per_step},
           {"prefill_tokens_per_step_per_gpu", c.prefill_tokens_per_step_per_gpu},
           {"decode_step_ms", c.decode_step_s * 1e3},
           {"prefill_chunk_ms", c.prefill_chunk_s * 1e3},
@@ -220,6 +222,11 @@ nlohmann::json service_run_json(const ServiceRun& run, int top, const std::vecto
   j["queue_model"] = kServiceQueueModel;
   j["disaggregated"] = best ? service_json(s, *best) : nlohmann::json();
   j["colocated"] = co ? colocated_json(*co) : nlohmann::json();
+  // Why there may be no co-located baseline: at batch 2, its smallest TPOT and the shortest prompt
+  // prefill among piece sizes that meet the TPOT (null: none).
+  auto finite_ms = [](double v) { return std::isfinite(v) ? nlohmann::json(v * 1e3) : nlohmann::json(); };
+  j["colocated_miss"] = {{"min_tpot_ms", finite_ms(r.colocated_miss.min_tpot_s)},
+                         {"min_prompt_prefill_ms", finite_ms(r.colocated_miss.min_prefill_s)}};
   j["ratio"] = best && co && co->score > 0 ? nlohmann::json(best->score / co->score) : nlohmann::json();
   j["ratio_is"] = "disaggregated score / co-located score";
   nlohmann::json tj = nlohmann::json::array();

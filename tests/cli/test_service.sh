@@ -44,13 +44,27 @@ assert s["kv_transfer"]["bytes_per_request"] == 61 * 4096 * 576 * 2
 assert s["kv_transfer"]["prefill_nic_utilization"] < 1 and s["kv_transfer"]["decode_nic_utilization"] < 1
 assert "instances" in s["decode"] and s["decode"]["tokens_per_s_per_gpu"] > 0
 c = d["colocated"]
-for k in ["plan", "instances", "batch_per_gpu", "prefill_tokens_per_step_per_gpu", "decode_step_ms",
-          "prefill_chunk_ms", "interference", "tpot_ms", "rate_per_s", "ttft_ms", "output_tokens_per_s_per_gpu"]:
-    assert k in c, k
-assert 0 < c["interference"] < 1 and c["tpot_ms"] <= 50 + 1e-9 and c["ttft_ms"] <= 2000 + 1e-6
-assert abs(d["ratio"] - s["score"] / c["score"]) < 1e-9 * d["ratio"]
+# No co-located plan meets 50 ms here (prompt pieces on the busiest DP rank): the JSON says by how much.
+assert c is None or c["tpot_ms"] <= 50 + 1e-9
+m = d["colocated_miss"]
+assert c is not None or m["min_tpot_ms"] > 50 or m["min_prompt_prefill_ms"] > 2000, m
 assert 1 <= len(d["top"]) <= 3 and d["top"][0]["score"] == s["score"]
 assert all(d["top"][i]["score"] >= d["top"][i + 1]["score"] for i in range(len(d["top"]) - 1))
+PY
+
+# At 100 ms TPOT the co-located baseline exists: its keys and the ratio.
+js=$("$BIN" plan --isl 4096 --osl 1024 --ttft "2 s" --slo "100 ms" --model deepseek-v3 --hardware h800 --gpus 128 \
+  --json) || fail "co-located --json exit $?"
+python3 - "$js" <<'PY' || fail "co-located JSON keys"
+import json, sys
+d = json.loads(sys.argv[1])
+s, c = d["disaggregated"], d["colocated"]
+for k in ["plan", "instances", "batch_per_gpu", "chunk_tokens", "prompt_pieces_per_step",
+          "prefill_tokens_per_step_per_gpu", "decode_step_ms", "prefill_chunk_ms", "interference", "tpot_ms",
+          "rate_per_s", "ttft_ms", "output_tokens_per_s_per_gpu"]:
+    assert k in c, k
+assert 0 < c["interference"] < 1 and c["tpot_ms"] <= 100 + 1e-9 and c["ttft_ms"] <= 2000 + 1e-6
+assert abs(d["ratio"] - s["score"] / c["score"]) < 1e-9 * d["ratio"]
 PY
 
 # --rate: the plan serves exactly that rate; a higher rate needs at least as many GPUs.

@@ -3,15 +3,20 @@
 // A validation point is a scenario file with a top-level "measured" block:
 //   "measured": {"record_id": ..., "tokens_per_s_per_gpu": 2785.25, "field": ..., "source_url": ...,
 //                "verification": "primary" | "secondary_transcription", ...}
+// A point measured under aggregated serving (every request's prefill runs on the decode GPUs,
+// e.g. trtllm-bench offline) says so, and is predicted with colocated_step (service.hpp):
+//   "serving": {"mode": "aggregated", "input_tokens": 1024, "output_tokens": 2048}
 // A point may not carry an "efficiency" block: validation runs every point with the same
 // efficiencies (defaults or one --calibration file), so no per-point constant can hide an error.
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ridgeline/efficiency.hpp"
 #include "ridgeline/io/database.hpp"
+#include "ridgeline/service.hpp"
 
 namespace ridgeline::io {
 
@@ -24,11 +29,27 @@ struct Measurement {
   double tokens_per_s_per_gpu = 0;
 };
 
+/// Aggregated serving: prompt and output lengths of the measured requests.
+struct AggregatedServing {
+  double input_tokens = 0;
+  double output_tokens = 0;
+};
+
 struct ValidationPoint {
   std::string name;  ///< file stem
   Scenario scenario;
   Measurement measured;
+  std::optional<AggregatedServing> aggregated;  ///< unset: disaggregated decode (the decode pool alone)
 };
+
+/// A point's prediction: the decode evaluation of its scenario and, under aggregated serving, the
+/// co-located step (decode step + the prefill chunk that keeps the batch full).
+struct PointPrediction {
+  Evaluation eval;
+  std::optional<ColocatedStep> aggregated;
+  double tokens_per_s_per_gpu = 0;  ///< what is compared with the measurement
+};
+PointPrediction predict_point(const ValidationPoint& p, const Efficiencies& eff);
 
 /// Every *.json in `dir` (sorted by name), each a scenario with a "measured" block.
 std::vector<ValidationPoint> load_validation_points(const std::filesystem::path& dir, const Database& db);
