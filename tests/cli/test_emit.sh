@@ -222,6 +222,22 @@ if [ $rc -eq 0 ] && [ -f "$T/afd-vllm/vllm-decode.sh" ]; then
   ! grep -q "exec vllm serve" "$T/afd-vllm/vllm-decode.sh" || fail "AFD decode must not emit a vLLM command"
   grep -q "exec vllm serve" "$T/afd-vllm/vllm-prefill.sh" || fail "the AFD plan's prefill pool still gets a command"
 fi
+for kind in vllm-slurm vllm-k8s; do
+  "$BIN" plan --isl 4096 --ttft "2 s" --model deepseek-v3 --hardware h800 --strategy afd --gpus 64 --emit "$kind" \
+    --emit-dir "$T/afd-$kind" >/dev/null
+  [ $? -eq 0 ] || continue
+  f=$(ls "$T/afd-$kind"/vllm-service.sbatch "$T/afd-$kind"/vllm-lws-decode.yaml 2>/dev/null)
+  grep -q "vLLM has no AFD" $f || fail "AFD note ($kind)"
+  if [ "$kind" = vllm-k8s ]; then
+    ! grep -q "exec vllm serve" "$T/afd-$kind/vllm-lws-decode.yaml" || fail "AFD decode pod must not run vLLM"
+  else
+    ! grep -q "DECODE_WORKER=" "$T/afd-$kind/vllm-service.sbatch" || fail "AFD decode must not get a worker"
+  fi
+done
+if [ -f "$T/afd-vllm-slurm/vllm-service.sbatch" ]; then
+  [ "$(grep -c "^  srun " "$T/afd-vllm-slurm/vllm-service.sbatch")" -eq 1 ] || fail "AFD: only prefill gets an srun"
+  bash -n "$T/afd-vllm-slurm/vllm-service.sbatch" || fail "AFD slurm script does not parse"
+fi
 "$BIN" "${ARGS[@]}" --emit trtllm >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--emit trtllm should be refused with exit 2"
 echo "ok"
