@@ -342,6 +342,28 @@ PYBIND11_MODULE(_core, m) {
       py::arg("run"), py::arg("kind"), py::arg("disaggregation_backend"));
 
   m.def(
+      "emit_service_json",
+      [](const py::object& db_obj, const std::string& text, const std::string& kind, const std::string& backend) {
+        const io::Database& db = db_obj.cast<const io::Database&>();
+        present::check_emit_kind(kind, backend);
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::exception& e) {
+          throw ConfigError(
+              fmt::format("emit: the service object is not JSON ({}). Fix: pass the dict json.load "
+                          "gives for `ridgeline plan --isl ... --json`.",
+                          e.what()));
+        }
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& f : present::emit_service(kind, present::launch_plan_from_json(j, db), backend))
+          out.emplace_back(f.name, f.text);
+        return out;
+      },
+      py::arg("db"), py::arg("service_json"), py::arg("kind"), py::arg("disaggregation_backend"),
+      "ridgeline.emit() on a dict: the plan read back from `ridgeline plan --isl ... --json`.");
+
+  m.def(
       "evaluate",
       [](const io::Database& db, const std::vector<const io::Scenario*>& scenarios, const py::dict& kw) {
         Opts o(kw, "evaluate");

@@ -22,6 +22,7 @@ import json as _json
 import numbers as _numbers
 import os as _os
 import re as _re
+from collections.abc import Mapping as _Mapping
 from pathlib import Path as _Path
 from typing import Any, Iterable, Optional, Sequence, Union
 
@@ -440,18 +441,35 @@ def plan_service(model: str = "deepseek-v3", hardware: Ids = "h800", *, isl: Qua
     return res
 
 
-def emit(service: Result, kind: str, *, disaggregation_backend: str = "mooncake") -> dict:
+def emit(service: Any, kind: str, *, disaggregation_backend: Optional[str] = None,
+         db: Optional[Database] = None) -> dict:
     """The launch files ``ridgeline plan --isl ... --emit KIND`` writes for ``service``'s best
     disaggregated plan, as {file name: text}: ``kind`` sglang (sglang-prefill.sh, sglang-decode.sh),
-    slurm (service.sbatch), k8s (lws-prefill.yaml, lws-decode.yaml), all for SGLang 0.5.2 with
-    ``disaggregation_backend`` mooncake | nixl; vllm (vllm-prefill.sh, vllm-decode.sh, ``vllm serve``
-    for vLLM 0.11.0, KV transfer by NixlConnector). An AFD decode pool gets a note, not a command
-    (neither stack runs AFD). ``service``: the result of plan_service() in this session."""
+    slurm (service.sbatch), k8s (lws-prefill.yaml, lws-decode.yaml), all for SGLang 0.5.2; vllm
+    (vllm-prefill.sh, vllm-decode.sh), vllm-slurm (vllm-service.sbatch), vllm-k8s
+    (vllm-lws-prefill.yaml, vllm-lws-decode.yaml), all ``vllm serve`` for vLLM 0.11.0.
+    ``disaggregation_backend``: mooncake | nixl (default: mooncake for SGLang, nixl for vLLM; vLLM
+    0.11.0 ships no Mooncake connector, so "mooncake" with a vllm kind raises ValueError). An AFD
+    decode pool gets a note, not a command (neither stack runs AFD).
+
+    ``service``: the result of plan_service(), or the dict ``ridgeline plan --isl ... --json``
+    prints (e.g. ``json.load`` of a saved file); model and hardware ids in it are looked up in
+    ``db`` (default: the bundled databases)."""
+    backend = "" if disaggregation_backend is None else disaggregation_backend
+    if not isinstance(backend, str):
+        raise TypeError(f"emit(): disaggregation_backend must be a str (mooncake | nixl), got {backend!r}")
     run = getattr(service, "service_run", None)
-    if run is None:
-        raise TypeError("emit() takes the result of ridgeline.plan_service() (a dict loaded from JSON has no plan "
-                        "to launch)")
-    return dict(_call(_core.emit_service, run, kind, disaggregation_backend))
+    if run is not None:
+        return dict(_call(_core.emit_service, run, kind, backend))
+    if not isinstance(service, _Mapping):
+        raise TypeError("emit() takes the result of ridgeline.plan_service() or the dict `ridgeline plan --isl ... "
+                        f"--json` prints, not {type(service).__name__}")
+    try:
+        text = _json.dumps(dict(service), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"emit(): the service dict is not plain JSON ({e}). Fix: pass what json.load gives for "
+                         "`ridgeline plan --isl ... --json`.") from None
+    return dict(_call(_core.emit_service_json, _db(db), text, kind, backend))
 
 
 def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] = None,

@@ -1,5 +1,8 @@
 """rl.plan_service() returns what `ridgeline plan --isl ... --json` prints and rl.emit() the files
 `--emit KIND` writes (one library code path for both), and bad input raises the CLI's message."""
+import json
+import subprocess
+
 import pytest
 
 import ridgeline as rl
@@ -49,7 +52,7 @@ def test_plan_service_rate_and_top_match_cli(cli):
     same_fields(got, want)
 
 
-@pytest.mark.parametrize("kind", ["sglang", "slurm", "k8s", "vllm"])
+@pytest.mark.parametrize("kind", ["sglang", "slurm", "k8s", "vllm", "vllm-slurm", "vllm-k8s"])
 def test_emit_matches_cli_files(cli, service, tmp_path, kind):
     want = cli(*ARGV, "--emit", kind, "--emit-dir", str(tmp_path), "--json")
     files = rl.emit(service, kind)
@@ -57,6 +60,8 @@ def test_emit_matches_cli_files(cli, service, tmp_path, kind):
     for name, text in files.items():
         assert isinstance(text, str)
         assert text == (tmp_path / name).read_text(), name
+    # The saved JSON, loaded back as a plain dict, gives the same files.
+    assert rl.emit(json.loads(json.dumps(want)), kind) == files
     if kind == "vllm":
         assert "vLLM 0.11.0" in files["vllm-decode.sh"] and "vllm serve" in files["vllm-decode.sh"]
 
@@ -64,8 +69,61 @@ def test_emit_matches_cli_files(cli, service, tmp_path, kind):
 def test_emit_backend_and_plain_dicts(service):
     nixl = rl.emit(service, "sglang", disaggregation_backend="nixl")
     assert "--disaggregation-transfer-backend nixl" in nixl["sglang-prefill.sh"]
+    assert "--disaggregation-transfer-backend mooncake" in rl.emit(service, "sglang")["sglang-prefill.sh"]
+    plain = json.loads(json.dumps(service))  # what json.load gives for `plan --isl ... --json`
+    assert type(plain) is dict
+    for kind in ("sglang", "vllm", "vllm-slurm", "vllm-k8s"):
+        assert rl.emit(plain, kind) == rl.emit(service, kind), kind
+    assert rl.emit(dict(service), "vllm", disaggregation_backend="nixl") == rl.emit(service, "vllm")
+
+
+def test_emit_refuses_what_is_not_a_service_plan(service):
+    decode_only = rl.plan("deepseek-v3", "h800", slo="50 ms", strategy="ep", gpus=64)
+    for bad in ({}, {"mode": "decode"}, json.loads(json.dumps(decode_only))):
+        with pytest.raises(ValueError, match="not a service plan"):
+            rl.emit(bad, "vllm")
+    broken = json.loads(json.dumps(service))
+    del broken["disaggregated"]["prefill"]["chunk_tokens"]
+    with pytest.raises(ValueError, match="service/disaggregated/prefill/chunk_tokens: missing"):
+        rl.emit(broken, "sglang")
+    broken = json.loads(json.dumps(service))
+    broken["disaggregated"]["decode"]["deployment"]["gpus"] = "64"
+    with pytest.raises(ValueError, match="deployment/gpus: not a number"):
+        rl.emit(broken, "vllm")
+    infeasible = dict(json.loads(json.dumps(service)), disaggregated=None)
+    with pytest.raises(ValueError, match="no feasible disaggregated plan"):
+        rl.emit(infeasible, "k8s")
     with pytest.raises(TypeError, match="plan_service"):
-        rl.emit(dict(service), "vllm")
+        rl.emit([service], "vllm")
+    with pytest.raises(KeyError):
+        rl.emit(dict(json.loads(json.dumps(service)), model="no-such-model"), "vllm")
+
+
+def test_emit_vllm_refuses_mooncake(cli, service):
+    code, message = cli(*ARGV, "--emit", "vllm-slurm", "--disaggregation-backend", "mooncake", error=True)
+    assert code == 2 and "vLLM 0.11.0 ships no Mooncake KV connector" in message, message
+    with pytest.raises(ValueError) as e:
+        rl.emit(service, "vllm-slurm", disaggregation_backend="mooncake")
+    assert e.value.args[0] == rl._kwarg_message(message)
+
+
+def test_emit_vllm_ray_instance_from_an_edited_plan(service, tmp_path):
+    """A TP prefill group wider than a node (16 GPUs over two 8-GPU nodes) runs under Ray: the
+    Slurm and LWS workers start the Ray cluster, wait for both nodes, then serve from node 0."""
+    plan = json.loads(json.dumps(service))
+    pre = plan["disaggregated"]["prefill"]
+    pre.update(parallel="tp", gpus_per_instance=16, micro_batches=1, redundant_experts=0)
+    files = rl.emit(plan, "vllm-slurm")
+    script = files["vllm-service.sbatch"]
+    assert "--tensor-parallel-size 16 --data-parallel-size 1" in script
+    assert "--distributed-executor-backend ray" in script and "ray start --head" in script
+    assert "-ge 2 ]" in script and 'ray start --address="$LEADER:6379" --block' in script
+    (tmp_path / "s.sbatch").write_text(script)
+    subprocess.run(["bash", "-n", str(tmp_path / "s.sbatch")], check=True)
+    lws = rl.emit(plan, "vllm-k8s")["vllm-lws-prefill.yaml"]
+    assert "size: 2" in lws and "ray start --head" in lws and '"$LWS_LEADER_ADDRESS"' in lws
+    single = rl.emit(plan, "vllm")["vllm-prefill.sh"]
+    assert "run this on its head node only" in single and "ray start" not in single
 
 
 @pytest.mark.parametrize(

@@ -66,20 +66,22 @@ void add_service_flags(CLI::App* cmd, ServiceFlags& f) {
       ->capture_default_str();
   cmd->add_option("--emit", f.emit,
                   "service mode: launch material for the plan: sglang (a launch script per role), slurm (a batch "
-                  "script), k8s (a LeaderWorkerSet per role), all written for SGLang 0.5.2; vllm (a `vllm serve` "
-                  "script per role, written for vLLM 0.11.0, KV transfer by its NixlConnector)")
+                  "script), k8s (a LeaderWorkerSet per role), all written for SGLang 0.5.2; vllm, vllm-slurm, "
+                  "vllm-k8s (the same three with `vllm serve`, written for vLLM 0.11.0, KV transfer by its "
+                  "NixlConnector)")
       ->check(CLI::IsMember(present::kEmitKinds));
   cmd->add_option("--emit-dir", f.emit_dir, "service mode: write the --emit files into this folder (else stdout)");
   cmd->add_option("--disaggregation-backend", f.disaggregation_backend,
-                  "service mode: SGLang KV transfer backend in emitted files (--emit vllm uses NixlConnector)")
-      ->check(CLI::IsMember(present::kDisaggregationBackends))
-      ->capture_default_str();
+                  "service mode: KV transfer backend in emitted files: mooncake | nixl (default: mooncake for "
+                  "SGLang, nixl for vLLM; vLLM 0.11.0 has no Mooncake connector)")
+      ->check(CLI::IsMember(present::kDisaggregationBackends));
 }
 
 void run_service_plan(const ServiceFlags& sf, const SearchFlags& flags_in, Context& ctx, bool json, bool explain,
                       int top) {
   if (!sf.emit_dir.empty() && sf.emit.empty()) throw FlagError("--emit-dir needs --emit. Fix: add --emit sglang.");
   if (!sf.emit_dir.empty()) ctx.check_output(sf.emit_dir + "/x", "--emit-dir");
+  if (!sf.emit.empty()) present::check_emit_kind(sf.emit, sf.disaggregation_backend);  // before the search
   present::ServiceRequest req = sf;
   req.flags = flags_in;
   const present::ServiceRun run = present::run_service(req, ctx.db());

@@ -15,8 +15,8 @@ namespace ridgeline::cli {
 /// here: the search flags are the plan command's own) plus the CLI's output options. Service
 /// mode is on when --isl is given.
 struct ServiceFlags : present::ServiceRequest {
-  std::string emit, emit_dir;                       ///< --emit sglang|slurm|k8s|vllm, --emit-dir DIR
-  std::string disaggregation_backend = "mooncake";  ///< SGLang KV transfer backend in emitted files
+  std::string emit, emit_dir;          ///< --emit sglang|slurm|k8s|vllm|vllm-slurm|vllm-k8s, --emit-dir DIR
+  std::string disaggregation_backend;  ///< KV transfer backend in emitted files ("": the stack's default)
   bool active() const { return !isl.empty(); }
 };
 

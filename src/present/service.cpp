@@ -49,6 +49,7 @@ nlohmann::json prefill_json(const PrefillChoice& pc) {
           {"gpus_per_instance", d.gpus},
           {"micro_batches", d.parallel == PrefillParallel::ep ? d.micro_batches : 1},
           {"chunk_tokens", d.chunk_tokens},
+          {"redundant_experts", d.parallel == PrefillParallel::ep ? d.redundant_experts : 0},
           {"transport", transport_name(e.transport)},
           {"passes_per_request", e.passes_per_request},
           {"requests_per_pass_per_rank", e.requests_per_pass},

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `plan --isl ... --emit sglang|slurm|k8s|vllm`: every flag of the emitted SGLang commands exists in
+# `plan --isl ... --emit sglang|slurm|k8s|vllm|vllm-slurm|vllm-k8s`: every flag of the emitted SGLang commands exists in
 # SGLang 0.5.2's argument parser (tests/data/sglang-0.5.2-server-args.json, extracted offline)
 # with a value of the right type; every flag of the emitted `vllm serve` commands exists in vLLM
 # 0.11.0's (tests/data/vllm-0.11.0-serve-args.json) with a value of the right type, JSON values
@@ -89,57 +89,126 @@ for f in "$T/vllm/vllm-prefill.sh" "$T/vllm/vllm-decode.sh" "$T/vllm-tp/vllm-pre
   bash -n "$f" || fail "$f does not parse"
 done
 grep -q -- "--headless" "$T/vllm/vllm-decode.sh" || fail "a 64-GPU decode instance needs headless follower nodes"
+# vLLM under Slurm and in LeaderWorkerSets: the same workers, for the same two plans.
+for kind in vllm-slurm vllm-k8s; do
+  "$BIN" "${ARGS[@]}" --emit "$kind" --emit-dir "$T/$kind" >/dev/null || fail "--emit $kind exit $?"
+  "$BIN" plan --isl 4096 --osl 1024 --ttft "4 s" --slo "50 ms" --model deepseek-v3 --hardware h200 --strategy ep \
+    --gpus 64 --prefill-parallel tp --emit "$kind" --emit-dir "$T/$kind-tp" >/dev/null || fail "--emit $kind (tp) exit $?"
+done
+ls "$T/vllm-slurm/vllm-service.sbatch" "$T/vllm-k8s/vllm-lws-prefill.yaml" "$T/vllm-k8s/vllm-lws-decode.yaml" \
+  >/dev/null || fail "missing emitted vLLM files: $(ls -R "$T")"
+for f in "$T"/vllm-slurm*/* "$T"/vllm-k8s*/*; do
+  grep -q "vLLM 0.11.0" "$f" || fail "$f does not name the stack version"
+done
+for f in "$T"/vllm-slurm*/*.sbatch; do
+  bash -n "$f" || fail "$f does not parse"
+  [ "$(grep -c "^  srun " "$f")" -eq 2 ] || fail "$f: one srun per role expected"
+  grep -q "^#SBATCH --nodes=" "$f" || fail "$f: no node count"
+done
+# Mooncake: vLLM 0.11.0 registers no Mooncake connector, so it is refused (exit 2), not ignored.
+out=$("$BIN" "${ARGS[@]}" --emit vllm --disaggregation-backend mooncake 2>&1)
+[ $? -eq 2 ] || fail "--emit vllm --disaggregation-backend mooncake should exit 2"
+echo "$out" | grep -q "ships no Mooncake KV connector" || fail "mooncake refusal message: $out"
+"$BIN" "${ARGS[@]}" --emit vllm --disaggregation-backend nixl --emit-dir "$T/vllm-nixl" >/dev/null || fail "nixl"
+cmp -s "$T/vllm-nixl/vllm-decode.sh" "$T/vllm/vllm-decode.sh" || fail "--disaggregation-backend nixl is vLLM's default"
 python3 - "$SRC/tests/data/vllm-0.11.0-serve-args.json" "$T" <<'PY' || fail "emitted flags vs vLLM 0.11.0 parser"
-import json, os, re, shlex, sys
+import json, os, re, shlex, subprocess, sys, tempfile
+import yaml
 spec = json.load(open(sys.argv[1]))
 assert spec["stack"] == "vllm" and spec["version"] == "0.11.0"
 flags = spec["flags"]
 root = sys.argv[2]
 checked, seen = 0, set()
-for sub in ("vllm", "vllm-tp"):
+
+
+def workers(sub, name):
+    """(role, shell text) of each worker in an emitted file: a script is one; a batch script holds
+    one here-document per role; a LeaderWorkerSet runs its container's `bash -c` text."""
+    text = open(os.path.join(root, sub, name)).read()
+    if name.endswith(".sbatch"):
+        found = re.findall(r"^(PREFILL|DECODE)_WORKER=\$\(cat <<'RIDGELINE_WORKER'\n(.*?)^RIDGELINE_WORKER$", text,
+                           re.S | re.M)
+        assert found, name
+        return [(role.lower(), body) for role, body in found]
+    if name.endswith(".yaml"):
+        docs = [d for d in yaml.safe_load_all(text) if d]
+        if not docs:  # an AFD decode pool: a note only
+            return []
+        assert len(docs) == 1, name
+        d = docs[0]
+        assert d["apiVersion"] == "leaderworkerset.x-k8s.io/v1" and d["kind"] == "LeaderWorkerSet", d
+        lwt = d["spec"]["leaderWorkerTemplate"]
+        assert d["spec"]["replicas"] >= 1 and lwt["size"] >= 1
+        out = []
+        for template in ("leaderTemplate", "workerTemplate"):
+            pod = lwt[template]["spec"]
+            c = pod["containers"][0]
+            assert c["image"] == "vllm/vllm-openai:v0.11.0" and c["command"] == ["bash", "-c"], c
+            assert {"name": "dshm", "mountPath": "/dev/shm"} in c["volumeMounts"], c
+            assert {"name": "VLLM_NIXL_SIDE_CHANNEL_HOST",
+                    "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in c["env"], c
+            assert pod["volumes"][0]["emptyDir"]["medium"] == "Memory", pod
+            assert int(c["resources"]["limits"]["nvidia.com/gpu"]) >= 1
+            out.append(("prefill" if "prefill" in name else "decode", c["args"][0]))
+        assert out[0][1] == out[1][1], name  # leader and workers branch on LWS_WORKER_INDEX
+        return out
+    return [("prefill" if "prefill" in name else "decode", text)]
+
+
+for sub in ("vllm", "vllm-tp", "vllm-slurm", "vllm-slurm-tp", "vllm-k8s", "vllm-k8s-tp"):
     for name in os.listdir(os.path.join(root, sub)):
-        text = open(os.path.join(root, sub, name)).read()
-        for env, value in re.findall(r"^export (VLLM_\w+)=(\S+)$", text, re.M):
-            assert value in spec["env_choices"][env], (name, env, value)
-        cmds = re.findall(r"vllm serve (.*?)--port 8000", text, re.S)
-        assert cmds, name
-        for cmd in cmds:
-            toks = shlex.split(cmd.replace("\\\n", " "), posix=True)
-            assert toks[0] == "$MODEL_PATH", toks  # the positional model_tag
-            i = 1
-            while i < len(toks):
-                t = toks[i]
-                assert t.startswith("--"), (name, t, toks)
-                assert t in flags, f"{name}: {t} is not a vLLM 0.11.0 serve flag"
-                f = flags[t]
-                assert not f.get("deprecated"), (name, t, "deprecated in 0.11.0")
-                seen.add(t)
-                checked += 1
-                if f["type"] == "bool":
-                    i += 1
-                    continue
-                v = toks[i + 1]
-                assert not v.startswith("--"), (name, t, "needs a value")
-                dynamic = v.startswith("$")
-                if f["type"] == "int" and not dynamic:
-                    int(v)
-                if f["type"] == "float" and not dynamic:
-                    float(v)
-                if "choices" in f and not dynamic:
-                    assert v in f["choices"], (name, t, v, f["choices"])
-                if f["type"] == "json":
-                    obj = json.loads(v)
-                    for key, val in obj.items():
-                        fields = f["fields"]
-                        assert key in fields, f"{name}: {t} has no key {key}"
-                        if "choices" in fields[key]:
-                            assert str(val) in fields[key]["choices"], (name, t, key, val)
-                        if fields[key]["type"] == "int":
-                            assert isinstance(val, int), (name, t, key, val)
-                    if t == "--kv-transfer-config":
-                        assert obj["kv_connector"] in spec["kv_connectors"], obj
-                        assert obj["kv_role"] == ("kv_producer" if "prefill" in name else "kv_consumer"), obj
-                i += 2
+        for role, text in workers(sub, name):
+            with tempfile.NamedTemporaryFile("w", suffix=".sh") as f:
+                f.write(text)
+                f.flush()
+                subprocess.run(["bash", "-n", f.name], check=True)
+            envs = re.findall(r"^export (VLLM_\w+)=(.*)$", text, re.M)
+            for env, value in envs:
+                assert env in spec["env_types"], (name, env, "not a vLLM 0.11.0 variable")
+                if env in spec["env_choices"]:
+                    assert value in spec["env_choices"][env], (name, env, value)
+            # NixlConnector hands this address to the other pool; its default is localhost.
+            assert ("VLLM_NIXL_SIDE_CHANNEL_HOST", '"${VLLM_NIXL_SIDE_CHANNEL_HOST:-$(hostname -I | awk \'{print $1}\')}"') \
+                in envs, (name, envs)
+            cmds = re.findall(r"vllm serve (.*?)--port 8000", text, re.S)
+            assert cmds, name
+            for cmd in cmds:
+                toks = shlex.split(cmd.replace("\\\n", " "), posix=True)
+                assert toks[0] == "$MODEL_PATH", toks  # the positional model_tag
+                i = 1
+                while i < len(toks):
+                    t = toks[i]
+                    assert t.startswith("--"), (name, t, toks)
+                    assert t in flags, f"{name}: {t} is not a vLLM 0.11.0 serve flag"
+                    f = flags[t]
+                    assert not f.get("deprecated"), (name, t, "deprecated in 0.11.0")
+                    seen.add(t)
+                    checked += 1
+                    if f["type"] == "bool":
+                        i += 1
+                        continue
+                    v = toks[i + 1]
+                    assert not v.startswith("--"), (name, t, "needs a value")
+                    dynamic = v.startswith("$")
+                    if f["type"] == "int" and not dynamic:
+                        int(v)
+                    if f["type"] == "float" and not dynamic:
+                        float(v)
+                    if "choices" in f and not dynamic:
+                        assert v in f["choices"], (name, t, v, f["choices"])
+                    if f["type"] == "json":
+                        obj = json.loads(v)
+                        for key, val in obj.items():
+                            fields = f["fields"]
+                            assert key in fields, f"{name}: {t} has no key {key}"
+                            if "choices" in fields[key]:
+                                assert str(val) in fields[key]["choices"], (name, t, key, val)
+                            if fields[key]["type"] == "int":
+                                assert isinstance(val, int), (name, t, key, val)
+                        if t == "--kv-transfer-config":
+                            assert obj["kv_connector"] in spec["kv_connectors"], obj
+                            assert obj["kv_role"] == ("kv_producer" if role == "prefill" else "kv_consumer"), (name, obj)
+                    i += 2
 want = {"--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel", "--max-num-seqs",
         "--kv-transfer-config", "--data-parallel-size-local", "--data-parallel-address", "--headless"}
 assert want <= seen, want - seen
@@ -152,6 +221,22 @@ if [ $rc -eq 0 ] && [ -f "$T/afd-vllm/vllm-decode.sh" ]; then
   grep -q "vLLM has no AFD" "$T/afd-vllm/vllm-decode.sh" || fail "AFD note (vllm)"
   ! grep -q "exec vllm serve" "$T/afd-vllm/vllm-decode.sh" || fail "AFD decode must not emit a vLLM command"
   grep -q "exec vllm serve" "$T/afd-vllm/vllm-prefill.sh" || fail "the AFD plan's prefill pool still gets a command"
+fi
+for kind in vllm-slurm vllm-k8s; do
+  "$BIN" plan --isl 4096 --ttft "2 s" --model deepseek-v3 --hardware h800 --strategy afd --gpus 64 --emit "$kind" \
+    --emit-dir "$T/afd-$kind" >/dev/null
+  [ $? -eq 0 ] || continue
+  f=$(ls "$T/afd-$kind"/vllm-service.sbatch "$T/afd-$kind"/vllm-lws-decode.yaml 2>/dev/null)
+  grep -q "vLLM has no AFD" $f || fail "AFD note ($kind)"
+  if [ "$kind" = vllm-k8s ]; then
+    ! grep -q "exec vllm serve" "$T/afd-$kind/vllm-lws-decode.yaml" || fail "AFD decode pod must not run vLLM"
+  else
+    ! grep -q "DECODE_WORKER=" "$T/afd-$kind/vllm-service.sbatch" || fail "AFD decode must not get a worker"
+  fi
+done
+if [ -f "$T/afd-vllm-slurm/vllm-service.sbatch" ]; then
+  [ "$(grep -c "^  srun " "$T/afd-vllm-slurm/vllm-service.sbatch")" -eq 1 ] || fail "AFD: only prefill gets an srun"
+  bash -n "$T/afd-vllm-slurm/vllm-service.sbatch" || fail "AFD slurm script does not parse"
 fi
 "$BIN" "${ARGS[@]}" --emit trtllm >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--emit trtllm should be refused with exit 2"

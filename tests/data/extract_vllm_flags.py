@@ -13,14 +13,17 @@ dict -> json; str or another class -> str. It also follows the per-flag override
 (`kw["field"]["type"] = json.loads`, `... = optional_type(json.loads)`), the loop that adds every
 FrontendArgs field, and explicit add_argument calls (type=int, action="store_true", ...).
 Beyond the flags it records the registered KV connectors (KVConnectorFactory.register_connector in
-vllm/distributed/kv_transfer/kv_connector/factory.py) and the choices of VLLM_ALL2ALL_BACKEND
-(vllm/envs.py), which the emitted commands also use.
+vllm/distributed/kv_transfer/kv_connector/factory.py), the choices of VLLM_ALL2ALL_BACKEND and the
+declared type of every VLLM_* variable (vllm/envs.py), which the emitted scripts also use.
 
 How the committed list was made (no network needed by the tests):
   pip download vllm==0.11.0 --no-deps
   unzip vllm-0.11.0-*.whl 'vllm/config/*' vllm/engine/arg_utils.py vllm/entrypoints/openai/cli_args.py \\
       vllm/distributed/kv_transfer/kv_connector/factory.py vllm/envs.py
   python3 tests/data/extract_vllm_flags.py . 0.11.0 > tests/data/vllm-0.11.0-serve-args.json
+The same files are in the PyPI sdist vllm-0.11.0.tar.gz (unpack it and run the script in
+vllm-0.11.0/); it gives the same JSON. sha256 of that sdist:
+  f435a64c24e9c4178d657a76f8edd8548ddc444012f7d06a9f79ac3a6392bfae
 """
 import ast
 import glob
@@ -284,11 +287,13 @@ def main(root, version):
     for node in ast.walk(parse("vllm/distributed/kv_transfer/kv_connector/factory.py")):
         if isinstance(node, ast.Call) and name_of(node.func) == "register_connector":
             connectors.append(literal(node.args[0]))
-    env_choices = {}
+    env_choices, env_types = {}, {}
     for node in ast.walk(parse("vllm/envs.py")):
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
-                node.target.id == "VLLM_ALL2ALL_BACKEND":
-            env_choices[node.target.id] = [str(v) for v in types.hints(node.annotation)[0][1]]
+                node.target.id.startswith("VLLM_"):
+            env_types.setdefault(node.target.id, ast.unparse(node.annotation))
+            if node.target.id == "VLLM_ALL2ALL_BACKEND":
+                env_choices[node.target.id] = [str(v) for v in types.hints(node.annotation)[0][1]]
     out = {
         "stack": "vllm",
         "version": version,
@@ -299,6 +304,7 @@ def main(root, version):
         "flags": dict(sorted(flags.items())),
         "kv_connectors": sorted(connectors),
         "env_choices": env_choices,
+        "env_types": dict(sorted(env_types.items())),
     }
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")
