@@ -22,6 +22,8 @@ done
 
 python3 - "$SRC/tests/data/sglang-0.5.2-server-args.json" "$T" <<'PY' || fail "emitted flags vs SGLang 0.5.2 parser"
 import json, os, re, shlex, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[1]))), "cli"))
+from flagcheck import flag_values
 spec = json.load(open(sys.argv[1]))
 assert spec["stack"] == "sglang" and spec["version"] == "0.5.2"
 flags = spec["flags"]
@@ -32,27 +34,7 @@ for sub in ("sglang", "slurm", "k8s"):
         text = open(os.path.join(root, sub, name)).read()
         for cmd in re.findall(r"python3 -m sglang\.launch_server(.*?)--port 30000", text, re.S):
             toks = shlex.split(cmd.replace("\\\n", " "), posix=True)
-            i = 0
-            while i < len(toks):
-                t = toks[i]
-                assert t.startswith("--"), (name, t, toks)
-                assert t in flags, f"{name}: {t} is not an SGLang 0.5.2 flag"
-                f = flags[t]
-                if f["type"] == "bool":
-                    i += 1
-                    checked += 1
-                    continue
-                v = toks[i + 1]
-                assert not v.startswith("--"), (name, t, "needs a value")
-                dynamic = v.startswith("$")
-                if f["type"] == "int" and not dynamic:
-                    int(v)
-                if f["type"] == "float" and not dynamic:
-                    float(v)
-                if "choices" in f and not dynamic:
-                    assert v in f["choices"], (name, t, v, f["choices"])
-                i += 2
-                checked += 1
+            checked += sum(1 for _ in flag_values(name, toks, flags, "SGLang 0.5.2"))
 assert checked >= 30, checked
 PY
 
@@ -114,6 +96,8 @@ cmp -s "$T/vllm-nixl/vllm-decode.sh" "$T/vllm/vllm-decode.sh" || fail "--disaggr
 python3 - "$SRC/tests/data/vllm-0.11.0-serve-args.json" "$T" <<'PY' || fail "emitted flags vs vLLM 0.11.0 parser"
 import json, os, re, shlex, subprocess, sys, tempfile
 import yaml
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[1]))), "cli"))
+from flagcheck import flag_values
 spec = json.load(open(sys.argv[1]))
 assert spec["stack"] == "vllm" and spec["version"] == "0.11.0"
 flags = spec["flags"]
@@ -175,27 +159,10 @@ for sub in ("vllm", "vllm-tp", "vllm-slurm", "vllm-slurm-tp", "vllm-k8s", "vllm-
             for cmd in cmds:
                 toks = shlex.split(cmd.replace("\\\n", " "), posix=True)
                 assert toks[0] == "$MODEL_PATH", toks  # the positional model_tag
-                i = 1
-                while i < len(toks):
-                    t = toks[i]
-                    assert t.startswith("--"), (name, t, toks)
-                    assert t in flags, f"{name}: {t} is not a vLLM 0.11.0 serve flag"
-                    f = flags[t]
+                for t, f, v in flag_values(name, toks[1:], flags, "vLLM 0.11.0 serve"):
                     assert not f.get("deprecated"), (name, t, "deprecated in 0.11.0")
                     seen.add(t)
                     checked += 1
-                    if f["type"] == "bool":
-                        i += 1
-                        continue
-                    v = toks[i + 1]
-                    assert not v.startswith("--"), (name, t, "needs a value")
-                    dynamic = v.startswith("$")
-                    if f["type"] == "int" and not dynamic:
-                        int(v)
-                    if f["type"] == "float" and not dynamic:
-                        float(v)
-                    if "choices" in f and not dynamic:
-                        assert v in f["choices"], (name, t, v, f["choices"])
                     if f["type"] == "json":
                         obj = json.loads(v)
                         for key, val in obj.items():
@@ -208,7 +175,6 @@ for sub in ("vllm", "vllm-tp", "vllm-slurm", "vllm-slurm-tp", "vllm-k8s", "vllm-
                         if t == "--kv-transfer-config":
                             assert obj["kv_connector"] in spec["kv_connectors"], obj
                             assert obj["kv_role"] == ("kv_producer" if role == "prefill" else "kv_consumer"), (name, obj)
-                    i += 2
 want = {"--tensor-parallel-size", "--data-parallel-size", "--enable-expert-parallel", "--max-num-seqs",
         "--kv-transfer-config", "--data-parallel-size-local", "--data-parallel-address", "--headless"}
 assert want <= seen, want - seen
