@@ -642,6 +642,9 @@ def validate(dir: Any = None, *, calibration: Any = None, calibration_for: Optio
     the full evaluation; then "summary" (median and max |error|, bias, share optimistic). Every point
     runs with the same efficiencies: defaults, or ``calibration`` (a file, load_calibration() or a
     bare hardware id; refused on other hardware unless calibration_for / calibration_any_device).
+    "phase" says which kind of folder it was: "decode" (points with a "serving": {"mode":
+    "aggregated"} block are predicted with the co-located step and carry "aggregated") or
+    "prefill" (e.g. examples/validation/prefill: measured and predicted prompt tokens/s per GPU).
     Plot with ``ridgeline.plot.predicted_vs_measured``."""
     kw = _drop_none({"dir": _path(dir) if dir is not None else validation_dir(),
                      "calibration": _calibration(calibration), "calibration_for": calibration_for,

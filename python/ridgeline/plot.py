@@ -280,17 +280,25 @@ def alpha_penalties(result: dict, ax=None):
 
 
 def predicted_vs_measured(result: dict, ax=None, band: float = 0.2):
-    """``ridgeline.validate()``: predicted against measured decode tokens/s per GPU, one series per
-    model and strategy, the y = x line and a +-``band`` band; the worst point is labelled."""
+    """``ridgeline.validate()``: predicted against measured tokens/s per GPU (decode, or prompt
+    tokens for a prefill folder), one series per model and strategy (prefill: per parallelism),
+    the y = x line and a +-``band`` band; the worst point is labelled."""
     plt = _plt()
     fig = ax.figure if ax is not None else plt.figure(figsize=(5.5, 5))
     ax = ax if ax is not None else fig.add_subplot()
+    prefill = result.get("phase") == "prefill"
+    mkey = "measured_input_tokens_per_s_per_gpu" if prefill else "measured_tokens_per_s_per_gpu"
+    pkey = "predicted_input_tokens_per_s_per_gpu" if prefill else "predicted_tokens_per_s_per_gpu"
     groups = {}
     for p in result["points"]:
-        ev = p["evaluation"]
-        groups.setdefault(f"{ev['model']} {ev['strategy'].upper()}", []).append(p)
-    lo = min(min(p["measured_tokens_per_s_per_gpu"], p["predicted_tokens_per_s_per_gpu"]) for p in result["points"])
-    hi = max(max(p["measured_tokens_per_s_per_gpu"], p["predicted_tokens_per_s_per_gpu"]) for p in result["points"])
+        if prefill:
+            name = f"prefill {p['parallel'].upper()}"
+        else:
+            ev = p["evaluation"]
+            name = f"{ev['model']} {ev['strategy'].upper()}" + (" aggregated" if p.get("serving") == "aggregated" else "")
+        groups.setdefault(name, []).append(p)
+    lo = min(min(p[mkey], p[pkey]) for p in result["points"])
+    hi = max(max(p[mkey], p[pkey]) for p in result["points"])
     lo, hi = max(lo / 1.5, 1e-3), hi * 1.5
     ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label="predicted = measured")
     ax.fill_between([lo, hi], [lo * (1 - band), hi * (1 - band)], [lo * (1 + band), hi * (1 + band)],
@@ -298,13 +306,11 @@ def predicted_vs_measured(result: dict, ax=None, band: float = 0.2):
     for i, (name, pts) in enumerate(sorted(groups.items())):
         s = style(i)
         s["linestyle"] = "none"
-        ax.plot([p["measured_tokens_per_s_per_gpu"] for p in pts], [p["predicted_tokens_per_s_per_gpu"] for p in pts],
-                label=name, markersize=7, **s)
+        ax.plot([p[mkey] for p in pts], [p[pkey] for p in pts], label=name, markersize=7, **s)
     worst = result["summary"]["max_abs_error_point"]
     for p in result["points"]:
         if p["point"] == worst:
-            ax.annotate(f"{worst}\n{p['signed_error'] * 100:+.0f} %", (p["measured_tokens_per_s_per_gpu"],
-                                                                        p["predicted_tokens_per_s_per_gpu"]),
+            ax.annotate(f"{worst}\n{p['signed_error'] * 100:+.0f} %", (p[mkey], p[pkey]),
                         fontsize=7, xytext=(-8, -22), textcoords="offset points", ha="right")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -316,10 +322,11 @@ def predicted_vs_measured(result: dict, ax=None, band: float = 0.2):
         axis.set_minor_formatter(NullFormatter())
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    ax.set_xlabel("measured tokens/s per GPU")
-    ax.set_ylabel("predicted tokens/s per GPU")
+    unit = "prompt tokens/s per GPU" if prefill else "tokens/s per GPU"
+    ax.set_xlabel(f"measured {unit}")
+    ax.set_ylabel(f"predicted {unit}")
     s = result["summary"]
-    ax.set_title(f"Validation: median |error| {s['median_abs_error'] * 100:.1f} %, "
+    ax.set_title(f"{'Prefill validation' if prefill else 'Validation'}: median |error| {s['median_abs_error'] * 100:.1f} %, "
                  f"max {s['max_abs_error'] * 100:.1f} %", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)

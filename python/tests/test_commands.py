@@ -128,6 +128,19 @@ def test_validate_matches_cli(cli):
          cli("validate", "examples/validation", "--calibration", cal, "--json"))
 
 
+def test_validate_prefill_and_aggregated_match_cli(cli):
+    pre = rl.validate("examples/validation/prefill")
+    same(pre, cli("validate", "examples/validation/prefill", "--json"))
+    assert pre["phase"] == "prefill" and pre["summary"]["points"] == len(pre["points"]) >= 8
+    assert all(p["predicted_input_tokens_per_s_per_gpu"] > 0 for p in pre["points"])
+    agg = rl.validate("examples/validation/aggregated")
+    same(agg, cli("validate", "examples/validation/aggregated", "--json"))
+    for p in agg["points"]:
+        assert p["serving"] == "aggregated"
+        assert p["predicted_tokens_per_s_per_gpu"] < p["evaluation"]["tokens_per_s_per_gpu"]
+        assert p["aggregated"]["prefill_chunk_ms"] > 0
+
+
 @pytest.mark.parametrize(
     "call, argv",
     [

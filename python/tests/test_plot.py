@@ -104,3 +104,15 @@ def test_predicted_vs_measured():
     pts = [l for l in lines(fig) if l.get_linestyle() == "None"]
     assert len(pts) == len(groups) and sum(len(l.get_xdata()) for l in pts) == len(v["points"])
     assert distinct(lines(fig))
+
+
+def test_predicted_vs_measured_prefill_and_aggregated():
+    pre = rl.validate("examples/validation/prefill")
+    fig = rp.predicted_vs_measured(pre)
+    pts = [l for l in lines(fig) if l.get_linestyle() == "None"]
+    assert sum(len(l.get_xdata()) for l in pts) == len(pre["points"])
+    assert {l.get_label() for l in pts} == {f"prefill {p['parallel'].upper()}" for p in pre["points"]}
+    assert "prompt tokens/s" in fig.axes[0].get_xlabel()
+    agg = rl.validate("examples/validation/aggregated")
+    pts = [l for l in lines(rp.predicted_vs_measured(agg)) if l.get_linestyle() == "None"]
+    assert all(l.get_label().endswith("aggregated") for l in pts)

@@ -109,7 +109,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
     if (!opt->svg.empty()) ctx.check_output(opt->svg, "--svg", {opt->calibration}, {opt->dir});
     const auto& db = ctx.db();
     if (is_prefill_validation_dir(opt->dir))  // "phase": "prefill" points (e.g. examples/validation/prefill)
-      return run_prefill_validation({opt->dir, opt->calibration, opt->json, opt->csv, opt->max_median, opt->max_error},
+      return run_prefill_validation({opt->dir, opt->calibration, opt->calibration_for, opt->calibration_any_device,
+                                     opt->json, opt->csv, opt->max_median, opt->max_error},
                                     ctx);
     const auto points = io::load_validation_points(opt->dir, db);
     Efficiencies eff;

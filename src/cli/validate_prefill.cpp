@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "io/prefill_validation.hpp"
+#include "present/commands.hpp"
 #include "report/report.hpp"
 #include "ridgeline/io/validation.hpp"
 #include "ridgeline/validation.hpp"
@@ -18,94 +19,54 @@ namespace ridgeline::cli {
 namespace fs = std::filesystem;
 
 bool is_prefill_validation_dir(const std::string& dir) {
-  // Not a readable folder: the decode loader reports it (exit 1 with a Fix).
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return false;
-  bool any = false;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file() && e.path().extension() == ".json") {
-      if (!io::is_prefill_point(e.path())) return false;
-      any = true;
-    }
-  return any;
+  return io::is_prefill_validation_dir(dir);
 }
 
 void run_prefill_validation(const PrefillValidateOptions& o, Context& ctx) {
-  const auto points = io::load_prefill_points(o.dir, ctx.db());
-  Efficiencies eff;
-  std::optional<io::Calibration> cal;
-  if (!o.calibration.empty()) {
-    cal = io::load_calibration(o.calibration, eff);
-    eff = cal->efficiencies;
-  }
-  struct Row {
-    const io::PrefillValidationPoint* p;
-    PrefillEvaluation e;
-    double error;
-  };
-  std::vector<Row> rows;
-  std::vector<double> errors;
-  for (const auto& p : points) {
-    const PrefillEvaluation e =
-        evaluate_prefill(*p->model, p->precision, p->workload, p->deployment, p->input_tokens, eff);
-    if (e.reason == Infeasible::bad_shape)
-      throw ConfigError(p->file + ": /deployment: " + e.shape_problem + ". Fix: correct the deployment of this point");
-    const double err = signed_error(e.tokens_per_s_per_gpu, p->measured_tokens_per_s_per_gpu);
-    rows.push_back({p.get(), e, err});
-    errors.push_back(err);
-  }
-  const ErrorSummary sum = summarize_errors(errors);
-  std::string worst;
-  for (const auto& r : rows)
-    if (std::abs(r.error) == sum.max_abs_error) worst = r.p->name;
+  // One computation for the CLI and Python (present::validate_json); the table is read off it.
+  nlohmann::json out =
+      present::validate_json({o.dir, o.calibration, o.calibration_for, o.calibration_any_device}, ctx.db());
+  const auto& sj = out["summary"];
+  ErrorSummary sum;
+  sum.points = sj["points"].get<int>();
+  sum.median_abs_error = sj["median_abs_error"].get<double>();
+  sum.max_abs_error = sj["max_abs_error"].get<double>();
+  sum.mean_signed_error = sj["mean_signed_error"].get<double>();
+  sum.share_optimistic = sj["share_optimistic"].get<double>();
+  const std::string worst = sj["max_abs_error_point"].get<std::string>();
+  const nlohmann::json& cal = out["calibration"];
   report::Table t;
   t.header = {"point", "hardware", "plan", "isl", "chunk", "measured", "predicted", "error", "binding", "source"};
   t.units = {"", "", "", "tokens", "tokens/GPU", "tok/s/GPU", "tok/s/GPU", "signed", "", ""};
-  for (const auto& r : rows) {
-    const auto& d = r.p->deployment;
-    t.rows.push_back({r.p->name, r.p->hardware_id,
-                      fmt::format("{}{} m{}", d.parallel == PrefillParallel::ep ? "EP" : "TP", d.gpus,
-                                  d.parallel == PrefillParallel::ep ? d.micro_batches : 1),
-                      fmt::format("{:.0f}", r.p->input_tokens), fmt::format("{:.0f}", d.chunk_tokens),
-                      fmt::format("{:.0f}", r.p->measured_tokens_per_s_per_gpu),
-                      fmt::format("{:.0f}", r.e.tokens_per_s_per_gpu), fmt::format("{:+.1f} %", 100 * r.error),
-                      binding_name(r.e.binding), r.p->verification == "primary" ? "primary" : "secondary"});
+  for (const auto& p : out["points"]) {
+    const bool ep = p["parallel"] == "ep";
+    t.rows.push_back({p["point"].get<std::string>(), p["hardware"].get<std::string>(),
+                      fmt::format("{}{} m{}", ep ? "EP" : "TP", p["gpus"].get<int>(), p["micro_batches"].get<int>()),
+                      fmt::format("{:.0f}", p["input_tokens"].get<double>()),
+                      fmt::format("{:.0f}", p["chunk_tokens"].get<double>()),
+                      fmt::format("{:.0f}", p["measured_input_tokens_per_s_per_gpu"].get<double>()),
+                      fmt::format("{:.0f}", p["predicted_input_tokens_per_s_per_gpu"].get<double>()),
+                      fmt::format("{:+.1f} %", 100 * p["signed_error"].get<double>()), p["binding"].get<std::string>(),
+                      p["verification"] == "primary" ? "primary" : "secondary"});
   }
   if (o.json) {
-    nlohmann::json out;
-    nlohmann::json pts = nlohmann::json::array();
-    for (const auto& r : rows)
-      pts.push_back({{"point", r.p->name},
-                     {"phase", "prefill"},
-                     {"file", r.p->file},
-                     {"record_id", r.p->record_id},
-                     {"source_url", r.p->source_url},
-                     {"verification", r.p->verification},
-                     {"measured_input_tokens_per_s_per_gpu", r.p->measured_tokens_per_s_per_gpu},
-                     {"predicted_input_tokens_per_s_per_gpu", r.e.tokens_per_s_per_gpu},
-                     {"signed_error", r.error},
-                     {"binding", binding_name(r.e.binding)},
-                     {"latency_ms", r.e.latency_s * 1e3},
-                     {"hfu", r.e.hfu}});
-    out["phase"] = "prefill";
-    out["points"] = pts;
-    out["summary"] = {{"points", sum.points},
-                      {"median_abs_error", sum.median_abs_error},
-                      {"max_abs_error", sum.max_abs_error},
-                      {"max_abs_error_point", worst},
-                      {"mean_signed_error", sum.mean_signed_error},
-                      {"share_optimistic", sum.share_optimistic}};
-    out["calibration"] = cal ? nlohmann::json{{"file", cal->file}, {"source", cal->source}} : nlohmann::json(nullptr);
     out["meta"] = report::meta_json(ctx.argv);
     fmt::print("{}\n", out.dump(2));
-  } else if (o.csv) {
-    fmt::print("{}", t.csv());
+  } else if (o.csv) {  // machine-readable: SI numbers, one column per field
+    fmt::print(
+        "{}", report::csv_of_rows(out["points"], {"point", "hardware", "parallel", "gpus", "micro_batches",
+                                                  "input_tokens", "chunk_tokens", "measured_input_tokens_per_s_per_gpu",
+                                                  "predicted_input_tokens_per_s_per_gpu", "signed_error", "binding",
+                                                  "latency_ms", "hfu", "verification"}));
   } else {
     fmt::print(
         "Ridgeline {} — validation of prefill tokens/s per GPU against {} published points ({})\n"
         "  efficiencies: {}\n\n{}\n",
         report::kVersion, sum.points, o.dir,
-        cal ? fmt::format("calibration {} ({})", cal->file, cal->source) : std::string("defaults"), t.render());
+        cal.is_null()
+            ? std::string("defaults")
+            : fmt::format("calibration {} ({})", cal["file"].get<std::string>(), cal["source"].get<std::string>()),
+        t.render());
     fmt::print(
         "  points: {}\n  median |error|: {:.1f} %\n  max |error|: {:.1f} % ({})\n  mean signed error (bias): "
         "{:+.1f} %\n  optimistic predictions: {} of {}\n",

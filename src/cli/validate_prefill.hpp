@@ -8,7 +8,8 @@
 namespace ridgeline::cli {
 
 struct PrefillValidateOptions {
-  std::string dir, calibration;
+  std::string dir, calibration, calibration_for;
+  bool calibration_any_device = false;
   bool json = false, csv = false;
   double max_median = -1, max_error = -1;
 };

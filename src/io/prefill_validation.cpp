@@ -32,6 +32,19 @@ void check_keys(const Reader& r, std::initializer_list<const char*> known) {
 
 }  // namespace
 
+bool is_prefill_validation_dir(const fs::path& dir) {
+  // Not a readable folder: the decode loader reports it (exit 1 with a Fix).
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
+  bool any = false;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ".json") {
+      if (!is_prefill_point(e.path())) return false;
+      any = true;
+    }
+  return any;
+}
+
 bool is_prefill_point(const fs::path& file) {
   try {
     const Json j = read_json_file(file.string());

@@ -28,6 +28,9 @@ struct PrefillValidationPoint {
 /// True when `file` is a JSON object with "phase": "prefill".
 bool is_prefill_point(const std::filesystem::path& file);
 
+/// True when `dir` is a readable folder whose *.json files are all prefill points (at least one).
+bool is_prefill_validation_dir(const std::filesystem::path& dir);
+
 /// Every *.json in `dir` that is a prefill point (errors name the file, the JSON path and the fix).
 /// The points are returned by pointer-stable storage: deployment.hw points at hardware.
 std::vector<std::unique_ptr<PrefillValidationPoint>> load_prefill_points(const std::filesystem::path& dir,

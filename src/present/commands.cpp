@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "io/files.hpp"
+#include "io/prefill_validation.hpp"
 #include "present/checks.hpp"
 #include "present/lists.hpp"
 #include "report/report.hpp"
@@ -539,20 +540,99 @@ nlohmann::json aggregated_step_json(const std::optional<ColocatedStep>& a) {
           {"tpot_ms", 1e3 * a->tpot_s}};
 }
 
-nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
-  if (!std::filesystem::is_directory(r.dir)) throw FlagError(fmt::format("dir: Directory does not exist: {}", r.dir));
-  const auto points = io::load_validation_points(r.dir, db);
-  Efficiencies eff;
-  std::optional<io::Calibration> cal;
+namespace {
+
+/// The request's calibration (none: defaults), checked against every hardware it will price.
+std::optional<io::Calibration> validation_calibration(const ValidateRequest& r, const io::Database& db,
+                                                      const std::vector<const Accelerator*>& hardware) {
   if ((!r.calibration_for.empty() || r.calibration_any_device) && r.calibration.empty())
     throw FlagError("--calibration-for / --calibration-any-device need --calibration FILE");
-  if (!r.calibration.empty()) {
-    cal = io::load_calibration(io::resolve_calibration_file(r.calibration, db), eff);
-    for (const auto& p : points)
-      for (const Accelerator* hw : {p.scenario.deployment.attention.hw, p.scenario.deployment.ffn.hw})
-        if (hw) io::check_calibration_applies(*cal, *hw, db, {r.calibration_for, r.calibration_any_device});
-    eff = cal->efficiencies;
+  if (r.calibration.empty()) return std::nullopt;
+  io::Calibration cal = io::load_calibration(io::resolve_calibration_file(r.calibration, db), Efficiencies{});
+  for (const Accelerator* hw : hardware)
+    if (hw) io::check_calibration_applies(cal, *hw, db, {r.calibration_for, r.calibration_any_device});
+  return cal;
+}
+
+nlohmann::json calibration_json(const std::optional<io::Calibration>& cal) {
+  return cal ? nlohmann::json{{"file", cal->file},
+                              {"source", cal->source},
+                              {"fields", cal->fields_set},
+                              {"values", calibration_values_json(*cal)}}
+             : nlohmann::json(nullptr);
+}
+
+nlohmann::json summary_json(const ErrorSummary& sum, const std::string& worst) {
+  return {{"points", sum.points},
+          {"median_abs_error", sum.median_abs_error},
+          {"max_abs_error", sum.max_abs_error},
+          {"max_abs_error_point", worst},
+          {"mean_signed_error", sum.mean_signed_error},
+          {"share_optimistic", sum.share_optimistic}};
+}
+
+/// `validate` on a folder of prefill points ("phase": "prefill").
+nlohmann::json prefill_validate_json(const ValidateRequest& r, const io::Database& db) {
+  const auto points = io::load_prefill_points(r.dir, db);
+  std::vector<const Accelerator*> hardware;
+  for (const auto& p : points) hardware.push_back(p->deployment.hw);
+  const std::optional<io::Calibration> cal = validation_calibration(r, db, hardware);
+  const Efficiencies eff = cal ? cal->efficiencies : Efficiencies{};
+  nlohmann::json pts = nlohmann::json::array();
+  std::vector<double> errors;
+  std::vector<std::string> names;
+  for (const auto& p : points) {
+    const PrefillEvaluation e =
+        evaluate_prefill(*p->model, p->precision, p->workload, p->deployment, p->input_tokens, eff);
+    if (e.reason == Infeasible::bad_shape)
+      throw ConfigError(p->file + ": /deployment: " + e.shape_problem + ". Fix: correct the deployment of this point");
+    const double err = signed_error(e.tokens_per_s_per_gpu, p->measured_tokens_per_s_per_gpu);
+    errors.push_back(err);
+    names.push_back(p->name);
+    const auto& d = p->deployment;
+    pts.push_back({{"point", p->name},
+                   {"phase", "prefill"},
+                   {"file", p->file},
+                   {"record_id", p->record_id},
+                   {"source_url", p->source_url},
+                   {"verification", p->verification},
+                   {"hardware", p->hardware_id},
+                   {"parallel", prefill_parallel_name(d.parallel)},
+                   {"gpus", d.gpus},
+                   {"micro_batches", d.parallel == PrefillParallel::ep ? d.micro_batches : 1},
+                   {"input_tokens", p->input_tokens},
+                   {"chunk_tokens", d.chunk_tokens},
+                   {"measured_input_tokens_per_s_per_gpu", p->measured_tokens_per_s_per_gpu},
+                   {"predicted_input_tokens_per_s_per_gpu", e.tokens_per_s_per_gpu},
+                   {"signed_error", err},
+                   {"binding", binding_name(e.binding)},
+                   {"latency_ms", e.latency_s * 1e3},
+                   {"hfu", e.hfu}});
   }
+  const ErrorSummary sum = summarize_errors(errors);
+  std::string worst;
+  for (size_t i = 0; i < errors.size(); ++i)
+    if (std::abs(errors[i]) == sum.max_abs_error) worst = names[i];
+  nlohmann::json out;
+  out["phase"] = "prefill";
+  out["points"] = pts;
+  out["summary"] = summary_json(sum, worst);
+  out["calibration"] = calibration_json(cal);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
+  if (!std::filesystem::is_directory(r.dir)) throw FlagError(fmt::format("dir: Directory does not exist: {}", r.dir));
+  if (io::is_prefill_validation_dir(r.dir)) return prefill_validate_json(r, db);
+  const auto points = io::load_validation_points(r.dir, db);
+  std::vector<const Accelerator*> hardware;
+  for (const auto& p : points)
+    for (const Accelerator* hw : {p.scenario.deployment.attention.hw, p.scenario.deployment.ffn.hw})
+      hardware.push_back(hw);
+  const std::optional<io::Calibration> cal = validation_calibration(r, db, hardware);
+  const Efficiencies eff = cal ? cal->efficiencies : Efficiencies{};
   struct Row {
     const io::ValidationPoint* point;
     io::PointPrediction pred;
@@ -591,18 +671,10 @@ nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
                    {"evaluation", report::evaluation_json(row.point->scenario, row.pred.eval)}});
   }
   nlohmann::json out;
+  out["phase"] = "decode";
   out["points"] = pts;
-  out["summary"] = {{"points", sum.points},
-                    {"median_abs_error", sum.median_abs_error},
-                    {"max_abs_error", sum.max_abs_error},
-                    {"max_abs_error_point", worst},
-                    {"mean_signed_error", sum.mean_signed_error},
-                    {"share_optimistic", sum.share_optimistic}};
-  out["calibration"] = cal ? nlohmann::json{{"file", cal->file},
-                                            {"source", cal->source},
-                                            {"fields", cal->fields_set},
-                                            {"values", calibration_values_json(*cal)}}
-                           : nlohmann::json(nullptr);
+  out["summary"] = summary_json(sum, worst);
+  out["calibration"] = calibration_json(cal);
   return out;
 }
 
