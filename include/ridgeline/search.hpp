@@ -157,7 +157,7 @@ struct Candidate {
   Evaluation evaluation;
   double score = 0;
   Infeasible batch_limit = Infeasible::none;  ///< what stops a larger batch (KV memory or the SLO)
-  bool bubble_limited = false;                ///< --require-bubble-free: a larger batch would have ping-pong bubbles
+  bool bubble_limited = false;  ///< --require-bubble-free: a larger batch would have ping-pong bubbles
 };
 
 /// What stops a plan's batch from growing, in words.
@@ -392,8 +392,8 @@ inline int ep_shapes(const ModelSpec& m, const Accelerator& hw, int gpus, const 
     // once the experts are spread one per rank, i.e. gpus / (etp / 2) > experts.
     for (int etp : s.tp_sizes) {
       if (n >= int(out.size()) - 1) break;
-      if (etp > 1 &&
-          (gpus % etp || etp >= gpus || etp > std::max(1, hw.gpus_per_node) || gpus / (etp / 2) <= m.moe.num_experts))
+      if (etp > 1 && (gpus % etp || etp >= gpus || etp > std::max(1, hw.gpus_per_node) ||
+                      gpus / (etp / 2) <= m.moe.num_experts))
         continue;
       out[n++] = {t, etp};
     }
@@ -438,8 +438,8 @@ template <class Score>
 inline void climb_attention_counts(const std::vector<int>& counts, double target, bool search_outward, Score&& score) {
   const long n = long(counts.size());
   if (n == 0) return;
-  const long at =
-      std::min<long>(std::lower_bound(counts.begin(), counts.end(), int(std::ceil(target))) - counts.begin(), n - 1);
+  const long at = std::min<long>(std::lower_bound(counts.begin(), counts.end(), int(std::ceil(target))) - counts.begin(),
+                                 n - 1);
   std::vector<double> s(size_t(n), -2);  // -2: not tried yet
   auto at_index = [&](long i) {
     if (s[size_t(i)] == -2) s[size_t(i)] = score(counts[size_t(i)]);
@@ -515,7 +515,7 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
   std::vector<int> fitting;
   // The FFN half of BALANCE depends on the attention side only through its slot (the same for
   // every TP_a unless KV memory caps it): solved once per slot.
-  std::vector<std::pair<double, double>> instances_by_slot;  // (slot, instances per sequence)
+  std::vector<std::pair<double, double>> instances_by_slot;  // (slot, balanced micro-batch tokens)
   for (size_t t = 0; t < c.s.tp_sizes.size(); ++t) {
     const int tp_a = c.s.tp_sizes[t];
     if (!tp_allowed(c.m, ha, tp_a)) continue;
