@@ -40,8 +40,11 @@ inline double expected_distinct_groups(int num_experts, int k, int groups) {
     int num_experts, k, groups;
     double value;
   };
-  static thread_local Entry table[16];  // zero-initialised, no guard
-  Entry& e = table[(unsigned(groups) * 7u + unsigned(num_experts) * 3u + unsigned(k)) & 15u];
+  // Multiplicative hashing: group counts are mostly powers of two, which a small-multiplier hash
+  // sends to a few slots.
+  static thread_local Entry table[64];  // zero-initialised, no guard
+  Entry& e =
+      table[(unsigned(groups) * 0xC2B2AE3Du + unsigned(num_experts) * 0x9E3779B1u + unsigned(k) * 0x85EBCA77u) >> 26];
   if (e.groups == groups && e.num_experts == num_experts && e.k == k) return e.value;
   e = {num_experts, k, groups, expected_distinct_groups_uncached(num_experts, k, groups)};
   return e.value;

@@ -439,11 +439,11 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.expert_tp_comm_s = detail::expert_tp_reduce_s(m, hw.scale_up, etp, ep_ranks, routed, act, tp_tc.fixed_s);
   // Pure-RDMA low-latency kernels reach every peer over the NIC: a scale-up domain of one GPU.
   const Accelerator* comm_hw = &hw;
-  Accelerator rdma_only;
+  std::optional<Accelerator> rdma_only;  // built only when used: an Accelerator holds strings
   if (d.all_to_all_pure_rdma && d.dispatch_style == DispatchStyle::low_latency) {
-    rdma_only = hw;
-    rdma_only.scale_up_domain_gpus = 1;
-    comm_hw = &rdma_only;
+    rdma_only.emplace(hw);
+    rdma_only->scale_up_domain_gpus = 1;
+    comm_hw = &*rdma_only;
   }
   // One EP rank (a pure-TP worker): every GPU already holds every token, no all-to-all.
   const CommTime comm =
@@ -490,9 +490,11 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
   // Useful FLOPs per GPU per iteration (balanced work; imbalance is lost time, not work).
-  const OpList att_bal_ops = w.attention_imbalance == 1.0
-                                 ? e.attention_ops
-                                 : attention_stage_ops(m, p, seqs * tp, q_per_seq, w.context_tokens, tp, true, true);
+  // Balanced attention is the evaluated list itself unless attention is imbalanced (no copy then).
+  OpList att_bal_scratch;
+  if (w.attention_imbalance != 1.0)
+    attention_stage_ops(att_bal_scratch, m, p, seqs * tp, q_per_seq, w.context_tokens, tp, true, true);
+  const OpList& att_bal_ops = w.attention_imbalance == 1.0 ? e.attention_ops : att_bal_scratch;
   const StageTime att_bal = w.attention_imbalance == 1.0 ? att : stage_time(att_bal_ops, hw, eff);
   const double ffn_balance = routed / (batch_tokens_global * m.moe.top_k / ep_ranks);
   const double ffn_flops_bal = ffn.flops / ffn_balance;

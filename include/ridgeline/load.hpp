@@ -66,8 +66,11 @@ struct UniformLoadTerms {
 /// Those terms, remembered: a plan shape's batch search asks for one set many times. A small
 /// per-thread direct-mapped table of exact values (the same expressions, evaluated once).
 inline const UniformLoadTerms& uniform_load_terms(int experts, int top_k, int ranks, double group) {
-  static thread_local UniformLoadTerms table[16];  // zero-initialised, no guard
-  UniformLoadTerms& t = table[(unsigned(experts) * 3u + unsigned(top_k) * 5u + unsigned(ranks) * 7u) & 15u];
+  // Multiplicative hashing: rank counts are mostly multiples of 16, which a small-multiplier
+  // hash sends to one slot (every call then recomputed the terms).
+  static thread_local UniformLoadTerms table[64];  // zero-initialised, no guard
+  UniformLoadTerms& t =
+      table[(unsigned(experts) * 0x9E3779B1u + unsigned(top_k) * 0x85EBCA77u + unsigned(ranks) * 0xC2B2AE3Du) >> 26];
   if (t.experts == experts && t.top_k == top_k && t.ranks == ranks && t.group == group) return t;
   t.experts = experts, t.top_k = top_k, t.ranks = ranks, t.group = group;
   t.p = std::clamp(group / experts, 0.0, 1.0);

@@ -21,16 +21,19 @@ inline const char* bound_name(Bound b) {
   return b == Bound::compute ? "compute" : "memory";
 }
 
+/// Built by aggregate initialisation with every member given. No default member initialisers: the
+/// type is trivial, so an OpList's unused slots (and the two lists in every Evaluation the
+/// search's inner loop makes) cost nothing to create.
 struct OpCost {
-  const char* name = "";
-  OpKind kind = OpKind::gemm;
-  DType math = DType::bf16;
-  double flops = 0;
-  double hbm_bytes = 0;
-  int kernels = 1;
+  const char* name;
+  OpKind kind;
+  DType math;
+  double flops;
+  double hbm_bytes;
+  int kernels;
   /// Attention: rows per KV-head group (query heads per KV head x query tokens); the kernel pads
   /// them to the hardware's tile (Accelerator::attention_tile_rows). 0 = not an attention op.
-  double rows_per_group = 0;
+  double rows_per_group;
 };
 
 /// Executed / useful FLOPs of a decode attention kernel whose tiles are padded to `tile` rows.
@@ -64,7 +67,7 @@ inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencie
 
 /// A short fixed-capacity list, so the search's inner loop never allocates.
 struct OpList {
-  std::array<OpCost, 8> ops{};
+  std::array<OpCost, 8> ops;  ///< [0, size) are set
   int size = 0;
   void add(const OpCost& op) {
     if (op.flops > 0 || op.hbm_bytes > 0) ops[size++] = op;
@@ -75,7 +78,7 @@ struct OpList {
 
 /// A GEMM of `tokens` rows against `params` weights split over `shards` GPUs.
 inline OpCost gemm_op(const char* name, double tokens, double params, double shards, DType w) {
-  return {name, OpKind::gemm, w, 2.0 * tokens * params / shards, params * dtype_bytes(w) / shards, 1};
+  return {name, OpKind::gemm, w, 2.0 * tokens * params / shards, params * dtype_bytes(w) / shards, 1, 0};
 }
 
 /// Attention side of one layer for `sequences` sequences (each with `query_tokens_per_seq`
@@ -95,7 +98,7 @@ inline void attention_stage_ops(OpList& out, const ModelSpec& m, const Precision
   out.ops[out.size - 1].kernels = 4;
 
   // Attention core: scores and weighted sum over the KV of every sequence.
-  OpCost core{"attn_core", OpKind::attention, p.attention_math, 0, 0, 1};
+  OpCost core{"attn_core", OpKind::attention, p.attention_math, 0, 0, 1, 0};
   const double heads_per_rank = double(a.num_heads) / tp;
   double kv_shard = 1;  // how many ways the stored KV of a sequence is split over the TP group
   switch (a.kind) {

@@ -125,7 +125,7 @@ inline OpList prefill_attention_ops(const ModelSpec& m, const Precision& p, doub
   const double heads = double(a.num_heads) / tp;
   const double pairs = sequences * mean_causal_pairs(m, c, prefix);
   const double attended = sequences * (prefix + c);
-  OpCost core{"attn_core", OpKind::attention, p.attention_math, 0, 0, 1};
+  OpCost core{"attn_core", OpKind::attention, p.attention_math, 0, 0, 1, 0};
   if (a.kind == AttentionKind::mla) {
     // Non-absorbed MLA: q / kv_a / o projections on the new tokens, kv_b on every attended token.
     const double kv_b = mla_kv_b_params(m);

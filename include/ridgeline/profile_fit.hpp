@@ -77,7 +77,8 @@ inline double predict_gemm_s(const GemmKernelSample& s, const Accelerator& hw, c
                   dtype_for_bytes(s.weight_bytes),
                   2.0 * rows * s.n * s.k,
                   s.groups * s.n * s.k * s.weight_bytes + rows * s.k * s.activation_bytes + rows * s.n * 2.0,
-                  1};
+                  1,
+                  0};
   return op_time(op, hw, eff).time_s;
 }
 

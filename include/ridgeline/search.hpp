@@ -260,20 +260,19 @@ inline int min_bubble_free_micro_batches(double t_a, double t_f, double t_c_roun
   return 1 + int(std::ceil(need - 1e-12));
 }
 
-/// BALANCE (Algorithm 1) generalised: attention instances that make t_a = t_f when each stage
-/// fills the per-slot budget (SLO L_accept - t_g) / (m L) — attention also capped by KV memory.
-/// Without intercepts this is the paper's n_a = k1 E / (k3 K).
-inline double balanced_attention_instances(const ModelSpec& m, const Precision& p, const Workload& w,
-                                           const Efficiencies& eff, const Accelerator& ha, int tp_a,
-                                           const Accelerator& hf, int ffn_gpus, int tp_e, int micro_batches) {
+/// The attention half of BALANCE: the sequences per attention instance whose t_a fills the
+/// per-slot budget (SLO L_accept - t_g) / (m L), capped by KV memory (then the slot is that
+/// batch's t_a). It does not depend on the FFN side, so the search computes it once per
+/// (attention hardware, TP_a, micro-batches) for all FFN shapes.
+struct AttentionBalance {
+  double seqs = 0;    ///< sequences per attention instance per micro-batch
+  double slot_s = 0;  ///< the slot the FFN side balances against
+};
+
+inline AttentionBalance attention_balance(const ModelSpec& m, const Precision& p, const Workload& w,
+                                          const Efficiencies& eff, const Accelerator& ha, int tp_a, int micro_batches) {
   const double slot = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (double(micro_batches) * m.num_layers);
-  const int ep_ranks = ffn_gpus / tp_e;
-  const double local = std::max(1.0, std::ceil(double(m.moe.num_experts) / ep_ranks));
   const double q = 1.0 + w.mtp_draft_tokens;
-  auto t_f = [&](double tokens) {
-    const double routed = detail::hot_rank_load(m, w, m.moe.num_experts, ep_ranks, tokens);
-    return stage_time(ffn_stage_ops(m, p, routed, local, tp_e, tokens, 0), hf, eff).time_s;
-  };
   auto t_a = [&](double seqs) {
     return stage_time(attention_stage_ops(m, p, seqs * w.attention_imbalance, q, w.context_tokens, tp_a, true, true),
                       ha, eff)
@@ -289,8 +288,38 @@ inline double balanced_attention_instances(const ModelSpec& m, const Precision& 
     seqs = room / (kv * micro_batches);
     balanced_slot = t_a(seqs);
   }
-  const double tokens = search_detail::solve_increasing(t_f, balanced_slot);
-  return seqs > 0 ? tokens / q / seqs : 1.0;
+  return {seqs, balanced_slot};
+}
+
+/// The FFN half of BALANCE: the micro-batch tokens whose t_f fills `att`'s slot.
+inline double balanced_ffn_tokens(const ModelSpec& m, const Precision& p, const Workload& w, const Efficiencies& eff,
+                                  const AttentionBalance& att, const Accelerator& hf, int ffn_gpus, int tp_e) {
+  const int ep_ranks = ffn_gpus / tp_e;
+  const double local = std::max(1.0, std::ceil(double(m.moe.num_experts) / ep_ranks));
+  auto t_f = [&](double tokens) {
+    const double routed = detail::hot_rank_load(m, w, m.moe.num_experts, ep_ranks, tokens);
+    return stage_time(ffn_stage_ops(m, p, routed, local, tp_e, tokens, 0), hf, eff).time_s;
+  };
+  return search_detail::solve_increasing(t_f, att.slot_s);
+}
+
+/// Attention instances that make t_f = t_a at `att`'s slot.
+inline double balanced_attention_instances(const ModelSpec& m, const Precision& p, const Workload& w,
+                                           const Efficiencies& eff, const AttentionBalance& att, const Accelerator& hf,
+                                           int ffn_gpus, int tp_e) {
+  const double tokens = balanced_ffn_tokens(m, p, w, eff, att, hf, ffn_gpus, tp_e);
+  const double q = 1.0 + w.mtp_draft_tokens;
+  return att.seqs > 0 ? tokens / q / att.seqs : 1.0;
+}
+
+/// BALANCE (Algorithm 1) generalised: attention instances that make t_a = t_f when each stage
+/// fills the per-slot budget (SLO L_accept - t_g) / (m L) — attention also capped by KV memory.
+/// Without intercepts this is the paper's n_a = k1 E / (k3 K).
+inline double balanced_attention_instances(const ModelSpec& m, const Precision& p, const Workload& w,
+                                           const Efficiencies& eff, const Accelerator& ha, int tp_a,
+                                           const Accelerator& hf, int ffn_gpus, int tp_e, int micro_batches) {
+  return balanced_attention_instances(m, p, w, eff, attention_balance(m, p, w, eff, ha, tp_a, micro_batches), hf,
+                                      ffn_gpus, tp_e);
 }
 
 namespace search_detail {
@@ -453,15 +482,48 @@ inline void climb_attention_counts(const std::vector<int>& counts, double target
   }
 }
 
+/// attention_balance for one attention kind, each (TP_a, micro-batches) of the search space
+/// computed once before the tasks run; an error (a precision the hardware lacks) is kept and
+/// rethrown by the task that needs the value, as computing it there would.
+struct AttentionBalances {
+  std::vector<AttentionBalance> value;  ///< [tp_sizes index x afd_micro_batches.size() + mb index]
+  std::vector<std::exception_ptr> error;
+  const AttentionBalance& at(size_t i) const {
+    if (error[i]) std::rethrow_exception(error[i]);
+    return value[i];
+  }
+};
+
+inline AttentionBalances attention_balances(const Ctx& c, const Accelerator& ha) {
+  const size_t n_mb = c.s.afd_micro_batches.size();
+  AttentionBalances b;
+  b.value.resize(c.s.tp_sizes.size() * n_mb);
+  b.error.resize(b.value.size());
+  for (size_t t = 0; t < c.s.tp_sizes.size(); ++t) {
+    if (!tp_allowed(c.m, ha, c.s.tp_sizes[t])) continue;
+    for (size_t k = 0; k < n_mb; ++k) try {
+        b.value[t * n_mb + k] = attention_balance(c.m, c.p, c.w, c.eff, ha, c.s.tp_sizes[t], c.s.afd_micro_batches[k]);
+      } catch (...) {
+        b.error[t * n_mb + k] = std::current_exception();
+      }
+  }
+  return b;
+}
+
 inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int tp_e, const Accelerator& ha,
-                         const std::vector<int>& attention_counts, TaskOut& out) {
+                         const std::vector<int>& attention_counts, const AttentionBalances* balances, TaskOut& out) {
   std::vector<int> fitting;
-  for (int tp_a : c.s.tp_sizes) {
+  // The FFN half of BALANCE depends on the attention side only through its slot (the same for
+  // every TP_a unless KV memory caps it): solved once per slot.
+  std::vector<std::pair<double, double>> instances_by_slot;  // (slot, balanced micro-batch tokens)
+  for (size_t t = 0; t < c.s.tp_sizes.size(); ++t) {
+    const int tp_a = c.s.tp_sizes[t];
     if (!tp_allowed(c.m, ha, tp_a)) continue;
     fitting.clear();
     for (int a : attention_counts)
       if (a % tp_a == 0 && a + ffn_gpus <= c.s.max_gpus) fitting.push_back(a);
-    for (int mb : c.s.afd_micro_batches) {
+    for (size_t k = 0; k < c.s.afd_micro_batches.size(); ++k) {
+      const int mb = c.s.afd_micro_batches[k];
       Deployment d;
       d.strategy = Strategy::afd;
       d.micro_batches = mb;
@@ -485,8 +547,17 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       } else if (c.s.scan_all_attention_counts) {
         for (int a : fitting) try_count(a);
       } else {
-        const double target =
-            tp_a * balanced_attention_instances(c.m, c.p, c.w, c.eff, ha, tp_a, hf, ffn_gpus, tp_e, mb);
+        const AttentionBalance& att = balances->at(t * c.s.afd_micro_batches.size() + k);
+        // The FFN solve yields tokens; instances = tokens / q / seqs is formed per TP_a below.
+        auto memo = std::find_if(instances_by_slot.begin(), instances_by_slot.end(),
+                                 [&](const auto& e) { return e.first == att.slot_s; });
+        if (memo == instances_by_slot.end()) {
+          instances_by_slot.emplace_back(att.slot_s,
+                                         balanced_ffn_tokens(c.m, c.p, c.w, c.eff, att, hf, ffn_gpus, tp_e));
+          memo = instances_by_slot.end() - 1;
+        }
+        const double q = 1.0 + c.w.mtp_draft_tokens;
+        const double target = tp_a * (att.seqs > 0 ? memo->second / q / att.seqs : 1.0);
         // Balance beyond the budget: the walk starts from the largest count that fits.
         if (fitting.empty() || target > fitting.back()) ++out.rejected[int(Rejection::budget)];
         climb_attention_counts(fitting, target, c.s.require_bubble_free, try_count);
@@ -571,6 +642,9 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
           if (tp_e > 1 && f / (tp_e / 2) <= m.moe.num_experts) continue;
           for (const Accelerator* ha : s.attention_hardware) tasks.push_back({Strategy::afd, hf, f, tp_e, ha});
         }
+  std::vector<AttentionBalances> balances;
+  if (s.search_afd && s.exact_gpus <= 0 && !s.scan_all_attention_counts)
+    for (const Accelerator* ha : s.attention_hardware) balances.push_back(attention_balances(c, *ha));
   std::vector<TaskOut> outs(tasks.size());
   parallel_for(tasks.size(), s.threads, [&](size_t i) {
     if (s.cancel && s.cancel->load(std::memory_order_relaxed)) throw Cancelled();
@@ -580,7 +654,8 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
     } else {
       const size_t ai = size_t(std::find(s.attention_hardware.begin(), s.attention_hardware.end(), t.attention) -
                                s.attention_hardware.begin());
-      run_afd_task(c, *t.ffn, t.ffn_gpus, t.tp_e, *t.attention, attention_counts[ai], outs[i]);
+      run_afd_task(c, *t.ffn, t.ffn_gpus, t.tp_e, *t.attention, attention_counts[ai],
+                   balances.empty() ? nullptr : &balances[ai], outs[i]);
     }
   });
   SearchResult r;

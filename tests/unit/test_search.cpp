@@ -301,7 +301,7 @@ TEST_CASE("batch search: a hint changes the number of evaluations, never the ans
       CHECK(r.batch == answer);
       CHECK(r.limit == plain.limit);
     }
-    // A close hint brackets the answer within 2 %: no more evaluations than without it.
+    // A close hint puts the first secant next to the answer: no more evaluations than without it.
     CHECK(largest_feasible_batch(eval, 1, long(1) << 24, slo_s, answer).evaluations <= plain.evaluations);
   }
 }

@@ -80,7 +80,8 @@ double gemm_error(const GemmPoint& g, const Accelerator& hw, const Efficiencies&
             DType::fp8,
             2.0 * rows * g.n * g.k,
             g.groups * g.n * g.k * 1.0 + rows * g.k * 1.0 + rows * g.n * 2.0,
-            1};  // fp8 W and A, bf16 out
+            1,
+            0};  // fp8 W and A, bf16 out
   const double measured_s = op.flops / (g.tflops * 1e12);
   return signed_error(op_time(op, hw, eff).time_s, measured_s);  // time: > 0 = model too slow
 }
