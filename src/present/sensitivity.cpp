@@ -81,7 +81,10 @@ std::vector<SensitivityRow> run_sensitivity(const SearchSetup& base, const Candi
                                             const Candidate* best_afd, bool full) {
   std::vector<SensitivityRow> rows;
   for (const Parameter& p : parameters()) {
-    SensitivityRow row{p.name, p.low.label, p.high.label};
+    SensitivityRow row;
+    row.parameter = p.name;
+    row.low = p.low.label;
+    row.high = p.high.label;
     for (int end = 0; end < 2; ++end) {
       SearchSetup s = base;
       (end == 0 ? p.low : p.high).apply(s);
