@@ -571,6 +571,23 @@ nlohmann::json summary_json(const ErrorSummary& sum, const std::string& worst) {
           {"share_optimistic", sum.share_optimistic}};
 }
 
+/// The result of a validation run: its points, the error summary (worst point named) and the
+/// calibration used.
+nlohmann::json validation_result_json(const char* phase, nlohmann::json points, const std::vector<double>& errors,
+                                      const std::vector<std::string>& names,
+                                      const std::optional<io::Calibration>& cal) {
+  const ErrorSummary sum = summarize_errors(errors);
+  std::string worst;
+  for (size_t i = 0; i < errors.size(); ++i)
+    if (std::abs(errors[i]) == sum.max_abs_error) worst = names[i];
+  nlohmann::json out;
+  out["phase"] = phase;
+  out["points"] = std::move(points);
+  out["summary"] = summary_json(sum, worst);
+  out["calibration"] = calibration_json(cal);
+  return out;
+}
+
 /// `validate` on a folder of prefill points ("phase": "prefill").
 nlohmann::json prefill_validate_json(const ValidateRequest& r, const io::Database& db) {
   const auto points = io::load_prefill_points(r.dir, db);
@@ -609,16 +626,7 @@ nlohmann::json prefill_validate_json(const ValidateRequest& r, const io::Databas
                    {"latency_ms", e.latency_s * 1e3},
                    {"hfu", e.hfu}});
   }
-  const ErrorSummary sum = summarize_errors(errors);
-  std::string worst;
-  for (size_t i = 0; i < errors.size(); ++i)
-    if (std::abs(errors[i]) == sum.max_abs_error) worst = names[i];
-  nlohmann::json out;
-  out["phase"] = "prefill";
-  out["points"] = pts;
-  out["summary"] = summary_json(sum, worst);
-  out["calibration"] = calibration_json(cal);
-  return out;
+  return validation_result_json("prefill", std::move(pts), errors, names, cal);
 }
 
 }  // namespace
@@ -650,12 +658,10 @@ nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
     errors.push_back(row.error);
     rows.push_back(std::move(row));
   }
-  const ErrorSummary sum = summarize_errors(errors);
-  std::string worst;
-  for (const auto& row : rows)
-    if (std::abs(row.error) == sum.max_abs_error) worst = row.point->name;
   nlohmann::json pts = nlohmann::json::array();
+  std::vector<std::string> names;
   for (const auto& row : rows) {
+    names.push_back(row.point->name);
     const auto& m = row.point->measured;
     pts.push_back({{"point", row.point->name},
                    {"file", row.point->scenario.source_file},
@@ -670,12 +676,7 @@ nlohmann::json validate_json(const ValidateRequest& r, const io::Database& db) {
                    {"aggregated", aggregated_step_json(row.pred.aggregated)},
                    {"evaluation", report::evaluation_json(row.point->scenario, row.pred.eval)}});
   }
-  nlohmann::json out;
-  out["phase"] = "decode";
-  out["points"] = pts;
-  out["summary"] = summary_json(sum, worst);
-  out["calibration"] = calibration_json(cal);
-  return out;
+  return validation_result_json("decode", std::move(pts), errors, names, cal);
 }
 
 }  // namespace ridgeline::present
