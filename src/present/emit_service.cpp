@@ -47,16 +47,28 @@ std::string hf_repo(const ModelSpec& m) {
   return m.id;
 }
 
+/// One role (prefill or decode) of a launch, whatever the stack.
 struct Role {
   std::string name;  ///< prefill | decode
   int instances = 0;
   int gpus = 0;  ///< per instance
   int gpus_per_node = 8;
-  std::vector<std::string> args;  ///< SGLang flags (without the multi-node ones)
+  std::vector<std::string> args;  ///< the stack's flags (without the multi-node ones)
   std::string note;               ///< when no command can be given
   int nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
   int gpus_on_node() const { return std::min(gpus, gpus_per_node); }
 };
+
+/// A role named `name` sized like `pool`.
+template <class R>
+R role_for(const char* name, const LaunchPool& pool) {
+  R r;
+  r.name = name;
+  r.instances = pool.instances;
+  r.gpus = pool.gpus;
+  r.gpus_per_node = pool.gpus_per_node;
+  return r;
+}
 
 const char* kAfdNoteSglang =
     "The decode plan is attention-FFN disaggregation (AFD). As of SGLang 0.5.2 (and vLLM mainline) no release "
@@ -70,11 +82,7 @@ const char* kAfdNoteVllm =
 std::vector<Role> roles_of(const LaunchPlan& lp, const std::string& transfer_backend) {
   std::vector<Role> out;
   const LaunchPool& pd = lp.prefill;
-  Role p;
-  p.name = "prefill";
-  p.instances = pd.instances;
-  p.gpus = pd.gpus;
-  p.gpus_per_node = pd.gpus_per_node;
+  Role p = role_for<Role>("prefill", pd);
   p.args = {"--disaggregation-mode prefill", "--disaggregation-transfer-backend " + transfer_backend,
             fmt::format("--tp-size {}", pd.gpus)};
   if (lp.prefill_ep) {
@@ -92,11 +100,7 @@ std::vector<Role> roles_of(const LaunchPlan& lp, const std::string& transfer_bac
   out.push_back(p);
 
   const LaunchPool& d = lp.decode;
-  Role r;
-  r.name = "decode";
-  r.instances = d.instances;
-  r.gpus = d.gpus;
-  r.gpus_per_node = d.gpus_per_node;
+  Role r = role_for<Role>("decode", d);
   if (lp.decode_afd) {
     r.note = kAfdNoteSglang;
   } else {
@@ -249,18 +253,11 @@ std::string k8s_manifest(const Role& r, const LaunchPlan& lp) {
 
 /// One role's `vllm serve` worker. vLLM runs one engine per data-parallel rank; --max-num-seqs and
 /// --max-num-batched-tokens are per engine. EP size = TP x DP (--enable-expert-parallel).
-struct VllmRole {
-  std::string name;  ///< prefill | decode
-  int instances = 0;
-  int gpus = 0;  ///< per instance
-  int gpus_per_node = 8;
+/// args: flags other than the parallel sizes and the multi-node ones.
+struct VllmRole : Role {
   int tp = 1, dp = 1;
-  std::string all2all;            ///< VLLM_ALL2ALL_BACKEND (vllm/envs.py), empty without EP
-  std::vector<std::string> args;  ///< flags other than the parallel sizes and the multi-node ones
-  std::string note;               ///< when no command can be given
+  std::string all2all;  ///< VLLM_ALL2ALL_BACKEND (vllm/envs.py), empty without EP
   std::vector<std::string> remarks;
-  int nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
-  int gpus_on_node() const { return std::min(gpus, gpus_per_node); }
   /// DP ranks on one node; 0 when one TP group spans nodes (then Ray places the workers).
   int dp_local() const { return tp <= gpus_per_node && gpus_per_node % tp == 0 ? gpus_per_node / tp : 0; }
   bool ray() const { return nodes() > 1 && dp_local() == 0; }
@@ -282,11 +279,7 @@ std::string eplb_args(int redundant) {
 std::vector<VllmRole> vllm_roles(const LaunchPlan& lp) {
   std::vector<VllmRole> out;
   const LaunchPool& pd = lp.prefill;
-  VllmRole p;
-  p.name = "prefill";
-  p.instances = pd.instances;
-  p.gpus = pd.gpus;
-  p.gpus_per_node = pd.gpus_per_node;
+  VllmRole p = role_for<VllmRole>("prefill", pd);
   if (lp.prefill_ep) {
     p.dp = pd.gpus;
     p.all2all = "deepep_high_throughput";  // DeepEP normal kernels, as the plan's prefill dispatch
@@ -302,11 +295,7 @@ std::vector<VllmRole> vllm_roles(const LaunchPlan& lp) {
   out.push_back(p);
 
   const LaunchPool& d = lp.decode;
-  VllmRole r;
-  r.name = "decode";
-  r.instances = d.instances;
-  r.gpus = d.gpus;
-  r.gpus_per_node = d.gpus_per_node;
+  VllmRole r = role_for<VllmRole>("decode", d);
   if (lp.decode_afd) {
     r.note = kAfdNoteVllm;
   } else {
