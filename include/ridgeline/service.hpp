@@ -320,7 +320,7 @@ inline double merged_marginal_s(const OpList& base, const OpList& extra, const A
 /// prompts that keep the batch full in steady state, r = gpus x batch / osl new prompts per step.
 /// With attention data-parallel, a prompt is prefilled on the one rank that will decode it, and
 /// every MoE layer waits for its slowest rank: the step pays the busiest rank's prompt pieces
-/// (ceil(n / gpus) of the n pieces arriving in the step; pieces of at most `chunk_tokens`, as
+/// (ceil(n / ranks) of the n pieces arriving in the step; pieces of at most `chunk_tokens`, as
 /// SGLang's --chunked-prefill-size and TensorRT-LLM's max_num_tokens cut them), while the
 /// prompts' expert work spreads over all EP ranks by routing. The prompt tokens ride in the
 /// decode step's kernels (merged_marginal_s); their dispatch and combine add to the busiest
