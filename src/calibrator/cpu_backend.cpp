@@ -161,14 +161,28 @@ Run run_cpu(const Options& o) {
                                                         : o.quick        ? 4 << 20
                                                                          : 16 << 20,
                                                         o.link_factor > 1 ? o.link_factor : 4);
-  for (size_t m : msgs) {
-    sweep::TimeStats st;
-    r.link.push_back(shared_memory_link(m, warmup, o.iterations > 0 ? o.iterations : reps * 3, st));
-    r.link_stats.push_back(st);
-    if (o.on_row) o.on_row("link", double(m), st);
-  }
+  // Another process on a small host can stall every hand-off of a row by a scheduler slice
+  // (2 ms per 4 KiB message was seen under a parallel ctest), and the fit then sees no growth
+  // with size. The sizes run in interleaved rounds and each keeps its fastest round, so a
+  // passing load hits one round of a row, not the whole sweep.
+  const int link_rounds = 3;
+  r.link.assign(msgs.size(), LinkSample{});
+  r.link_stats.assign(msgs.size(), sweep::TimeStats{});
+  for (int round = 0; round < link_rounds; ++round)
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      sweep::TimeStats st;
+      const LinkSample s = shared_memory_link(msgs[i], warmup, o.iterations > 0 ? o.iterations : reps * 3, st);
+      if (round == 0 || s.time_s < r.link[i].time_s) {
+        r.link[i] = s;
+        r.link_stats[i] = st;
+      }
+    }
+  if (o.on_row)
+    for (size_t i = 0; i < msgs.size(); ++i) o.on_row("link", double(msgs[i]), r.link_stats[i]);
   r.link_kind = "shared-memory hand-off between two threads (stands in for M->N transfers)";
 
+  r.notes.push_back("link rows: the fastest of " + std::to_string(link_rounds) +
+                    " interleaved rounds, so a round stalled by another process is dropped");
   r.notes.push_back(
       "CPU backend: tests the calibrate -> fit -> predict loop; its numbers describe this host, not a GPU");
   return r;
