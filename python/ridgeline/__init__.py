@@ -444,8 +444,9 @@ def plan_service(model: str = "deepseek-v3", hardware: Ids = "h800", *, isl: Qua
 def emit(service: Any, kind: str, *, disaggregation_backend: Optional[str] = None,
          db: Optional[Database] = None) -> dict:
     """The launch files ``ridgeline plan --isl ... --emit KIND`` writes for ``service``'s best
-    disaggregated plan, as {file name: text}: ``kind`` sglang (sglang-prefill.sh, sglang-decode.sh),
-    slurm (service.sbatch), k8s (lws-prefill.yaml, lws-decode.yaml), all for SGLang 0.5.2; vllm
+    disaggregated plan, as {file name: text}: ``kind`` sglang (sglang-prefill.sh, sglang-decode.sh,
+    sglang-router.sh), slurm (service.sbatch), k8s (lws-prefill.yaml, lws-decode.yaml,
+    lws-router.yaml), all for SGLang 0.5.2 and its PD router sglang-router 0.1.9; vllm
     (vllm-prefill.sh, vllm-decode.sh), vllm-slurm (vllm-service.sbatch), vllm-k8s
     (vllm-lws-prefill.yaml, vllm-lws-decode.yaml), all ``vllm serve`` for vLLM 0.11.0.
     ``disaggregation_backend``: mooncake | nixl (default: mooncake for SGLang, nixl for vLLM; vLLM

@@ -21,6 +21,15 @@ namespace ridgeline::present {
 namespace {
 
 constexpr const char* kSglangVersion = "0.5.2";
+// The PD router release current when SGLang 0.5.2 came out (PyPI: sglang-router 0.1.9, Aug. 2025;
+// SGLang 0.5.2, Sept. 2025); flags from its sglang_router/launch_router.py.
+constexpr const char* kSglangRouterVersion = "0.1.9";
+// --disaggregation-bootstrap-port's default in SGLang 0.5.2. The router needs it spelled out:
+// a --prefill URL without a port means "no bootstrap server" to sglang-router 0.1.9.
+constexpr int kBootstrapPort = 8998;
+// Launch-time allowance, not a model number: loading ~700 GB of weights over many nodes and
+// capturing CUDA graphs outlasts the router's 300 s default wait for its workers.
+constexpr int kRouterStartupTimeoutS = 1800;
 constexpr const char* kVllmVersion = "0.11.0";
 // The KV connectors vllm/distributed/kv_transfer/kv_connector/factory.py of the vLLM 0.11.0 sdist
 // registers (PyPI vllm-0.11.0.tar.gz); none moves KV cache over Mooncake.
@@ -84,7 +93,7 @@ std::vector<Role> roles_of(const LaunchPlan& lp, const std::string& transfer_bac
   const LaunchPool& pd = lp.prefill;
   Role p = role_for<Role>("prefill", pd);
   p.args = {"--disaggregation-mode prefill", "--disaggregation-transfer-backend " + transfer_backend,
-            fmt::format("--tp-size {}", pd.gpus)};
+            fmt::format("--disaggregation-bootstrap-port {}", kBootstrapPort), fmt::format("--tp-size {}", pd.gpus)};
   if (lp.prefill_ep) {
     // SGLang's chunked-prefill-size counts the tokens of all DP ranks of the instance.
     p.args.insert(p.args.end(),
@@ -130,13 +139,58 @@ std::string plan_line(const char* comment, const LaunchPlan& lp) {
       lp.decode.gpus, lp.rate_per_s, lp.ttft_s * 1e3, lp.tpot_s * 1e3);
 }
 
-std::string header(const char* comment, const std::string& what, const LaunchPlan& lp) {
+/// where_router: the file or step that runs the PD router, as the header names it.
+std::string header(const char* comment, const std::string& what, const LaunchPlan& lp,
+                   const std::string& where_router) {
   return fmt::format(
              "{c} {} written by ridgeline {} for SGLang {} (flags checked against sglang/srt/server_args.py of that "
              "release).\n",
              what, report::kVersion, kSglangVersion, fmt::arg("c", comment)) +
          plan_line(comment, lp) +
-         fmt::format("{} A PD router (sglang_router / mini_lb) in front of both pools is not emitted.\n", comment);
+         fmt::format("{} Clients talk to the PD router (sglang-router {}, port 8000): {}.\n", comment,
+                     kSglangRouterVersion, where_router);
+}
+
+/// The router's shell: PREFILL_HOSTS and DECODE_HOSTS hold node 0 of each instance, space-separated.
+/// Every prefill URL carries its bootstrap port; the router waits for all workers to be healthy.
+std::string router_body(const LaunchPlan& lp) {
+  return fmt::format(
+      "read -ra prefill <<<\"${{PREFILL_HOSTS:?set PREFILL_HOSTS (node 0 of each prefill instance)}}\"\n"
+      "read -ra decode <<<\"${{DECODE_HOSTS:?set DECODE_HOSTS (node 0 of each decode instance)}}\"\n"
+      "[ \"${{#prefill[@]}}\" -eq {np} ] && [ \"${{#decode[@]}}\" -eq {nd} ] ||\n"
+      "  echo \"note: the plan has {np} prefill and {nd} decode instance(s); routing to ${{#prefill[@]}} and "
+      "${{#decode[@]}}\" >&2\n"
+      "python3 -c \"import sglang_router\" 2>/dev/null || pip install \"sglang-router=={v}\"\n"
+      "ROUTER_ARGS=()\n"
+      "for h in \"${{prefill[@]}}\"; do ROUTER_ARGS+=(--prefill \"http://$h:30000\" {bp}); done\n"
+      "for h in \"${{decode[@]}}\"; do ROUTER_ARGS+=(--decode \"http://$h:30000\"); done\n"
+      "exec python3 -m sglang_router.launch_router --pd-disaggregation \"${{ROUTER_ARGS[@]}}\" \\\n"
+      "    --worker-startup-timeout-secs {t} --host 0.0.0.0 --port 8000\n",
+      fmt::arg("np", lp.prefill.instances), fmt::arg("nd", lp.decode.instances), fmt::arg("v", kSglangRouterVersion),
+      fmt::arg("bp", kBootstrapPort), fmt::arg("t", kRouterStartupTimeoutS));
+}
+
+std::string router_header(const char* comment, const std::string& what, const LaunchPlan& lp) {
+  return fmt::format(
+             "{c} {} written by ridgeline {} for sglang-router {} in front of SGLang {} workers (flags checked "
+             "against sglang_router/launch_router.py of that release).\n",
+             what, report::kVersion, kSglangRouterVersion, kSglangVersion, fmt::arg("c", comment)) +
+         plan_line(comment, lp);
+}
+
+/// Why no router can run (an AFD decode pool has no server to route to), or "".
+std::string router_note(const std::vector<Role>& roles) {
+  for (const auto& r : roles)
+    if (!r.note.empty()) return "No PD router: the " + r.name + " pool has no SGLang server to route to.";
+  return "";
+}
+
+std::string router_script(const std::vector<Role>& roles, const LaunchPlan& lp) {
+  std::string s = "#!/usr/bin/env bash\n" + router_header("#", "SGLang PD router", lp);
+  const std::string note = router_note(roles);
+  if (!note.empty()) return s + "# " + note + "\nexit 1\n";
+  s += "# Run on any host that reaches node 0 of every instance, after the workers are started.\n";
+  return s + "set -euo pipefail\n" + router_body(lp);
 }
 
 std::string command(const Role& r, const std::string& rank_expr, const std::string& leader_expr) {
@@ -149,7 +203,7 @@ std::string command(const Role& r, const std::string& rank_expr, const std::stri
 }
 
 std::string sglang_script(const Role& r, const LaunchPlan& lp) {
-  std::string s = "#!/usr/bin/env bash\n" + header("#", "SGLang " + r.name + " worker", lp);
+  std::string s = "#!/usr/bin/env bash\n" + header("#", "SGLang " + r.name + " worker", lp, "sglang-router.sh");
   s += fmt::format("# Run on each of the {} node(s) of every {} instance ({} instance(s) of {} GPUs).\n", r.nodes(),
                    r.name, r.instances, r.gpus);
   if (!r.note.empty()) return s + "# " + r.note + "\nexit 1\n";
@@ -179,12 +233,15 @@ std::string slurm_preamble(const std::vector<R>& roles, const LaunchPlan& lp, co
   return s;
 }
 
-/// One srun per instance of `r`, each over the next r.nodes() nodes of the allocation.
+/// One srun per instance of `r`, each over the next r.nodes() nodes of the allocation. With
+/// leaders_var, each instance's node 0 is appended to that (space-separated) variable.
 template <class R>
-std::string slurm_instances(const R& r, const std::string& task) {
-  std::string s = fmt::format("for i in $(seq 0 {}); do\n", r.instances - 1);
+std::string slurm_instances(const R& r, const std::string& task, const std::string& leaders_var = "") {
+  std::string s = leaders_var.empty() ? "" : leaders_var + "=\"\"\n";
+  s += fmt::format("for i in $(seq 0 {}); do\n", r.instances - 1);
   s += fmt::format("  HOSTS=$(IFS=,; echo \"${{NODES[*]:$NEXT:{}}}\")\n", r.nodes());
   s += "  LEADER=${NODES[$NEXT]}\n";
+  if (!leaders_var.empty()) s += fmt::format("  {0}=\"${{{0}}} $LEADER\"\n", leaders_var);
   s += fmt::format("  srun --nodes={} --ntasks={} --nodelist=\"$HOSTS\" --export=ALL,LEADER=\"$LEADER\" \\\n",
                    r.nodes(), r.nodes());
   s += "    " + task + " &\n";
@@ -193,14 +250,26 @@ std::string slurm_instances(const R& r, const std::string& task) {
 }
 
 std::string slurm_script(const std::vector<Role>& roles, const LaunchPlan& lp) {
-  std::string s = slurm_preamble(roles, lp, header("#", "Slurm batch script", lp));
+  std::string s = slurm_preamble(roles, lp, header("#", "Slurm batch script", lp, "the last srun, on the first node"));
   for (const auto& r : roles) {
     if (!r.note.empty()) {
       s += "# " + r.name + ": " + r.note + "\n";
       continue;
     }
+    std::string hosts = r.name + "_HOSTS";
+    std::transform(hosts.begin(), hosts.end(), hosts.begin(), [](unsigned char c) { return char(std::toupper(c)); });
     s += fmt::format("# {}: {} instance(s) of {} node(s)\n", r.name, r.instances, r.nodes());
-    s += slurm_instances(r, "bash -c '" + command(r, "$SLURM_NODEID", "$LEADER") + "'");
+    s += slurm_instances(r, "bash -c '" + command(r, "$SLURM_NODEID", "$LEADER") + "'", hosts);
+  }
+  const std::string note = router_note(roles);
+  if (note.empty()) {
+    // One more step on the first node, sharing it with that node's worker (--overlap).
+    s += "# PD router: waits for every worker, then serves on port 8000 of the first node.\n";
+    s += "export PREFILL_HOSTS DECODE_HOSTS\n";
+    s += "srun --nodes=1 --ntasks=1 --overlap --nodelist=\"${NODES[0]}\" --export=ALL \\\n    bash -c '" +
+         router_body(lp) + "' &\n";
+  } else {
+    s += "# " + note + "\n";
   }
   s += "wait\n";
   return s;
@@ -242,11 +311,41 @@ std::string lws_manifest(const std::string& role, int instances, int nodes, cons
 }
 
 std::string k8s_manifest(const Role& r, const LaunchPlan& lp) {
-  std::string s = header("#", "Kubernetes LeaderWorkerSet (" + r.name + ")", lp);
+  std::string s = header("#", "Kubernetes LeaderWorkerSet (" + r.name + ")", lp, "lws-router.yaml");
   if (!r.note.empty()) return s + "# " + r.note + "\n";
   return s + lws_manifest(r.name, r.instances, r.nodes(), "sglang", fmt::format("lmsysorg/sglang:v{}", kSglangVersion),
                           lp.model_repo, command(r, "$(LWS_WORKER_INDEX)", "$(LWS_LEADER_ADDRESS)"), r.gpus_on_node(),
                           30000, false);
+}
+
+/// The router as a Deployment and a Service. LeaderWorkerSet names group i's leader pod
+/// `<name>-i` under a headless service `<name>`, so node 0 of every instance has a fixed address.
+std::string k8s_router_manifest(const std::vector<Role>& roles, const LaunchPlan& lp) {
+  std::string s = router_header("#", "Kubernetes Deployment + Service (PD router)", lp);
+  const std::string note = router_note(roles);
+  if (!note.empty()) return s + "# " + note + "\n";
+  auto leaders = [](const Role& r) {
+    std::string out;
+    for (int i = 0; i < r.instances; ++i)
+      out += fmt::format("{}ridgeline-{}-{}.ridgeline-{}", i ? " " : "", r.name, i, r.name);
+    return out;
+  };
+  std::string body = fmt::format("PREFILL_HOSTS=\"{}\"\nDECODE_HOSTS=\"{}\"\n", leaders(roles[0]), leaders(roles[1])) +
+                     router_body(lp);
+  std::string indented;
+  for (char c : body) indented += c == '\n' ? std::string("\n              ") : std::string(1, c);
+  while (!indented.empty() && indented.back() == ' ') indented.pop_back();
+  return s +
+         fmt::format(
+             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ridgeline-router\nspec:\n  replicas: 1\n"
+             "  selector:\n    matchLabels:\n      app: ridgeline-router\n  template:\n    metadata:\n      labels:\n"
+             "        app: ridgeline-router\n    spec:\n      containers:\n        - name: router\n"
+             "          image: lmsysorg/sglang:v{}\n          command: [\"bash\", \"-c\"]\n          args:\n"
+             "            - |\n              {}"
+             "          ports:\n            - containerPort: 8000\n---\n"
+             "apiVersion: v1\nkind: Service\nmetadata:\n  name: ridgeline-router\nspec:\n  selector:\n"
+             "    app: ridgeline-router\n  ports:\n    - port: 8000\n      targetPort: 8000\n",
+             kSglangVersion, indented);
 }
 
 // --- vLLM 0.11.0 ----------------------------------------------------------------------------
@@ -613,10 +712,12 @@ std::vector<EmittedFile> emit_service(const std::string& kind, const LaunchPlan&
   const auto roles = roles_of(lp, transfer_backend.empty() ? "mooncake" : transfer_backend);
   if (kind == "sglang") {
     for (const auto& r : roles) out.push_back({"sglang-" + r.name + ".sh", sglang_script(r, lp)});
+    out.push_back({"sglang-router.sh", router_script(roles, lp)});
   } else if (kind == "slurm") {
     out.push_back({"service.sbatch", slurm_script(roles, lp)});
   } else if (kind == "k8s") {
     for (const auto& r : roles) out.push_back({"lws-" + r.name + ".yaml", k8s_manifest(r, lp)});
+    out.push_back({"lws-router.yaml", k8s_router_manifest(roles, lp)});
   }
   return out;
 }

@@ -5,7 +5,8 @@
 def flag_values(name, toks, flags, stack):
     """Yields (flag, spec, value or None) for each `--flag [value]` in toks, after checking that the
     flag exists in `flags` and that a literal value has the declared type and one of its choices
-    (values starting with `$` are shell variables, filled in at launch)."""
+    (values starting with `$` are shell variables, filled in at launch). A flag with nargs "+" yields
+    the list of its values."""
     i = 0
     while i < len(toks):
         t = toks[i]
@@ -15,6 +16,14 @@ def flag_values(name, toks, flags, stack):
         if f["type"] == "bool":
             yield t, f, None
             i += 1
+            continue
+        if f.get("nargs") == "+":  # --prefill URL [BOOTSTRAP_PORT]: every value up to the next flag
+            j = i + 1
+            while j < len(toks) and not toks[j].startswith("--"):
+                j += 1
+            assert j > i + 1, (name, t, "needs a value")
+            yield t, f, toks[i + 1:j]
+            i = j
             continue
         v = toks[i + 1]
         assert not v.startswith("--"), (name, t, "needs a value")

@@ -14,8 +14,9 @@ ARGS=(plan --isl 4096 --osl 1024 --ttft "2 s" --slo "50 ms" --model deepseek-v3 
 for kind in sglang slurm k8s; do
   "$BIN" "${ARGS[@]}" --emit "$kind" --emit-dir "$T/$kind" >/dev/null || fail "--emit $kind exit $?"
 done
-ls "$T/sglang/sglang-prefill.sh" "$T/sglang/sglang-decode.sh" "$T/slurm/service.sbatch" "$T/k8s/lws-prefill.yaml" \
-  "$T/k8s/lws-decode.yaml" >/dev/null || fail "missing emitted files: $(ls -R "$T")"
+ls "$T/sglang/sglang-prefill.sh" "$T/sglang/sglang-decode.sh" "$T/sglang/sglang-router.sh" "$T/slurm/service.sbatch" \
+  "$T/k8s/lws-prefill.yaml" "$T/k8s/lws-decode.yaml" "$T/k8s/lws-router.yaml" >/dev/null ||
+  fail "missing emitted files: $(ls -R "$T")"
 for f in "$T"/*/*; do
   grep -q "SGLang 0.5.2" "$f" || fail "$f does not name the stack version"
 done
@@ -38,13 +39,57 @@ for sub in ("sglang", "slurm", "k8s"):
 assert checked >= 30, checked
 PY
 
+# The PD router: every flag in sglang-router 0.1.9's parser (tests/data/sglang-router-0.1.9-args.json);
+# each prefill URL carries the bootstrap port the prefill workers listen on.
+python3 - "$SRC/tests/data/sglang-router-0.1.9-args.json" "$T" <<'PY' || fail "emitted router vs sglang-router 0.1.9 parser"
+import json, os, re, shlex, sys
+import yaml
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[1]))), "cli"))
+from flagcheck import flag_values
+spec = json.load(open(sys.argv[1]))
+assert spec["stack"] == "sglang-router" and spec["version"] == "0.1.9"
+flags, root = spec["flags"], sys.argv[2]
+texts = {n: open(os.path.join(root, sub, n)).read()
+         for sub, n in (("sglang", "sglang-router.sh"), ("slurm", "service.sbatch"), ("k8s", "lws-router.yaml"))}
+prefill_args = open(os.path.join(root, "sglang", "sglang-prefill.sh")).read()
+bootstrap = re.search(r"--disaggregation-bootstrap-port (\d+)", prefill_args).group(1)
+for name, text in texts.items():
+    assert "sglang-router 0.1.9" in text, name
+    cmds = re.findall(r"python3 -m sglang_router\.launch_router (.*?)--port 8000", text, re.S)
+    assert len(cmds) == 1, (name, cmds)
+    toks = [t for t in shlex.split(cmds[0].replace("\\\n", " ")) if t != "${ROUTER_ARGS[@]}"]
+    seen = {t for t, _, _ in flag_values(name, toks, flags, "sglang-router 0.1.9")}
+    assert "--pd-disaggregation" in seen, (name, seen)
+    for role in ("prefill", "decode"):
+        adds = re.findall(r"ROUTER_ARGS\+=\((--%s .*?)\)" % role, text)
+        assert len(adds) == 1, (name, role, adds)
+        (flag, _, values), = flag_values(name, shlex.split(adds[0]), flags, "sglang-router 0.1.9")
+        values = values if isinstance(values, list) else [values]
+        assert values[0].startswith("http://$h:30000"), (name, values)
+        if role == "prefill":
+            assert values[1:] == [bootstrap], (name, values, bootstrap)
+# Kubernetes: a Deployment and a Service; the hosts are the LeaderWorkerSets' leader pods.
+docs = [d for d in yaml.safe_load_all(texts["lws-router.yaml"]) if d]
+assert [d["kind"] for d in docs] == ["Deployment", "Service"], docs
+script = docs[0]["spec"]["template"]["spec"]["containers"][0]["args"][0]
+assert 'PREFILL_HOSTS="ridgeline-prefill-0.ridgeline-prefill"' in script, script
+assert docs[1]["spec"]["ports"][0]["port"] == 8000
+PY
+bash -n "$T/sglang/sglang-router.sh" || fail "router script does not parse"
+# The router script refuses to start without the worker addresses, naming the variable.
+out=$(env -u PREFILL_HOSTS bash "$T/sglang/sglang-router.sh" 2>&1) && fail "router ran without PREFILL_HOSTS"
+echo "$out" | grep -q "PREFILL_HOSTS" || fail "router error does not name PREFILL_HOSTS: $out"
+
 bash -n "$T/slurm/service.sbatch" || fail "slurm script does not parse"
 for f in "$T"/sglang/*.sh; do bash -n "$f" || fail "$f does not parse"; done
-grep -c "srun " "$T/slurm/service.sbatch" | grep -q "^2$" || fail "one srun per role expected"
+grep -c "^  srun " "$T/slurm/service.sbatch" | grep -q "^2$" || fail "one srun per role expected"
+grep -q "^srun .*--overlap" "$T/slurm/service.sbatch" || fail "the router's srun (sharing the first node) is missing"
 python3 - "$T/k8s" <<'PY' || fail "k8s manifests"
 import os, sys
 import yaml
 for name in sorted(os.listdir(sys.argv[1])):
+    if name == "lws-router.yaml":
+        continue  # checked with the router's flags above
     docs = [d for d in yaml.safe_load_all(open(os.path.join(sys.argv[1], name))) if d]
     assert len(docs) == 1, name
     d = docs[0]

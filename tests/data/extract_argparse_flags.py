@@ -5,6 +5,8 @@ flag -> {"type": int|float|str|bool (store_true/store_false)|other, "choices": [
 How the committed lists were made (no network needed by the tests):
   pip download sglang==0.5.2 --no-deps && unzip sglang-0.5.2-*.whl sglang/srt/server_args.py
   python3 tests/data/extract_argparse_flags.py sglang/srt/server_args.py sglang 0.5.2 > tests/data/sglang-0.5.2-server-args.json
+  pip download sglang-router==0.1.9 --no-deps && unzip sglang_router-0.1.9-*.whl sglang_router/launch_router.py
+  python3 tests/data/extract_argparse_flags.py sglang_router/launch_router.py sglang-router 0.1.9 > tests/data/sglang-router-0.1.9-args.json
 """
 import ast
 import json
@@ -16,6 +18,16 @@ def literal(node):
         return ast.literal_eval(node)
     except Exception:
         return None
+
+
+def flag_name(node):
+    """A literal flag name, or an f-string one with its placeholders empty: sglang-router writes
+    f"--{prefix}policy" and its own launcher calls add_cli_args with an empty prefix."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+    return None
 
 
 def main(path, stack, version):
@@ -31,7 +43,8 @@ def main(path, stack, version):
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
             continue
-        names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        names = [flag_name(a) for a in node.args]
+        names = [n for n in names if n]
         kw = {k.arg: k.value for k in node.keywords if k.arg}
         kind = "str"
         if "action" in kw:
