@@ -425,8 +425,10 @@ std::string vllm_header(const std::string& what, const LaunchPlan& lp) {
              "vllm/engine/arg_utils.py and vllm/entrypoints/openai/cli_args.py of that release).\n",
              what, report::kVersion, kVllmVersion) +
          plan_line("#", lp) +
-         "# KV cache moves by vLLM's NixlConnector. A proxy in front of both pools (it sends each request to a "
-         "prefill worker, then to a decode worker with the kv_transfer_params) is not emitted.\n";
+         "# KV cache moves by vLLM's NixlConnector. Clients need a proxy in front of both pools (it sends each "
+         "request to a prefill worker, then to a decode worker with the kv_transfer_params); the vLLM 0.11.0 "
+         "package ships none (only its source tree has a test proxy), so none is emitted: use your PD router "
+         "(e.g. llm-d or NVIDIA Dynamo).\n";
 }
 
 std::string vllm_command(const VllmRole& r, const std::vector<std::string>& extra) {
