@@ -56,6 +56,21 @@ std::string hf_repo(const ModelSpec& m) {
   return m.id;
 }
 
+/// "PREFILL_HOSTS" from ("prefill", "_HOSTS"): a role's shell variable name.
+std::string shell_var(const std::string& role, const char* suffix) {
+  std::string v = role + suffix;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+  return v;
+}
+
+/// `text` with every line after the first indented by `spaces` (a YAML block scalar's body).
+std::string indent_lines(const std::string& text, int spaces) {
+  const std::string nl = "\n" + std::string(spaces, ' ');
+  std::string out;
+  for (char c : text) out += c == '\n' ? nl : std::string(1, c);
+  return out;
+}
+
 /// One role (prefill or decode) of a launch, whatever the stack.
 struct Role {
   std::string name;  ///< prefill | decode
@@ -256,8 +271,7 @@ std::string slurm_script(const std::vector<Role>& roles, const LaunchPlan& lp) {
       s += "# " + r.name + ": " + r.note + "\n";
       continue;
     }
-    std::string hosts = r.name + "_HOSTS";
-    std::transform(hosts.begin(), hosts.end(), hosts.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+    const std::string hosts = shell_var(r.name, "_HOSTS");
     s += fmt::format("# {}: {} instance(s) of {} node(s)\n", r.name, r.instances, r.nodes());
     s += slurm_instances(r, "bash -c '" + command(r, "$SLURM_NODEID", "$LEADER") + "'", hosts);
   }
@@ -280,8 +294,7 @@ std::string lws_manifest(const std::string& role, int instances, int nodes, cons
                          const std::string& image, const std::string& repo, const std::string& cmd, int gpus, int port,
                          bool vllm) {
   const bool shm = vllm;
-  std::string indented;
-  for (char c : cmd) indented += c == '\n' ? std::string("\n                ") : std::string(1, c);
+  const std::string indented = indent_lines(cmd, 16);
   // vLLM's LWS example (docs/deployment/frameworks/lws.md of 0.11.0) gives /dev/shm a memory
   // volume: the container default (64 MiB) is too small for NCCL between the node's GPUs.
   const std::string mounts =
@@ -332,8 +345,7 @@ std::string k8s_router_manifest(const std::vector<Role>& roles, const LaunchPlan
   };
   std::string body = fmt::format("PREFILL_HOSTS=\"{}\"\nDECODE_HOSTS=\"{}\"\n", leaders(roles[0]), leaders(roles[1])) +
                      router_body(lp);
-  std::string indented;
-  for (char c : body) indented += c == '\n' ? std::string("\n              ") : std::string(1, c);
+  std::string indented = indent_lines(body, 14);
   while (!indented.empty() && indented.back() == ' ') indented.pop_back();
   return s +
          fmt::format(
@@ -512,8 +524,7 @@ std::string vllm_slurm_script(const std::vector<VllmRole>& roles, const LaunchPl
       s += "# " + r.name + ": " + r.note + "\n";
       continue;
     }
-    std::string var = r.name + "_WORKER";
-    std::transform(var.begin(), var.end(), var.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+    const std::string var = shell_var(r.name, "_WORKER");
     s += fmt::format("# {}: {} instance(s) of {} node(s); every node of an instance runs ${}\n", r.name, r.instances,
                      r.nodes(), var);
     for (const auto& remark : r.remarks) s += "# " + remark + "\n";
