@@ -41,7 +41,7 @@ struct Inputs {
   std::vector<GemmSample> gemm;
   double peak_flops_per_s = 0, peak_bytes_per_s = 0;
   std::string peak_source;
-  std::set<std::string> backends, devices, hostnames, layouts, gemm_devices;
+  std::set<std::string> backends, devices, hostnames, layouts, gemm_devices, gemm_backends;
   std::vector<double> loadavgs;
   bool raw_host_loaded = false;
   int m2n_files = 0, gemm_files = 0;
@@ -109,6 +109,7 @@ void read_calibration_samples(const Json& j, const std::string& file, Inputs& in
   in.peak_bytes_per_s = pb;
   in.peak_source = prov.opt_string("peak_source", "");
   in.gemm_devices.insert(prov.opt_string("device", "unknown"));
+  in.gemm_backends.insert(prov.opt_string("backend", "unknown"));
   const Json& g = j.at("samples").at("grouped_gemm");
   if (!g.is_array()) samples.fail("grouped_gemm", "is not an array", "use the file ridgeline-calibrate wrote");
   for (size_t i = 0; i < g.size(); ++i) {
@@ -178,7 +179,7 @@ int run_fit(const FitArgs& a) {
   // The datasheet link the model adds on its own, when given: subtracted so nothing counts twice.
   const Link* link = nullptr;
   std::optional<io::Database> db;
-  std::string link_source;
+  std::string link_source, hardware_id;
   if (!a.hardware.empty()) {
     db = a.data_dir.empty() ? io::Database::load_default()
                             : io::Database::load(std::filesystem::path(a.data_dir) / "hwdb",
@@ -186,6 +187,7 @@ int run_fit(const FitArgs& a) {
     const Accelerator& hw = db->hardware(a.hardware);
     link = a.link == "scale_up" ? &hw.scale_up : &hw.scale_out;
     link_source = "hwdb/" + hw.id + ".json " + a.link;
+    hardware_id = hw.id;
     if (!(link->sustained_bytes_per_s() > 0))
       throw ConfigError("--hardware " + a.hardware + " has no " + a.link +
                         " link bandwidth in hwdb. Fix: pick the other --link or another --hardware");
@@ -364,6 +366,21 @@ int run_fit(const FitArgs& a) {
                        {"loadavg_1min_at_fit", here.loadavg_1min},
                        {"cores_at_fit", here.cores}}},
                      {"not_measured", not_measured}};
+  // The hwdb id the file applies to (`evaluate --calibration` accepts it there without a mapping):
+  // --hardware, but only when every input was measured on a GPU or an RDMA NIC. A cpu-backend
+  // measurement stands in for nothing in hwdb, whatever --hardware says, and stays unmapped.
+  if (!hardware_id.empty()) {
+    std::set<std::string> all = in.backends;
+    all.insert(in.gemm_backends.begin(), in.gemm_backends.end());
+    const bool device_measured = !all.empty() && std::all_of(all.begin(), all.end(), [](const std::string& b) {
+      return b == "nccl" || b == "verbs" || b == "cuda";
+    });
+    if (device_measured)
+      j["provenance"]["hardware_id"] = hardware_id;
+    else
+      fmt::print("  not marked as measured on {}: the {} backend measures this host (map it with --calibration-for)\n",
+                 hardware_id, fmt::join(all, "/"));
+  }
   if (!in.gemm.empty())
     j["provenance"]["gemm_peaks"] = {{"peak_flops_per_s", in.peak_flops_per_s},
                                      {"peak_bytes_per_s", in.peak_bytes_per_s},

@@ -134,6 +134,7 @@ void check_outputs(const CommonFlags& f) {
 struct Peaks {
   double flops_per_s = 0, bytes_per_s = 0;
   std::string source;
+  std::string hardware_id;  ///< --hardware's hwdb id (GPU backends only): the file applies there
   int tile_rows = 1;
 };
 
@@ -148,6 +149,7 @@ Peaks resolve_peaks(const CommonFlags& f, KernelBackend& k) {
     p.flops_per_s = hw.peak_flops_per_s(DType::bf16);
     p.bytes_per_s = hw.hbm_bytes_per_s;
     p.tile_rows = hw.attention_tile_rows;
+    p.hardware_id = hw.id;
     p.source = "datasheet (hwdb/" + hw.id + ".json, BF16 dense and HBM)";
     return p;
   }
@@ -181,6 +183,7 @@ void write_calibration(const CommonFlags& f, const KernelBackend& k, const std::
                      {"notes",
                       {"only the efficiency keys listed here were measured; every other key keeps the model's "
                        "default"}}};
+  if (!pk.hardware_id.empty()) j["provenance"]["hardware_id"] = pk.hardware_id;
   j["fits"] = fits;
   if (f.merge && std::filesystem::exists(f.calibration_out)) {
     // Earlier sweeps' keys stay unless this one measured them; what it measured leaves not_measured.
@@ -205,6 +208,13 @@ void write_calibration(const CommonFlags& f, const KernelBackend& k, const std::
     if (old.contains("source") && old["source"].is_string())
       j["source"] = old["source"].get<std::string>() + "; " + j["source"].get<std::string>();
     j["description"] = "Merged calibration: " + j["description"].get<std::string>();
+    // Applies to one hwdb id only when both parts were measured there.
+    const std::string old_hw = old.contains("provenance") && old["provenance"].is_object() &&
+                                       old["provenance"].contains("hardware_id") &&
+                                       old["provenance"]["hardware_id"].is_string()
+                                   ? old["provenance"]["hardware_id"].get<std::string>()
+                                   : "";
+    if (old_hw != pk.hardware_id) j["provenance"].erase("hardware_id");
   }
   io::write_file_atomic(f.calibration_out, j.dump(2) + "\n", "--out");
 }

@@ -170,6 +170,7 @@ int cmd_run(RunArgs& a, const std::vector<std::string>& args) {
     throw ConfigError("--hardware " + a.hardware +
                       ": the cpu backend measures this host, not an accelerator. Fix: "
                       "drop --hardware (peaks are then the best measured) or use --backend cuda on a GPU machine.");
+  std::string hardware_id;  // --hardware (cuda only): the hwdb id the file applies to
   if (!a.hardware.empty()) {
     const io::Database db = a.data_dir.empty() ? io::Database::load_default()
                                                : io::Database::load(std::filesystem::path(a.data_dir) / "hwdb",
@@ -178,6 +179,7 @@ int cmd_run(RunArgs& a, const std::vector<std::string>& args) {
     o.peak_flops_per_s = hw.peak_flops_per_s(DType::bf16);
     o.peak_bytes_per_s = hw.hbm_bytes_per_s;
     o.peak_source = "datasheet (hwdb/" + hw.id + ".json)";
+    hardware_id = hw.id;
   }
   const calib::HostLoad load_before = calib::read_host_load();
   // nccl-tests-style rows as the stream and link sweeps run (the GEMM sweep is summarised after).
@@ -217,7 +219,8 @@ int cmd_run(RunArgs& a, const std::vector<std::string>& args) {
                           {"median_relative_spread", spread},
                           {"loaded", loaded}};
   const LinearFit lin = fit_linear(x, y);
-  const json j = to_json(run, g, link, lin, args, host_load);
+  json j = to_json(run, g, link, lin, args, host_load);
+  if (!hardware_id.empty()) j["provenance"]["hardware_id"] = hardware_id;
   if (!g.compute_measured() || !g.memory_measured())
     fmt::print(stderr,
                "ridgeline-calibrate: warning: every GEMM sample was {}-bound (ridge {:.3g} FLOP/byte on this "

@@ -55,6 +55,47 @@ grep -q "h200" "$T/err" && grep -q "h800" "$T/err" || fail "profile mismatch mes
 "$BIN" evaluate "$EP" --calibration nosuch >/dev/null 2>"$T/err"; [ $? = 1 ] || fail "unknown --calibration: want exit 1"
 grep -q "Fix:" "$T/err" || fail "unknown --calibration message: $(cat "$T/err")"
 
+# ridgeline-calibrate fit records the hwdb id a GPU/RDMA measurement was made on (--hardware), so
+# the file is accepted there without a mapping and refused elsewhere naming both; a cpu-backend
+# measurement is never marked, whatever --hardware says. (The raw files are written here: the
+# nccl backend needs GPUs; fit only reads what m2n --json writes.)
+CAL="$(dirname "$BIN")/ridgeline-calibrate"
+if [ -x "$CAL" ]; then
+  for backend in nccl cpu; do
+    python3 - "$backend" "$T/raw-$backend.json" <<'PY'
+import json, sys
+backend, out = sys.argv[1], sys.argv[2]
+alpha, beta = 20e-6, 40e9                    # a made-up link: 20 us + bytes / 40 GB/s, +-2 % jitter
+rows = []
+for pattern in ("m2n", "n2m"):
+    for k in range(12, 25, 2):
+        msg = 2 ** k
+        busiest = 4 * msg
+        t = alpha + busiest / beta
+        rows.append({"pattern": pattern, "message_bytes": msg, "busiest_rank_bytes": busiest,
+                     "iteration_times_s": [t * (1 + 0.01 * ((i * 7) % 5 - 2)) for i in range(10)]})
+json.dump({"format": "ridgeline-calibrate m2n raw",
+           "environment": {"backend": backend, "device": "NVIDIA H800 (test)" if backend == "nccl" else "Test CPU",
+                           "hostnames": ["node-a", "node-b"], "layout": {"attention_ranks": 4, "ffn_ranks": 4}},
+           "results": rows}, open(out, "w"))
+PY
+    "$CAL" fit "$T/raw-$backend.json" --transport nccl --hardware h800 --link scale_out --hidden 7168 \
+      -o "$T/fit-$backend.json" >"$T/out" 2>&1 || fail "fit of the $backend raw file: $(cat "$T/out")"
+  done
+  grep -q '"hardware_id": "h800"' "$T/fit-nccl.json" || fail "nccl fit with --hardware h800 records no hardware_id"
+  "$BIN" evaluate "$SRC/examples/deepseek-v3-h800-afd.json" --calibration "$T/fit-nccl.json" >"$T/out" 2>&1 ||
+    fail "an h800-measured fit refused on h800: $(cat "$T/out")"
+  grep -q "calibrated numbers: transport.nccl.fixed" "$T/out" || fail "fitted numbers not printed: $(cat "$T/out")"
+  sed 's/"h800"/"h200"/' "$SRC/examples/deepseek-v3-h800-afd.json" >"$T/h200-afd.json"
+  "$BIN" evaluate "$T/h200-afd.json" --calibration "$T/fit-nccl.json" >/dev/null 2>"$T/err" &&
+    fail "an h800-measured fit applied to h200"
+  grep -q "hardware h800" "$T/err" && grep -q "runs on h200" "$T/err" || fail "h800 fit on h200: $(cat "$T/err")"
+  grep -q '"hardware_id"' "$T/fit-cpu.json" && fail "a cpu-backend fit was marked as measured on --hardware"
+  "$BIN" evaluate "$SRC/examples/deepseek-v3-h800-afd.json" --calibration "$T/fit-cpu.json" >/dev/null 2>"$T/err" &&
+    fail "a cpu-backend fit (--hardware h800) applied to h800 without a mapping"
+  grep -q "Test CPU" "$T/err" && grep -q "h800" "$T/err" || fail "cpu fit on h800: $(cat "$T/err")"
+fi
+
 # profile-check reports held-out errors for every operator of a raw-sample folder.
 out=$("$BIN" profile-check "$SRC/hwdb/calibration/raw/h200" --hardware h200) || fail "profile-check exit $?"
 for op in gemm mla_decode moe_experts deepep_ll; do grep -q "$op" <<<"$out" || fail "profile-check lacks $op"; done
