@@ -134,6 +134,7 @@ void read_search_flags(Opts& o, present::SearchFlags& f, bool with_grid_axes) {
   o.get("gap", f.gap);
   o.get("mtp_step_gap", f.mtp_step_gap);
   o.get("routing", f.routing);
+  o.get("context_cv", f.context_cv);
   o.get("ep_transport", f.ep_transport);
   o.get("afd_transport", f.afd_transport);
   o.get("dispatch_styles", f.dispatch_styles);
@@ -375,6 +376,7 @@ PYBIND11_MODULE(_core, m) {
         o.get("calibration_for", r.calibration_for);
         o.get("calibration_any_device", r.calibration_any_device);
         o.get("mtp_acceptance", r.mtp_acceptance);
+        o.get("context_cv", r.context_cv);
         o.done();
         std::vector<io::Scenario> copies;
         copies.reserve(scenarios.size());  // never let the vector copy a Scenario

@@ -66,7 +66,10 @@ def run_ridgeline(rl, hw, batch, gpus, tmp):
         "description": f"side-by-side with aiconfigurator: {gpus}-way DP attention + EP, batch {batch} per GPU",
         "model": "deepseek-v3",
         "precision": {"weights": "fp8", "kv_cache": "fp8", "dispatch": "fp8", "combine": "bf16"},
-        "workload": {"context_tokens": ISL + OSL // 2, "tpot_slo": "1 s", "mtp_acceptance": 1.0},
+        # aiconfigurator's static_gen runs every sequence at one length: Ridgeline's KV-length spread
+        # is that of a fixed-length benchmark in steady state, OSL / (sqrt(12) (ISL + OSL / 2)).
+        "workload": {"context_tokens": ISL + OSL // 2, "tpot_slo": "1 s", "mtp_acceptance": 1.0,
+                     "context_cv": round(OSL / (12 ** 0.5 * (ISL + OSL / 2)), 4)},
         "deployment": {"strategy": "ep", "hardware": hw, "gpus": gpus, "batch_per_gpu": batch, "micro_batches": 1},
     }
     path = os.path.join(tmp, f"{hw}_{batch}_{gpus}.json")

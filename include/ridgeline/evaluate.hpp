@@ -143,11 +143,12 @@ struct Evaluation {
   double ffn_hfu = 0;        ///< = OFU x S_t on the FFN GPUs
   double attention_bubble_fraction = 0;
   double ffn_bubble_fraction = 0;
-  bool bubble_free = true;             ///< paper Eqs. 3-4 generalised: (m-1) t_a >= t_f + t_c, (m-1) t_f >= t_a + t_c
-  double tokens_per_ffn_gpu = 0;       ///< routed token-expert pairs per FFN GPU per micro-batch (hot rank)
-  double scale_out_bytes_per_gpu = 0;  ///< per micro-batch per MoE layer
-  double expert_load_imbalance = 1;    ///< hot FFN rank's load / mean rank load (given or computed)
-  double transfer_overhead_s = 0;      ///< transport software cost in each dispatch / combine
+  bool bubble_free = true;              ///< paper Eqs. 3-4 generalised: (m-1) t_a >= t_f + t_c, (m-1) t_f >= t_a + t_c
+  double tokens_per_ffn_gpu = 0;        ///< routed token-expert pairs per FFN GPU per micro-batch (hot rank)
+  double scale_out_bytes_per_gpu = 0;   ///< per micro-batch per MoE layer
+  double expert_load_imbalance = 1;     ///< hot FFN rank's load / mean rank load (given or computed)
+  double context_length_imbalance = 1;  ///< slowest attention instance's summed KV length / mean (context_cv)
+  double transfer_overhead_s = 0;       ///< transport software cost in each dispatch / combine
   TransportKind transport = TransportKind::deepep_low_latency;
   double transport_contention = 0;  ///< fraction of the GPU the transport holds while in flight
 
@@ -253,6 +254,39 @@ struct PeakMix {
   /// FLOP-weighted (harmonic) peak of this work; `fallback` when there are no FLOPs.
   double peak_flops_per_s(double fallback) const { return peak_s > 0 ? flops / peak_s : fallback; }
 };
+
+/// The useful work of an attention-side list built for the slowest instance: its sequences
+/// carry `seq_imbalance` and its core's attended length is `core_ratio` (mean / slowest) too long.
+/// Every operator's FLOPs are linear in the sequences, the core's in the attended length, so the
+/// balanced FLOPs follow without rebuilding the list. Imbalance is lost time, not work.
+inline double balanced_flops_factor(const OpCost& op, double seq_imbalance, double core_ratio) {
+  return (op.kind == OpKind::attention ? core_ratio : 1.0) / seq_imbalance;
+}
+inline double balanced_flops(const OpList& ops, double seq_imbalance, double core_ratio) {
+  double f = 0;
+  for (const auto& op : ops) f += op.flops * balanced_flops_factor(op, seq_imbalance, core_ratio);
+  return f;
+}
+inline void add_balanced(PeakMix& mix, const OpList& ops, const Accelerator& hw, double times, double seq_imbalance,
+                         double core_ratio) {
+  for (const auto& op : ops) mix.add(op, hw, times * balanced_flops_factor(op, seq_imbalance, core_ratio));
+}
+
+/// KV length of the slowest attention instance's sequences (context_length_imbalance) and the
+/// ratio of the mean attended length to its attended length.
+struct SlowestContext {
+  double imbalance = 1, context_tokens = 0, core_ratio = 1;
+};
+inline SlowestContext slowest_context(const ModelSpec& m, const Workload& w, double seqs_per_instance, int instances) {
+  SlowestContext c;
+  c.imbalance = context_length_imbalance(w.context_cv, seqs_per_instance, instances);
+  c.context_tokens = w.context_tokens * c.imbalance;
+  if (c.imbalance != 1.0) {
+    const double slow = m.mean_attended_tokens(c.context_tokens);
+    c.core_ratio = slow > 0 ? m.mean_attended_tokens(w.context_tokens) / slow : 1.0;
+  }
+  return c;
+}
 
 inline const char* binding_precision(const std::array<double, 7>& peak_s_by_dtype, DType fallback) {
   size_t best = size_t(fallback);
@@ -422,9 +456,12 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   // states are all-reduced (reduce-scatter before dispatch, all-gather after combine).
   // Dense layers run the same attention with a dense MLP: their shared operators are built and
   // timed once.
+  // The slowest instance also holds the longest sequences (context_cv).
+  const detail::SlowestContext slow = detail::slowest_context(m, w, seqs * tp, gpus / tp);
+  e.context_length_imbalance = slow.imbalance;
   OpList dense_ops;
-  attention_stage_ops(e.attention_ops, m, p, seqs * tp * w.attention_imbalance, q_per_seq, w.context_tokens, tp, true,
-                      true, m.num_dense_layers > 0 ? &dense_ops : nullptr);
+  attention_stage_ops(e.attention_ops, m, p, seqs * tp * w.attention_imbalance, q_per_seq, slow.context_tokens, tp,
+                      true, true, m.num_dense_layers > 0 ? &dense_ops : nullptr);
   StageTime att, dense;
   stage_times(e.attention_ops, dense_ops, hw, eff, att, dense);
   e.attention_tp_comm_s = ring_all_reduce_s(hw.scale_up, tp, tokens * tp * w.attention_imbalance * act, tp_tc.fixed_s);
@@ -490,22 +527,19 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
   // Useful FLOPs per GPU per iteration (balanced work; imbalance is lost time, not work).
-  // Balanced attention is the evaluated list itself unless attention is imbalanced (no copy then).
-  OpList att_bal_scratch;
-  if (w.attention_imbalance != 1.0)
-    attention_stage_ops(att_bal_scratch, m, p, seqs * tp, q_per_seq, w.context_tokens, tp, true, true);
-  const OpList& att_bal_ops = w.attention_imbalance == 1.0 ? e.attention_ops : att_bal_scratch;
-  const StageTime att_bal = w.attention_imbalance == 1.0 ? att : stage_time(att_bal_ops, hw, eff);
+  const double imb = w.attention_imbalance;
+  const double att_flops_bal = detail::balanced_flops(e.attention_ops, imb, slow.core_ratio);
+  const double dense_flops_bal = detail::balanced_flops(dense_ops, imb, slow.core_ratio);
   const double ffn_balance = routed / (batch_tokens_global * m.moe.top_k / ep_ranks);
   const double ffn_flops_bal = ffn.flops / ffn_balance;
-  const double flops_gpu = mb * (m.num_moe_layers() * (att_bal.flops + ffn_flops_bal) +
-                                 m.num_dense_layers * dense.flops / w.attention_imbalance) +
-                           2.0 * d.batch_per_gpu * q_per_seq * m.embedding_params();
+  const double flops_gpu =
+      mb * (m.num_moe_layers() * (att_flops_bal + ffn_flops_bal) + m.num_dense_layers * dense_flops_bal) +
+      2.0 * d.batch_per_gpu * q_per_seq * m.embedding_params();
   // The peak each FLOP is measured against: that of the precision it runs in.
   detail::PeakMix mix;
-  mix.add(att_bal_ops, hw, double(mb) * m.num_moe_layers());
+  detail::add_balanced(mix, e.attention_ops, hw, double(mb) * m.num_moe_layers(), imb, slow.core_ratio);
   mix.add(e.ffn_ops, hw, double(mb) * m.num_moe_layers() / ffn_balance);
-  mix.add(dense_ops, hw, double(mb) * m.num_dense_layers / w.attention_imbalance);
+  detail::add_balanced(mix, dense_ops, hw, double(mb) * m.num_dense_layers, imb, slow.core_ratio);
   mix.add(lm_head, hw, 1.0);
   detail::finish_throughput(e, d, w, flops_gpu * gpus, mix.peak_flops_per_s(hw.peak_flops_per_s(p.weights)) * gpus);
   e.hfu_peak_precision = detail::binding_precision(mix.peak_s_by_dtype, p.weights);
@@ -575,8 +609,10 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
 
   // Dense layers and the LM head run on the attention side, outside the ping-pong; a dense
   // layer's attention operators are the MoE layer's, built and timed once.
+  const detail::SlowestContext slow = detail::slowest_context(m, w, seqs_a, n_a);
+  e.context_length_imbalance = slow.imbalance;
   OpList dense_ops;
-  attention_stage_ops(e.attention_ops, m, p, seqs_a * w.attention_imbalance, q_per_seq, w.context_tokens,
+  attention_stage_ops(e.attention_ops, m, p, seqs_a * w.attention_imbalance, q_per_seq, slow.context_tokens,
                       d.attention.tp, true, !shared_on_ffn, m.num_dense_layers > 0 ? &dense_ops : nullptr);
   StageTime att, dense;
   stage_times(e.attention_ops, dense_ops, ha, eff, att, dense);
@@ -659,14 +695,16 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_occupancy = ffn.time_s / e.slot_s;
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
-  const double att_flops_bal = att.flops / w.attention_imbalance;
-  const double flops = mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops * mean_routed / routed * d.ffn.gpus) +
-                             m.num_dense_layers * dense.flops / w.attention_imbalance * d.attention.gpus) +
-                       2.0 * d.global_batch * q_per_seq * m.embedding_params();
+  const double imb = w.attention_imbalance;
+  const double att_flops_bal = detail::balanced_flops(e.attention_ops, imb, slow.core_ratio);
+  const double flops =
+      mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops * mean_routed / routed * d.ffn.gpus) +
+            m.num_dense_layers * detail::balanced_flops(dense_ops, imb, slow.core_ratio) * d.attention.gpus) +
+      2.0 * d.global_batch * q_per_seq * m.embedding_params();
   // Each side's peak is FLOP-weighted over the precisions its work runs in.
   detail::PeakMix mix_a, mix_f;
-  mix_a.add(e.attention_ops, ha, double(mb) * L / w.attention_imbalance);
-  mix_a.add(dense_ops, ha, double(mb) * m.num_dense_layers / w.attention_imbalance);
+  detail::add_balanced(mix_a, e.attention_ops, ha, double(mb) * L, imb, slow.core_ratio);
+  detail::add_balanced(mix_a, dense_ops, ha, double(mb) * m.num_dense_layers, imb, slow.core_ratio);
   mix_a.add(lm_head, ha, 1.0);
   mix_f.add(e.ffn_ops, hf, double(mb) * L * mean_routed / routed);
   const double peak_a_eff = mix_a.peak_flops_per_s(ha.peak_flops_per_s(p.weights));

@@ -56,6 +56,15 @@ inline double expected_max_standard_normal(int ranks) {
   return ranks >= 0 && ranks <= kTable ? table[size_t(ranks)] : expected_max_standard_normal(double(ranks));
 }
 
+/// Max/mean summed KV length over `instances` attention instances holding `seqs_per_instance`
+/// sequences each, lengths independent with coefficient of variation `cv`: the sum is about
+/// normal (CLT) with relative spread cv / sqrt(seqs), and a layer waits for the longest of the
+/// instances. 1 for one instance or no spread.
+inline double context_length_imbalance(double cv, double seqs_per_instance, int instances) {
+  if (!(cv > 0) || instances < 2 || !(seqs_per_instance > 0)) return 1.0;
+  return 1.0 + cv * expected_max_standard_normal(instances) / std::sqrt(std::max(1.0, seqs_per_instance));
+}
+
 /// The batch-independent terms of uniform_hot_rank_load for one (experts, top_k, ranks, group).
 struct UniformLoadTerms {
   int experts = 0, top_k = 0, ranks = 0;  // the key; experts 0: an empty entry

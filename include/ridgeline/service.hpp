@@ -355,8 +355,9 @@ inline ColocatedStep colocated_step(const ModelSpec& m, const Precision& p, cons
   const double q_per_seq = 1.0 + w_dec.mtp_draft_tokens;
   const double seqs = d.batch_per_gpu / mb;
   OpList att_dec, dense_dec;
-  attention_stage_ops(att_dec, m, p, seqs * tp * w_dec.attention_imbalance, q_per_seq, w_dec.context_tokens, tp, true,
-                      true, &dense_dec);
+  const double slow_context = detail::slowest_context(m, w_dec, seqs * tp, ranks).context_tokens;
+  attention_stage_ops(att_dec, m, p, seqs * tp * w_dec.attention_imbalance, q_per_seq, slow_context, tp, true, true,
+                      &dense_dec);
   // The prompt pieces' dispatch and combine from the busiest rank: node-deduplicated as the
   // normal kernels send them (SGLang's --deepep-mode auto runs batches with prompt tokens on
   // DeepEP normal kernels), per-token software cost only (the step's transfers are already paid).
@@ -448,7 +449,18 @@ inline std::optional<ColocatedPlan> colocated_instance(const ModelSpec& m, const
       const long mid = good + (bad - good) / 2;
       (ok(step(mid)) ? good : bad) = mid;
     }
-    const ColocatedStep s = step(good);
+    ColocatedStep s = step(good);
+    // Output per GPU (batch / TPOT) is not monotone in the batch: once prompt pieces outnumber the
+    // ranks, the busiest rank prefills ceil(pieces / ranks) of them, one whole piece more at each
+    // step. The largest batch of each smaller piece count can beat the largest feasible batch.
+    const double pieces_per_seq = steps_per_prompt / sw.output_tokens;  // per step, per sequence on a rank
+    for (long k = long(std::ceil(double(good) * pieces_per_seq - 1e-9)) - 1, tries = 0; k >= 1 && tries < 8;
+         --k, ++tries) {
+      const long b = long(std::floor(double(k) / pieces_per_seq + 1e-9));
+      if (b < 2 || b >= good) continue;
+      const ColocatedStep sb = step(b);
+      if (ok(sb) && double(b) / sb.tpot_s > double(good) / s.tpot_s) good = b, s = sb;
+    }
     if (best && double(good) / s.tpot_s <= best->deployment.batch_per_gpu / best->tpot_s) continue;
     ColocatedPlan c;
     d.batch_per_gpu = double(good);

@@ -184,6 +184,14 @@ def _float(value: Any, name: str) -> Optional[float]:
     return float(value)
 
 
+def _context_cv(value: Any) -> Optional[float]:
+    """context_cv: the CLI's --context-cv range (the C++ side reads a negative value as "not given")."""
+    v = _float(value, "context_cv")
+    if v is not None and not (0.0 <= v <= 10.0):
+        raise ValueError(f'context_cv: "{value}" is not a finite number in [0, 10]')
+    return v
+
+
 def _int_list_text(value: Any, name: str) -> Optional[str]:
     """--nf / --ranks / --tokens: "1..64", 8, [1, 2, 4] or range(1, 65)."""
     if value is None:
@@ -346,7 +354,8 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
          calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
          dispatch_styles: Ids = ("low_latency",), sensitivity: bool = False, threads: int = 0,
          calibration_for: Optional[str] = None, calibration_any_device: bool = False,
-         attention_tp: Optional[Sequence[int]] = None, db: Optional[Database] = None) -> Result:
+         attention_tp: Optional[Sequence[int]] = None, context_cv: Optional[float] = None,
+         db: Optional[Database] = None) -> Result:
     """Find the best decode deployment of ``model`` on ``hardware`` under a TPOT SLO (``ridgeline plan``).
 
     Searches EP (attention data-parallel on every GPU, experts over all GPUs, 1-2 micro-batches) and
@@ -365,7 +374,9 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
     cost | watt | hfu (case-insensitive; power = watt); strategy ep | afd | both; hardware "h800" or
     ["h20", "l40s"] (several kinds: ``per_hardware`` holds the best plan on each kind alone);
     attention_hardware / ffn_hardware for heterogeneous AFD; gap "5 ms"; routing uniform | balanced |
-    zipf:S | 1.2; calibration a file, load_calibration() or a bare hardware id ("h200": its profile in
+    zipf:S | 1.2; context_cv the spread of KV lengths over the running sequences (coefficient of
+    variation; default 0.58 from Azure's public conversation trace, 0 = fixed-length sequences);
+    calibration a file, load_calibration() or a bare hardware id ("h200": its profile in
     hwdb/calibration/), refused on other hardware unless calibration_for="h800" maps it or
     calibration_any_device=True; attention_tp EP attention-TP sizes to try (default 1, 2, 4, 8;
     any above 1 also tries pure-TP workers); ep_transport / afd_transport
@@ -387,6 +398,7 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
     kw.update(model=model, hardware=_ids(hardware, "hardware"), slo=_qty(slo, "slo"),
               context=_qty(context, "context"), top=_int(top, "top"), pareto=bool(pareto),
               sensitivity=bool(sensitivity))
+    kw.update(_drop_none({"context_cv": _context_cv(context_cv)}))
     return _result("plan", _call(_core.plan, _db(db), kw))
 
 
@@ -404,7 +416,8 @@ def plan_service(model: str = "deepseek-v3", hardware: Ids = "h800", *, isl: Qua
                  calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
                  dispatch_styles: Ids = ("low_latency",), threads: int = 0, calibration_for: Optional[str] = None,
                  calibration_any_device: bool = False, attention_tp: Optional[Sequence[int]] = None,
-                 db: Optional[Database] = None) -> Result:
+                 context_cv: Optional[float] = None,
+         db: Optional[Database] = None) -> Result:
     """Size a whole service, prefill and decode pools, for prompts of ``isl`` tokens
     (``ridgeline plan --isl``; docs/service.md). Returns ``ridgeline plan --isl ... --json``:
 
@@ -434,6 +447,7 @@ def plan_service(model: str = "deepseek-v3", hardware: Ids = "h800", *, isl: Qua
         "decode_hardware": _ids(decode_hardware, "decode_hardware"),
         "prefill_parallel": _ids(prefill_parallel, "prefill_parallel"),
         "prefill_chunks": _qtys(prefill_chunks, "prefill_chunks"), "kv_transport": kv_transport,
+        "context_cv": _context_cv(context_cv),
     }))
     obj, run = _call(_core.plan_service, _db(db), kw)
     res = _result("plan_service", obj)
@@ -476,7 +490,8 @@ def emit(service: Any, kind: str, *, disaggregation_backend: Optional[str] = Non
 def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] = None,
              context: Optional[Quantity] = None, mtp_acceptance: Optional[float] = None,
              routing: Optional[str] = None, calibration_for: Optional[str] = None,
-             calibration_any_device: bool = False, db: Optional[Database] = None) -> Result:
+             calibration_any_device: bool = False, context_cv: Optional[float] = None,
+         db: Optional[Database] = None) -> Result:
     """Evaluate one fixed deployment (``ridgeline evaluate``): TPOT, tokens/s per GPU, per $ and per W,
     HFU, the per-layer stage times (``breakdown``, ms) and the binding roof or constraint.
 
@@ -485,7 +500,8 @@ def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] 
     one scenario its fields also at the top level. Overrides, as the CLI's flags: calibration (a file,
     load_calibration() or a bare hardware id; calibration_for / calibration_any_device to apply it
     to hardware it was not measured on), gap ("5 ms"), context (4096
-    tokens), mtp_acceptance (tokens accepted per step), routing (uniform | balanced | zipf:S | 1.2).
+    tokens), mtp_acceptance (tokens accepted per step), routing (uniform | balanced | zipf:S | 1.2),
+    context_cv (KV-length spread: coefficient of variation, 0 = fixed-length sequences).
     The caller's Scenario is never modified.
     """
     d = _db(db)
@@ -503,6 +519,7 @@ def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] 
     kw = _drop_none({"calibration": _calibration(calibration), "gap": _qty(gap, "gap"),
                      "context": _qty(context, "context"), "mtp_acceptance": _float(mtp_acceptance, "mtp_acceptance"),
                      "routing": routing, "calibration_for": calibration_for,
+                     "context_cv": _context_cv(context_cv),
                      "calibration_any_device": bool(calibration_any_device) or None})
     return _result("evaluate", _call(_core.evaluate, d, scenarios, kw))
 
@@ -514,7 +531,8 @@ def sweep(models: Ids = "deepseek-v3", hardware: Ids = "h800", *, slo: Any = "50
           afd_micro_batches: Sequence[int] = (3, 4), require_bubble_free: bool = False,
           gap: Optional[Quantity] = None, mtp_step_gap: Optional[Quantity] = None, routing: str = "uniform",
           calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
-          dispatch_styles: Ids = ("low_latency",), threads: int = 0, db: Optional[Database] = None) -> Result:
+          dispatch_styles: Ids = ("low_latency",), threads: int = 0, context_cv: Optional[float] = None,
+         db: Optional[Database] = None) -> Result:
     """The plan search over a grid (``ridgeline sweep``): every combination of models x hardware (each
     kind on its own) x slo x context x scale_out_bandwidth (NIC rate per GPU overriding the hwdb).
     Each axis takes one value or a list ("30 ms", [0.03, 0.05], "400 Gb/s"). Returns {"objective",
@@ -525,7 +543,8 @@ def sweep(models: Ids = "deepseek-v3", hardware: Ids = "h800", *, slo: Any = "50
                         mtp_step_gap, routing, calibration, ep_transport, afd_transport, dispatch_styles, threads)
     kw.update(_drop_none({"models": _ids(models, "models"), "hardware": _ids(hardware, "hardware"),
                           "slo": _qtys(slo, "slo"), "context": _qtys(context, "context"),
-                          "scale_out_bandwidth": _qtys(scale_out_bandwidth, "scale_out_bandwidth")}))
+                          "scale_out_bandwidth": _qtys(scale_out_bandwidth, "scale_out_bandwidth"),
+                          "context_cv": _context_cv(context_cv)}))
     return _result("sweep", _call(_core.sweep, _db(db), kw))
 
 
@@ -536,7 +555,8 @@ def compare(model: str = "deepseek-v3", hardware: Ids = "h800", *,
             mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0, afd_micro_batches: Sequence[int] = (3, 4),
             require_bubble_free: bool = False, gap: Optional[Quantity] = None, routing: str = "uniform",
             calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
-            dispatch_styles: Ids = ("low_latency",), threads: int = 0, db: Optional[Database] = None) -> Result:
+            dispatch_styles: Ids = ("low_latency",), threads: int = 0, context_cv: Optional[float] = None,
+         db: Optional[Database] = None) -> Result:
     """The AFD-vs-EP crossover map (``ridgeline compare``): for every (context, TPOT SLO) cell the best EP
     and AFD plan and AFD score / EP score (> 1: AFD wins). Returns {"model", "hardware", "cells":
     [{context, tpot_slo, ratio_afd_over_ep, winner, ep_plan, afd_plan}]}; plot it with
@@ -546,6 +566,7 @@ def compare(model: str = "deepseek-v3", hardware: Ids = "h800", *,
                         None, routing, calibration, ep_transport, afd_transport, dispatch_styles, threads)
     kw.update(model=model, hardware=_ids(hardware, "hardware"), slos=_qtys(slos, "slos"),
               contexts=_qtys(contexts, "contexts"))
+    kw.update(_drop_none({"context_cv": _context_cv(context_cv)}))
     return _result("compare", _call(_core.compare, _db(db), kw))
 
 

@@ -108,6 +108,8 @@ def test_plan_bad_input(db):
         ({"context": "1e20"}, "context"),
         ({"strategy": "both; rm -rf"}, "strategy"),
         ({"top": 0}, "top"),
+        ({"context_cv": -0.5}, "context_cv"),
+        ({"context_cv": float("nan")}, "context_cv"),
     ],
 )
 def test_plan_validates_like_the_cli(db, kwargs, needle):
@@ -126,3 +128,7 @@ def test_plan_realism_inputs(db):
     assert sources["iteration gap"] == "given" and sources["routing"] == "default", sources
     with pytest.raises(ValueError, match="routing"):
         rl.plan(db, "deepseek-v3", ["h800"], routing="zipf:x")
+    # KV-length spread: equal lengths (0) can only help; the input is reported as given.
+    flat = rl.plan(db, "deepseek-v3", ["h800"], slo="50 ms", strategy="ep", context_cv=0)
+    assert flat["ep"]["tokens_per_s_per_gpu"] >= b
+    assert {i["name"]: i["source"] for i in flat["inputs"]}["KV-length spread (CV)"] == "given"

@@ -23,6 +23,7 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     // Realism overrides applied to every scenario (empty / 0 = as the file says).
     std::string gap, context, routing;
     double mtp_acceptance = 0;
+    double context_cv = -1;
   };
   auto opt = std::make_shared<Options>();
   auto* cmd =
@@ -49,6 +50,10 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
       ->check(QuantityRange(Dimension::seconds, 0, limits::kMaxSloS, "0 to 1 h"));
   cmd->add_option("--mtp-acceptance", opt->mtp_acceptance,
                   "override workload.mtp_acceptance (tokens accepted per step; drafts follow when needed)");
+  cmd->add_option("--context-cv", opt->context_cv,
+                  "override workload.context_cv, the KV-length spread (coefficient of variation; default of files "
+                  "0.58, 0 = fixed-length sequences)")
+      ->check(FiniteRange(0.0, 10.0));
   cmd->add_option("--routing", opt->routing,
                   "override the expert load imbalance: uniform (default of files), balanced, zipf:S, or a fixed "
                   "max/mean such as 1.2");
@@ -58,9 +63,14 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     std::vector<io::Scenario> scenarios;
     scenarios.reserve(opt->files.size());  // a Scenario points into its own deque: never let the vector copy one
     for (const auto& f : opt->files) scenarios.push_back(io::load_scenario(f, db));
-    present::EvaluateRequest req{opt->gap,           opt->context,         opt->routing,
-                                 opt->calibration,   opt->calibration_for, opt->calibration_any_device,
-                                 opt->mtp_acceptance};
+    present::EvaluateRequest req{opt->gap,
+                                 opt->context,
+                                 opt->routing,
+                                 opt->calibration,
+                                 opt->calibration_for,
+                                 opt->calibration_any_device,
+                                 opt->mtp_acceptance,
+                                 opt->context_cv};
     const present::EvaluateCalibration cal = present::apply_evaluate_request(scenarios, req, db);
     const std::string& calibration_source = cal.source;
     nlohmann::json results = nlohmann::json::array();

@@ -71,6 +71,12 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
                   "per-step time outside the costed layers: scheduling, sampling, host sync (default 5 ms)");
   cmd->add_option("--mtp-step-gap", f.mtp_step_gap,
                   "extra per-step time when real MTP drafting runs: draft sampling and acceptance (default 5 ms)");
+  cmd->add_option("--context-cv", f.context_cv,
+                  "spread of KV lengths over the running sequences (coefficient of variation): every MoE layer "
+                  "waits for the attention instance whose sequences are longest in sum. Default 0.58 (Azure's "
+                  "public conversation trace; its code trace: 0.92); 0 = every sequence at --context tokens "
+                  "(a fixed-length benchmark)")
+      ->check(FiniteRange(0.0, 10.0));
   cmd->add_option("--routing", f.routing,
                   "expert routing for the load imbalance: uniform (default: computed at each plan's tokens per "
                   "rank), balanced (ideal, max/mean 1), zipf:S (Zipf popularity with exponent S, greedy "

@@ -165,7 +165,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   const Reader w = r.object("workload");
   check_known_keys(
       w, {"context_tokens", "tpot_slo", "mtp_acceptance", "mtp_draft_tokens", "iteration_gap", "expert_load_imbalance",
-          "attention_imbalance", "routing", "eplb_redundant_experts", "mtp_step_gap", "mtp_simulated"});
+          "attention_imbalance", "context_cv", "routing", "eplb_redundant_experts", "mtp_step_gap", "mtp_simulated"});
   // Times a person writes into a scenario need a unit: "tpot_slo": 50 is 50 ms to one reader and
   // 50 s to another. (Hardware and efficiency files keep bare SI numbers: they are datasheets.)
   for (const char* key : {"tpot_slo", "iteration_gap", "mtp_step_gap"})
@@ -186,6 +186,8 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   // Absent: computed from uniform routing at the deployment's tokens per rank (evaluate).
   s.workload.expert_load_imbalance = w.opt_number_in("expert_load_imbalance", 1.0, 1000.0, 0.0);
   s.workload.attention_imbalance = w.opt_number_in("attention_imbalance", 1.0, 1000.0, 1.0);
+  // Absent: the production spread of KV lengths (workload.hpp); 0 for a fixed-length benchmark.
+  s.workload.context_cv = w.opt_number_in("context_cv", 0.0, 10.0, kDefaultContextCv);
 
   if (auto e = r.opt_object("efficiency")) read_efficiency_block(*e, s.efficiencies);
 
@@ -308,10 +310,15 @@ std::string scenario_to_json(const Scenario& s) {
   // Times with their unit (scenario files refuse bare numbers there); "{}" is the shortest text
   // that reads back to the same double, so the round trip is exact.
   auto seconds = [](double v) { return fmt::format("{} s", v); };
-  j["workload"] = {{"context_tokens", w.context_tokens},          {"tpot_slo", seconds(w.tpot_slo_s)},
-                   {"mtp_acceptance", w.mtp_acceptance},          {"mtp_draft_tokens", w.mtp_draft_tokens},
-                   {"iteration_gap", seconds(w.iteration_gap_s)}, {"attention_imbalance", w.attention_imbalance},
-                   {"mtp_step_gap", seconds(w.mtp_step_gap_s)},   {"mtp_simulated", w.mtp_simulated}};
+  j["workload"] = {{"context_tokens", w.context_tokens},
+                   {"tpot_slo", seconds(w.tpot_slo_s)},
+                   {"mtp_acceptance", w.mtp_acceptance},
+                   {"mtp_draft_tokens", w.mtp_draft_tokens},
+                   {"iteration_gap", seconds(w.iteration_gap_s)},
+                   {"attention_imbalance", w.attention_imbalance},
+                   {"mtp_step_gap", seconds(w.mtp_step_gap_s)},
+                   {"mtp_simulated", w.mtp_simulated},
+                   {"context_cv", w.context_cv}};
   if (w.expert_load_imbalance > 0) j["workload"]["expert_load_imbalance"] = w.expert_load_imbalance;
   const auto& f = s.efficiencies;
   j["efficiency"] = {{"gemm_compute", f.gemm_compute},

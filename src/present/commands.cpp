@@ -37,6 +37,11 @@ EvaluateCalibration apply_evaluate_request(std::vector<io::Scenario>& scenarios,
     Workload& w = s.workload;
     if (!r.gap.empty()) w.iteration_gap_s = parse_search_quantity_or_zero(r.gap, Dimension::seconds, "--gap");
     if (!r.context.empty()) w.context_tokens = parse_search_quantity(r.context, Dimension::count, "--context");
+    if (r.context_cv != -1) {
+      if (!(r.context_cv >= 0.0 && r.context_cv <= 10.0))
+        throw FlagError(fmt::format("--context-cv: \"{}\" is not a number in [0, 10]", r.context_cv));
+      w.context_cv = r.context_cv;
+    }
     if (r.mtp_acceptance != 0) {
       if (!(r.mtp_acceptance >= 1.0 && r.mtp_acceptance <= 16.0))
         throw FlagError(fmt::format("--mtp-acceptance: \"{}\" is not a number in [1, 16]", r.mtp_acceptance));

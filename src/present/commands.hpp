@@ -23,6 +23,7 @@ struct EvaluateRequest {
   std::string calibration_for;  ///< apply the file to this hardware id although measured elsewhere
   bool calibration_any_device = false;
   double mtp_acceptance = 0;
+  double context_cv = -1;  ///< < 0: as the file says
 };
 /// The calibration an `evaluate` applied: the file it resolved to, its source, and what it set in
 /// each scenario (one entry per scenario; empty without --calibration).

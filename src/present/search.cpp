@@ -63,6 +63,7 @@ void check_search_flags(const SearchFlags& f, bool with_grid_axes) {
   const auto num = [](double v) { return fmt::format("{}", v); };
   require_ok("--mtp-acceptance", finite_range_problem(num(f.mtp_acceptance), 1.0, 16.0));
   require_ok("--mtp-draft-tokens", finite_range_problem(num(f.mtp_draft_tokens), 0, 15));
+  if (f.context_cv != -1) require_ok("--context-cv", finite_range_problem(num(f.context_cv), 0.0, 10.0));
   const std::string strategy = lower_ascii(f.strategy);
   if (strategy != "ep" && strategy != "afd" && strategy != "both")
     throw FlagError(fmt::format("--strategy: {} not in {{ep,afd,both}}", f.strategy));
@@ -217,6 +218,9 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
     s.inputs.push_back(
         {"MTP step gap", ms_text(s.workload.mtp_step_gap_s), f.mtp_step_gap.empty() ? "default" : given});
   s.inputs.push_back({"routing", routing_text, f.routing == "uniform" ? "default" : given});
+  if (f.context_cv >= 0) s.workload.context_cv = f.context_cv;
+  s.inputs.push_back(
+      {"KV-length spread (CV)", fmt::format("{:.3g}", s.workload.context_cv), f.context_cv >= 0 ? given : "default"});
   s.inputs.push_back({"context", fmt::format("{:.0f} tokens", s.workload.context_tokens), "given"});
   s.inputs.push_back({"MTP acceptance", fmt::format("{:.3g} tokens/step", s.workload.mtp_acceptance),
                       f.mtp_acceptance == 1.0 ? "default" : given});

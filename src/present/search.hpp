@@ -37,6 +37,7 @@ struct SearchFlags {
   std::string gap;                  ///< per-step iteration gap, e.g. "5 ms"
   std::string mtp_step_gap;         ///< extra per-step time with real MTP drafting
   std::string routing = "uniform";  ///< uniform | balanced | zipf:S | a fixed max/mean such as 1.2
+  double context_cv = -1;           ///< KV-length spread (coefficient of variation); < 0 = the default
   std::string ep_transport, afd_transport;
   std::vector<std::string> dispatch_styles{"low_latency"};
   std::vector<int> attention_tp{1, 2, 4, 8};  ///< EP attention-TP candidates; > 1 also tries pure TP

@@ -57,6 +57,10 @@ std::vector<Parameter> parameters() {
           s.workload.routing_skew_by_ranks = std::make_shared<const std::vector<double>>(
               std::vector<double>(size_t(s.model->moe.num_experts) + 1, 1.2));
         }}},
+      {"KV-length spread (CV)",
+       // 0: every sequence equally long (a fixed-length benchmark); 0.92: Azure's public code trace.
+       {"0", [](SearchSetup& s) { s.workload.context_cv = 0.0; }},
+       {"0.92", [](SearchSetup& s) { s.workload.context_cv = 0.92; }}},
       {"attention kernel efficiency",
        {"x0.8", [](SearchSetup& s) { scale_attention(s, 0.8); }},
        {"x1.1", [](SearchSetup& s) { scale_attention(s, 1.1); }}},

@@ -241,6 +241,9 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   j["expert_load_imbalance_source"] = s.workload.expert_load_imbalance > 0 ? "given"
                                       : s.workload.routing_skew_by_ranks   ? "skewed routing (given)"
                                                                            : "uniform routing (default)";
+  // Slowest attention instance's summed KV length / mean, from the KV-length spread context_cv.
+  j["context_length_imbalance"] = e.context_length_imbalance;
+  j["context_cv"] = s.workload.context_cv;
   j["transport"] = {{"name", transport_name(e.transport)},
                     {"transfer_overhead_us", e.transfer_overhead_s * 1e6},
                     {"contention", e.transport_contention}};

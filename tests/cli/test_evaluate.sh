@@ -83,6 +83,13 @@ assert abs(layer - b["attention_layer_ms"]) < 1e-9 and layer < b["attention_ms"]
 assert d["transport"]["name"] == "deepep_low_latency" and d["transport"]["transfer_overhead_us"] > 0, d["transport"]
 assert d["expert_load_imbalance"] > 1.0 and d["expert_load_imbalance_source"].startswith("uniform"), d
 PY
+# KV-length spread: the default (0.58) slows attention against --context-cv 0 (all sequences
+# equally long); the factor is reported and a negative spread is a usage error.
+read -r c_def a_def <<<"$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['context_length_imbalance'], d['breakdown']['attention_ms'])")"
+read -r c_0 a_0 <<<"$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --context-cv 0 --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['context_length_imbalance'], d['breakdown']['attention_ms'])")"
+python3 -c "import sys; c, a, c0, a0 = map(float, sys.argv[1:]); assert c > 1 and c0 == 1 and a > a0, (c, a, c0, a0)" "$c_def" "$a_def" "$c_0" "$a_0" || fail "--context-cv 0 should remove the length imbalance: $c_def/$a_def vs $c_0/$a_0"
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --context-cv -0.5 >/dev/null 2>"$T/cv.err"; rc=$?
+[ "$rc" = 2 ] && grep -q -- "--context-cv" "$T/cv.err" || fail "--context-cv -0.5 should be a usage error naming the flag (rc $rc): $(cat "$T/cv.err")"
 # Realism overrides: a larger gap slows the same deployment; balanced routing is the ideal.
 t0=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['tpot_ms'])")
 t1=$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --gap "20 ms" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['tpot_ms'])")

@@ -31,7 +31,7 @@ PY
 
 # --sensitivity: the table, and its JSON keys.
 out=$("$BIN" plan --sensitivity) || fail "plan --sensitivity exit $?"
-for s in "Sensitivity of the verdict" "iteration gap" "expert load imbalance" "AFD transport contention"; do
+for s in "Sensitivity of the verdict" "iteration gap" "expert load imbalance" "AFD transport contention" "KV-length spread"; do
   grep -q "$s" <<<"$out" || fail "missing '$s' in --sensitivity output"
 done
 sj=$("$BIN" plan --sensitivity --json) || fail "plan --sensitivity --json exit $?"
@@ -47,6 +47,20 @@ for r in rows:
     assert r["ep_low"] > 0 and r["afd_high"] > 0, r
 assert "robust" in d["verdict_robustness"], d["verdict_robustness"]
 PY
+# KV-length spread: equal lengths (--context-cv 0) can only help; the input is reported.
+pj0=$("$BIN" plan --context-cv 0 --json) || fail "plan --context-cv 0 exit $?"
+pjd=$("$BIN" plan --json) || fail "plan --json exit $?"
+python3 - "$pj0" "$pjd" <<'PY' || fail "--context-cv 0 vs default"
+import json, sys
+flat, dflt = (json.loads(a) for a in sys.argv[1:])
+for k in ("ep", "afd"):
+    assert flat[k]["tokens_per_s_per_gpu"] >= dflt[k]["tokens_per_s_per_gpu"], (k, flat[k], dflt[k])
+src = {i["name"]: i["source"] for i in dflt["inputs"]}
+assert src.get("KV-length spread (CV)") == "default", dflt["inputs"]
+assert {i["name"]: i["source"] for i in flat["inputs"]}["KV-length spread (CV)"] == "given"
+PY
+"$BIN" plan --context-cv nan >/dev/null 2>"$T/err" && fail "--context-cv nan accepted"
+grep -q -- "--context-cv" "$T/err" || fail "context-cv message: $(cat "$T/err")"
 # Bad realism flags are usage errors naming the flag.
 "$BIN" plan --routing zipf:x >/dev/null 2>"$T/err" && fail "--routing zipf:x accepted"
 grep -q -- "--routing" "$T/err" || fail "routing message: $(cat "$T/err")"
