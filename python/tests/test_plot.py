@@ -116,3 +116,44 @@ def test_predicted_vs_measured_prefill_and_aggregated():
     agg = rl.validate("examples/validation/aggregated")
     pts = [l for l in lines(rp.predicted_vs_measured(agg)) if l.get_linestyle() == "None"]
     assert all(l.get_label().endswith("aggregated") for l in pts)
+
+
+def _bars(fig):
+    return [c for c in fig.axes[0].containers]
+
+
+def test_sensitivity_tornado_draws_each_end_of_each_input(plan):
+    rows = plan["sensitivity_resized"]
+    fig = rp.sensitivity_tornado(plan)
+    bars = _bars(fig)
+    assert len(bars) == 2 and all(len(b) == len(rows) for b in bars)
+    low, high = bars
+    assert (low.patches[0].get_facecolor(), low.patches[0].get_hatch()) != \
+        (high.patches[0].get_facecolor(), high.patches[0].get_hatch())
+    names = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(names) == sorted(r["parameter"] for r in rows)
+    # Each bar ends at that end's AFD / EP ratio; the winner at that end is on its side of 1.
+    by_name = {r["parameter"]: r for r in rows}
+    for i, name in enumerate(names):
+        r = by_name[name]
+        for bar, end in ((low.patches[i], "low"), (high.patches[i], "high")):
+            x = bar.get_x() + bar.get_width()
+            assert x == pytest.approx(r[f"afd_{end}"] / r[f"ep_{end}"], rel=1e-9)
+            assert (x > 1) == (r[f"winner_{end}"] == "afd"), (name, end, x)
+    assert "re-evaluated" in fig.axes[0].get_title()
+
+
+def test_sensitivity_tornado_searched_and_one_sided_ends():
+    searched = rl.plan("deepseek-v3", "h800", slo="50 ms", sensitivity=True)
+    fig = rp.sensitivity_tornado(searched)
+    assert "re-searched" in fig.axes[0].get_title()
+    assert all(len(b) == len(searched["sensitivity"]) for b in _bars(fig))
+    # An end where EP has no feasible plan is drawn at the right edge and says so.
+    one = dict(searched, sensitivity=[dict(searched["sensitivity"][0], ep_high=0.0, winner_high="afd")])
+    fig = rp.sensitivity_tornado(one)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("AFD only" in t for t in texts), texts
+    high = _bars(fig)[1].patches[0]
+    assert high.get_x() + high.get_width() >= max(p.get_x() + p.get_width() for p in _bars(fig)[0].patches)
+    with pytest.raises(ValueError, match="sensitivity"):
+        rp.sensitivity_tornado({"model": "x", "ratio": 1.0})
