@@ -59,7 +59,7 @@ def test_hfu_panels_eight_platforms_share_y():
 
 
 def test_crossover_heatmap_one_cell_per_point():
-    c = rl.compare("deepseek-v3", "h800", slos=["30 ms", "100 ms"], contexts=[1024, 16384])
+    c = rl.compare("deepseek-v3", "h800", slo=["30 ms", "100 ms"], context=[1024, 16384])
     fig = rp.crossover_heatmap(c)
     assert len(fig.axes[0].images) == 1 and fig.axes[0].images[0].get_array().shape == (2, 2)
     assert len(fig.axes[0].texts) == 4
