@@ -11,6 +11,7 @@ series has its own colour, line style and marker, so the charts read in greyscal
 - alpha_penalties(imbalance(alpha=True)) alpha vs lambda (the paper's Fig. 6)
 - predicted_vs_measured(validate())     predicted vs measured tokens/s per GPU
 - sensitivity_tornado(plan(...))        AFD / EP at each end of every uncertain input's range
+- sweep(sweep(...))                     best EP and best AFD score along one grid axis, per grid line
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import math
 from typing import Any, Optional, Sequence
 
 __all__ = ["comm_roofline", "hfu_panels", "crossover_heatmap", "pareto", "schedule", "alpha_penalties",
-           "predicted_vs_measured", "sensitivity_tornado", "style"]
+           "predicted_vs_measured", "sensitivity_tornado", "sweep", "style"]
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#7f7f7f", "#bcbd22"]
@@ -397,6 +398,56 @@ def sensitivity_tornado(result: dict, ax=None):
     how = "each end re-searched" if searched else "best plans re-evaluated"
     ax.set_title(f"{result.get('model', '')}: sensitivity of the verdict ({how})", fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+_SWEEP_AXES = {"tpot_slo_ms": ("TPOT SLO (ms)", "TPOT SLO"), "context_tokens": ("context (tokens)", "context"),
+               "scale_out_bandwidth": ("scale-out bandwidth per GPU (Gb/s)", "scale-out bandwidth")}
+
+
+def sweep(result: dict, x: Optional[str] = None, ax=None):
+    """``ridgeline.sweep(...)``: the best EP and the best AFD score against one grid axis, one pair of
+    lines per combination of the other axes (model, hardware, ...); a point with no feasible plan is
+    left out. ``x``: "tpot_slo_ms", "context_tokens" or "scale_out_bandwidth" (default: the first of
+    them that the sweep varies)."""
+    plt = _plt()
+    rows = result["rows"]
+    varied = [k for k in ("tpot_slo_ms", "context_tokens", "scale_out_bandwidth")
+              if len({r[k] for r in rows}) > 1]
+    x = x or (varied[0] if varied else "tpot_slo_ms")
+    if x not in _SWEEP_AXES:
+        raise ValueError(f"sweep(): x={x!r} is not a grid axis. Fix: one of {', '.join(_SWEEP_AXES)}.")
+
+    def xval(r: dict) -> float:
+        if x != "scale_out_bandwidth":
+            return float(r[x])
+        from . import parse_quantity
+
+        return parse_quantity(r[x], "bandwidth") * 8 / 1e9 if r[x] else math.nan
+
+    keys = [k for k in ("model", "hardware", "tpot_slo_ms", "context_tokens", "scale_out_bandwidth")
+            if k != x and len({r[k] for r in rows}) > 1]
+    groups = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.5))
+    ax = ax if ax is not None else fig.add_subplot()
+    units = {"tpot_slo_ms": "ms", "context_tokens": "tokens"}
+    k = 0
+    for key, rs in groups.items():
+        rs = sorted(rs, key=xval)
+        name = " ".join(f"{v:g} {units[n]}" if n in units else str(v) for n, v in zip(keys, key))
+        for strategy in ("ep", "afd"):
+            pts = [(xval(r), r[f"{strategy}_score"]) for r in rs if r[f"{strategy}_score"]]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], markersize=5,
+                    label=f"{name + ' ' if name else ''}{strategy.upper()}", **style(k))
+            k += 1
+    ax.set_xlabel(_SWEEP_AXES[x][0])
+    ax.set_ylabel(f"best score ({result.get('objective', 'score')})")
+    ax.set_title(f"Sweep: best EP and best AFD per {_SWEEP_AXES[x][1]}", fontsize=10)
+    ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig

@@ -157,3 +157,22 @@ def test_sensitivity_tornado_searched_and_one_sided_ends():
     assert high.get_x() + high.get_width() >= max(p.get_x() + p.get_width() for p in _bars(fig)[0].patches)
     with pytest.raises(ValueError, match="sensitivity"):
         rp.sensitivity_tornado({"model": "x", "ratio": 1.0})
+
+
+def test_sweep_two_lines_per_grid_line_infeasible_points_left_out():
+    r = rl.sweep("deepseek-v3,kimi-k2", "h800,h20", slo=["5 ms", "30 ms", "50 ms", "100 ms"])
+    fig = rp.sweep(r)
+    ls = lines(fig)
+    assert len(ls) == 2 * 4 and distinct(ls)  # (model, hardware) x (EP, AFD)
+    for l in ls:
+        label = l.get_label()
+        model, hw, strategy = label.split()
+        want = sorted((row["tpot_slo_ms"], row[f"{strategy.lower()}_score"]) for row in r["rows"]
+                      if row["model"] == model and row["hardware"] == hw and row[f"{strategy.lower()}_score"])
+        assert list(zip(l.get_xdata(), l.get_ydata())) == want, label
+    assert any(len(l.get_xdata()) < 4 for l in ls)  # 5 ms has no feasible plan on some hardware
+    bw = rl.sweep("deepseek-v3", "h800", slo="50 ms", scale_out_bandwidth=["200 Gb/s", "400 Gb/s", "800 Gb/s"])
+    ls = lines(rp.sweep(bw))
+    assert len(ls) == 2 and list(ls[0].get_xdata()) == pytest.approx([200, 400, 800])
+    with pytest.raises(ValueError, match="grid axis"):
+        rp.sweep(bw, x="gpus")
