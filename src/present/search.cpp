@@ -217,7 +217,8 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
     s.inputs.push_back(
         {"MTP step gap", ms_text(s.workload.mtp_step_gap_s), f.mtp_step_gap.empty() ? "default" : given});
   s.inputs.push_back({"routing", routing_text, f.routing == "uniform" ? "default" : given});
-  s.inputs.push_back({"context", fmt::format("{:.0f} tokens", s.workload.context_tokens), "given"});
+  s.inputs.push_back({"context", fmt::format("{:.0f} tokens", s.workload.context_tokens),
+                      f.context == SearchFlags{}.context ? "default" : given});
   s.inputs.push_back({"MTP acceptance", fmt::format("{:.3g} tokens/step", s.workload.mtp_acceptance),
                       f.mtp_acceptance == 1.0 ? "default" : given});
   if (!f.ep_transport.empty()) s.space.ep_transport = parse_transport(f.ep_transport, "--ep-transport");

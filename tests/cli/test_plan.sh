@@ -10,6 +10,8 @@ out=$("$BIN" plan) || fail "default plan exit $?"
 grep -q "best EP" <<<"$out" || fail "no side-by-side table: $out"
 grep -q "winner: " <<<"$out" || fail "no winner line: $out"
 grep -q "inputs: iteration gap: 5 ms (default)" <<<"$out" || fail "plan should say which inputs are defaults: $out"
+grep -q "context: 4096 tokens (default)" <<<"$out" || fail "the default context should say default: $out"
+"$BIN" plan --context 32K | grep -q "context: 32768 tokens (given)" || fail "--context 32K should say given"
 tail -1 <<<"$out" | grep -q "^verdict .*robust" || fail "the default plan should end with the robustness line: $out"
 # --strategy ep searches no AFD plan: the AFD column and the winner line say so, not "no feasible plan".
 out=$("$BIN" plan --strategy ep) || fail "plan --strategy ep exit $?"
