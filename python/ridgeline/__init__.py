@@ -22,6 +22,7 @@ import json as _json
 import numbers as _numbers
 import os as _os
 import re as _re
+import warnings as _warnings
 from collections.abc import Mapping as _Mapping
 from pathlib import Path as _Path
 from typing import Any, Iterable, Optional, Sequence, Union
@@ -217,6 +218,18 @@ def _path(value: Any) -> Optional[str]:
     if value is None:
         return None
     return _os.fspath(value)
+
+
+def _renamed(new_value: Any, new_default: Any, old_value: Any, new: str, old: str, fn: str) -> Any:
+    """The value of a keyword renamed to the CLI's one spelling per concept (``--model``, ``--slo``,
+    ``--context``): the old keyword still works, with a DeprecationWarning."""
+    if old_value is None:
+        return new_value
+    if new_value is not new_default and new_value != new_default:
+        raise TypeError(f"{fn}() got both {new}= and its old spelling {old}=; pass {new}= only")
+    _warnings.warn(f"{fn}({old}=...) is deprecated: write {new}= (the CLI's --{new})", DeprecationWarning,
+                   stacklevel=3)
+    return old_value
 
 
 def _drop_none(d: dict) -> dict:
@@ -524,24 +537,26 @@ def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] 
     return _result("evaluate", _call(_core.evaluate, d, scenarios, kw))
 
 
-def sweep(models: Ids = "deepseek-v3", hardware: Ids = "h800", *, slo: Any = "50 ms", context: Any = 4096,
+def sweep(model: Ids = "deepseek-v3", hardware: Ids = "h800", *, slo: Any = "50 ms", context: Any = 4096,
           scale_out_bandwidth: Any = None, objective: str = "gpu", strategy: str = "both", gpus: int = 0,
           max_gpus: int = 1024, weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8",
           combine: str = "bf16", mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0,
           afd_micro_batches: Sequence[int] = (3, 4), require_bubble_free: bool = False,
           gap: Optional[Quantity] = None, mtp_step_gap: Optional[Quantity] = None, routing: str = "uniform",
           calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
-          dispatch_styles: Ids = ("low_latency",), threads: int = 0, context_cv: Optional[float] = None,
-         db: Optional[Database] = None) -> Result:
-    """The plan search over a grid (``ridgeline sweep``): every combination of models x hardware (each
+          dispatch_styles: Ids = ("low_latency",), threads: int = 0, db: Optional[Database] = None,
+          models: Ids = None, context_cv: Optional[float] = None) -> Result:
+    """The plan search over a grid (``ridgeline sweep``): every combination of model x hardware (each
     kind on its own) x slo x context x scale_out_bandwidth (NIC rate per GPU overriding the hwdb).
-    Each axis takes one value or a list ("30 ms", [0.03, 0.05], "400 Gb/s"). Returns {"objective",
+    Each axis takes one value or a list ("30 ms", [0.03, 0.05], "400 Gb/s", "deepseek-v3,kimi-k2");
+    the keywords are the CLI's flags (``models=`` still works, deprecated). Returns {"objective",
     "rows": [{model, hardware, tpot_slo_ms, context_tokens, scale_out_bandwidth, ep_plan, ep_score,
     afd_plan, afd_score, ratio_afd_over_ep, winner}]}; ``to_frame()`` tabulates the rows."""
     kw = _search_kwargs(objective, strategy, gpus, max_gpus, None, None, weights, kv_cache, dispatch, combine,
                         mtp_acceptance, mtp_draft_tokens, afd_micro_batches, require_bubble_free, False, gap,
                         mtp_step_gap, routing, calibration, ep_transport, afd_transport, dispatch_styles, threads)
-    kw.update(_drop_none({"models": _ids(models, "models"), "hardware": _ids(hardware, "hardware"),
+    model = _renamed(model, "deepseek-v3", models, "model", "models", "sweep")
+    kw.update(_drop_none({"models": _ids(model, "model"), "hardware": _ids(hardware, "hardware"),
                           "slo": _qtys(slo, "slo"), "context": _qtys(context, "context"),
                           "scale_out_bandwidth": _qtys(scale_out_bandwidth, "scale_out_bandwidth"),
                           "context_cv": _context_cv(context_cv)}))
@@ -549,23 +564,26 @@ def sweep(models: Ids = "deepseek-v3", hardware: Ids = "h800", *, slo: Any = "50
 
 
 def compare(model: str = "deepseek-v3", hardware: Ids = "h800", *,
-            slos: Any = ("20 ms", "30 ms", "50 ms", "100 ms"), contexts: Any = (1024, 4096, 16384, 65536),
+            slo: Any = ("20 ms", "30 ms", "50 ms", "100 ms"), context: Any = (1024, 4096, 16384, 65536),
             objective: str = "gpu", strategy: str = "both", gpus: int = 0, max_gpus: int = 1024,
             weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8", combine: str = "bf16",
             mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0, afd_micro_batches: Sequence[int] = (3, 4),
             require_bubble_free: bool = False, gap: Optional[Quantity] = None, routing: str = "uniform",
             calibration: Any = None, ep_transport: Optional[str] = None, afd_transport: Optional[str] = None,
-            dispatch_styles: Ids = ("low_latency",), threads: int = 0, context_cv: Optional[float] = None,
-         db: Optional[Database] = None) -> Result:
+            dispatch_styles: Ids = ("low_latency",), threads: int = 0, db: Optional[Database] = None,
+            slos: Any = None, contexts: Any = None, context_cv: Optional[float] = None) -> Result:
     """The AFD-vs-EP crossover map (``ridgeline compare``): for every (context, TPOT SLO) cell the best EP
     and AFD plan and AFD score / EP score (> 1: AFD wins). Returns {"model", "hardware", "cells":
     [{context, tpot_slo, ratio_afd_over_ep, winner, ep_plan, afd_plan}]}; plot it with
-    ``ridgeline.plot.crossover_heatmap``."""
+    ``ridgeline.plot.crossover_heatmap``. ``slo`` and ``context`` (the CLI's ``--slo`` / ``--context``)
+    take one value or a list; ``slos=`` / ``contexts=`` still work, deprecated."""
     kw = _search_kwargs(objective, strategy, gpus, max_gpus, None, None, weights, kv_cache, dispatch, combine,
                         mtp_acceptance, mtp_draft_tokens, afd_micro_batches, require_bubble_free, False, gap,
                         None, routing, calibration, ep_transport, afd_transport, dispatch_styles, threads)
-    kw.update(model=model, hardware=_ids(hardware, "hardware"), slos=_qtys(slos, "slos"),
-              contexts=_qtys(contexts, "contexts"))
+    slo = _renamed(slo, ("20 ms", "30 ms", "50 ms", "100 ms"), slos, "slo", "slos", "compare")
+    context = _renamed(context, (1024, 4096, 16384, 65536), contexts, "context", "contexts", "compare")
+    kw.update(model=model, hardware=_ids(hardware, "hardware"), slos=_qtys(slo, "slo"),
+              contexts=_qtys(context, "context"))
     kw.update(_drop_none({"context_cv": _context_cv(context_cv)}))
     return _result("compare", _call(_core.compare, _db(db), kw))
 

@@ -10,6 +10,8 @@ series has its own colour, line style and marker, so the charts read in greyscal
 - schedule(plan(...)["afd"])            one layer's ping-pong schedule as a Gantt chart
 - alpha_penalties(imbalance(alpha=True)) alpha vs lambda (the paper's Fig. 6)
 - predicted_vs_measured(validate())     predicted vs measured tokens/s per GPU
+- sensitivity_tornado(plan(...))        AFD / EP at each end of every uncertain input's range
+- sweep(sweep(...))                     best EP and best AFD score along one grid axis, per grid line
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import math
 from typing import Any, Optional, Sequence
 
 __all__ = ["comm_roofline", "hfu_panels", "crossover_heatmap", "pareto", "schedule", "alpha_penalties",
-           "predicted_vs_measured", "style"]
+           "predicted_vs_measured", "sensitivity_tornado", "sweep", "style"]
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#7f7f7f", "#bcbd22"]
@@ -330,5 +332,122 @@ def predicted_vs_measured(result: dict, ax=None, band: float = 0.2):
                  f"max {s['max_abs_error'] * 100:.1f} %", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _ratio(afd: Optional[float], ep: Optional[float]) -> float:
+    """AFD / EP best score; inf when only AFD is feasible, 0 when only EP is, nan when neither."""
+    afd, ep = afd or 0.0, ep or 0.0
+    if ep > 0:
+        return afd / ep
+    return math.inf if afd > 0 else math.nan
+
+
+def sensitivity_tornado(result: dict, ax=None):
+    """The verdict's sensitivity as a tornado chart: for each uncertain input of ``ridgeline.plan``
+    (transport contention, per-transfer cost, iteration gap, expert imbalance, attention
+    efficiency), the best-AFD / best-EP score ratio at the low and the high end of its sourced
+    range, as two bars (low above high) from the baseline ratio, widest swing on top. A bar crossing the
+    ``AFD = EP`` line is an input whose range flips the winner.
+
+    ``result``: ``plan(..., sensitivity=True)`` (each end re-searched) or a plain ``plan(...)``
+    (its ``sensitivity_resized`` rows: the two best plans re-evaluated, not re-searched). Ends where
+    only one strategy is feasible are drawn at the axis edge and labelled "AFD only" / "EP only"."""
+    plt = _plt()
+    searched = bool(result.get("sensitivity"))
+    rows = result.get("sensitivity") or result.get("sensitivity_resized")
+    if not rows:
+        raise ValueError("sensitivity_tornado(): the result has no sensitivity rows. "
+                         "Fix: pass a ridgeline.plan(...) result (sensitivity=True re-searches each end).")
+    base = result.get("ratio")
+    if base is None or not math.isfinite(base):
+        base = _ratio((result.get("afd") or {}).get("score"), (result.get("ep") or {}).get("score"))
+    ends = [(r, _ratio(r["afd_low"], r["ep_low"]), _ratio(r["afd_high"], r["ep_high"])) for r in rows]
+    finite = [x for _, lo, hi in ends for x in (lo, hi) if math.isfinite(x)] + [1.0]
+    if math.isfinite(base):
+        finite.append(base)
+    else:
+        base = 1.0
+    span = max(max(finite) - min(finite), 0.05)
+    left, right = max(0.0, min(finite) - 0.25 * span), max(finite) + 0.25 * span
+
+    def clip(x: float) -> float:
+        return right if x == math.inf else left if x == 0 and left > 0 else x
+
+    ends.sort(key=lambda e: abs(clip(e[2]) - clip(e[1])) if all(math.isfinite(x) for x in e[1:]) else math.inf)
+    fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 1.2 + 0.45 * len(ends)))
+    ax = ax if ax is not None else fig.add_subplot()
+    for k, (which, label) in enumerate(((1, "low end of the range"), (2, "high end of the range"))):
+        s = style(k)
+        xs = [clip(e[which]) if not math.isnan(e[which]) else base for e in ends]
+        ys = [i + (0.19 if k == 0 else -0.19) for i in range(len(ends))]  # side by side: neither hides
+        ax.barh(ys, [x - base for x in xs], left=base, height=0.36, color=s["color"],
+                hatch=("" if k == 0 else "//"), edgecolor="black", linewidth=0.5, alpha=0.7, label=label)
+        for i, (e, x) in enumerate(zip(ends, xs)):
+            r, raw = e[0], e[which]
+            end = r["low"] if which == 1 else r["high"]
+            note = "AFD only" if raw == math.inf else "EP only" if raw == 0 else "none feasible" if math.isnan(raw) else ""
+            text = f"{end}" + (f" ({note})" if note else "")
+            ax.text(x, ys[i], f" {text} ", ha="left" if x >= base else "right", va="center", fontsize=7)
+    ax.axvline(1.0, color="black", linestyle="--", linewidth=1, label="AFD = EP (winner flips)")
+    ax.axvline(base, color="#555555", linestyle="-", linewidth=1, label=f"baseline {base:.2f}")
+    ax.set_yticks(range(len(ends)), [e[0]["parameter"] for e in ends], fontsize=8)
+    ax.set_xlim(left - 0.15 * span, right + 0.15 * span)
+    ax.set_xlabel(f"best AFD / best EP ({result.get('objective', 'score')}; > 1: AFD wins)")
+    how = "each end re-searched" if searched else "best plans re-evaluated"
+    ax.set_title(f"{result.get('model', '')}: sensitivity of the verdict ({how})", fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+_SWEEP_AXES = {"tpot_slo_ms": ("TPOT SLO (ms)", "TPOT SLO"), "context_tokens": ("context (tokens)", "context"),
+               "scale_out_bandwidth": ("scale-out bandwidth per GPU (Gb/s)", "scale-out bandwidth")}
+
+
+def sweep(result: dict, x: Optional[str] = None, ax=None):
+    """``ridgeline.sweep(...)``: the best EP and the best AFD score against one grid axis, one pair of
+    lines per combination of the other axes (model, hardware, ...); a point with no feasible plan is
+    left out. ``x``: "tpot_slo_ms", "context_tokens" or "scale_out_bandwidth" (default: the first of
+    them that the sweep varies)."""
+    plt = _plt()
+    rows = result["rows"]
+    varied = [k for k in ("tpot_slo_ms", "context_tokens", "scale_out_bandwidth")
+              if len({r[k] for r in rows}) > 1]
+    x = x or (varied[0] if varied else "tpot_slo_ms")
+    if x not in _SWEEP_AXES:
+        raise ValueError(f"sweep(): x={x!r} is not a grid axis. Fix: one of {', '.join(_SWEEP_AXES)}.")
+
+    def xval(r: dict) -> float:
+        if x != "scale_out_bandwidth":
+            return float(r[x])
+        from . import parse_quantity
+
+        return parse_quantity(r[x], "bandwidth") * 8 / 1e9 if r[x] else math.nan
+
+    keys = [k for k in ("model", "hardware", "tpot_slo_ms", "context_tokens", "scale_out_bandwidth")
+            if k != x and len({r[k] for r in rows}) > 1]
+    groups = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.5))
+    ax = ax if ax is not None else fig.add_subplot()
+    units = {"tpot_slo_ms": "ms", "context_tokens": "tokens"}
+    k = 0
+    for key, rs in groups.items():
+        rs = sorted(rs, key=xval)
+        name = " ".join(f"{v:g} {units[n]}" if n in units else str(v) for n, v in zip(keys, key))
+        for strategy in ("ep", "afd"):
+            pts = [(xval(r), r[f"{strategy}_score"]) for r in rs if r[f"{strategy}_score"]]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], markersize=5,
+                    label=f"{name + ' ' if name else ''}{strategy.upper()}", **style(k))
+            k += 1
+    ax.set_xlabel(_SWEEP_AXES[x][0])
+    ax.set_ylabel(f"best score ({result.get('objective', 'score')})")
+    ax.set_title(f"Sweep: best EP and best AFD per {_SWEEP_AXES[x][1]}", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig

@@ -87,10 +87,31 @@ def test_sweep_matches_cli(cli):
 
 
 def test_compare_matches_cli(cli):
-    got = rl.compare("deepseek-v3", "h800", slos=["30 ms", "100 ms"], contexts=[1024, "16384"])
-    want = cli("compare", "--model", "deepseek-v3", "--hardware", "h800", "--slos", "30 ms,100 ms", "--contexts",
+    got = rl.compare("deepseek-v3", "h800", slo=["30 ms", "100 ms"], context=[1024, "16384"])
+    want = cli("compare", "--model", "deepseek-v3", "--hardware", "h800", "--slo", "30 ms,100 ms", "--context",
                "1024,16384", "--json")
     same(got, want)
+
+
+def test_keywords_are_the_cli_flags_and_old_spellings_warn():
+    # One spelling per concept, as in the CLI (--model, --slo, --context); the old keywords still work.
+    import inspect
+
+    for fn in (rl.plan, rl.sweep, rl.compare, rl.roofline, rl.commroof, rl.deadzone, rl.imbalance):
+        params = inspect.signature(fn).parameters
+        for old, new in (("models", "model"), ("slos", "slo"), ("contexts", "context")):
+            if old in params:
+                assert new in params and params[old].default is None, (fn.__name__, old)
+    new = rl.compare("deepseek-v3", "h800", slo="50 ms", context=4096)
+    with pytest.warns(DeprecationWarning, match="deprecated: write (slo|context)="):
+        old = rl.compare("deepseek-v3", "h800", slos="50 ms", contexts=4096)
+    assert [c["ratio_afd_over_ep"] for c in old["cells"]] == [c["ratio_afd_over_ep"] for c in new["cells"]]
+    assert len(new["cells"]) == 1
+    with pytest.warns(DeprecationWarning, match="model="):
+        old = rl.sweep(models="kimi-k2", hardware="h800")
+    assert old["rows"] == rl.sweep(model="kimi-k2", hardware="h800")["rows"]
+    with pytest.raises(TypeError, match="both slo= and"):
+        rl.compare("deepseek-v3", "h800", slo="30 ms", slos="50 ms")
 
 
 def test_roofline_matches_cli(cli):

@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
 
 CALLS = {
     "plan": 'plan("deepseek-v3", "h800", slo="50 ms", scan_all_attention_counts=True, max_gpus=8192)',
-    "sweep": 'sweep(models="deepseek-v3,kimi-k2", hardware="h800,h20,b200", slo="20 ms,50 ms,100 ms", '
+    "sweep": 'sweep(model="deepseek-v3,kimi-k2", hardware="h800,h20,b200", slo="20 ms,50 ms,100 ms", '
              'context="2048,8192", max_gpus=8192)',
 }
 

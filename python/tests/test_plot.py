@@ -59,7 +59,7 @@ def test_hfu_panels_eight_platforms_share_y():
 
 
 def test_crossover_heatmap_one_cell_per_point():
-    c = rl.compare("deepseek-v3", "h800", slos=["30 ms", "100 ms"], contexts=[1024, 16384])
+    c = rl.compare("deepseek-v3", "h800", slo=["30 ms", "100 ms"], context=[1024, 16384])
     fig = rp.crossover_heatmap(c)
     assert len(fig.axes[0].images) == 1 and fig.axes[0].images[0].get_array().shape == (2, 2)
     assert len(fig.axes[0].texts) == 4
@@ -116,3 +116,63 @@ def test_predicted_vs_measured_prefill_and_aggregated():
     agg = rl.validate("examples/validation/aggregated")
     pts = [l for l in lines(rp.predicted_vs_measured(agg)) if l.get_linestyle() == "None"]
     assert all(l.get_label().endswith("aggregated") for l in pts)
+
+
+def _bars(fig):
+    return [c for c in fig.axes[0].containers]
+
+
+def test_sensitivity_tornado_draws_each_end_of_each_input(plan):
+    rows = plan["sensitivity_resized"]
+    fig = rp.sensitivity_tornado(plan)
+    bars = _bars(fig)
+    assert len(bars) == 2 and all(len(b) == len(rows) for b in bars)
+    low, high = bars
+    assert (low.patches[0].get_facecolor(), low.patches[0].get_hatch()) != \
+        (high.patches[0].get_facecolor(), high.patches[0].get_hatch())
+    names = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(names) == sorted(r["parameter"] for r in rows)
+    # Each bar ends at that end's AFD / EP ratio; the winner at that end is on its side of 1.
+    by_name = {r["parameter"]: r for r in rows}
+    for i, name in enumerate(names):
+        r = by_name[name]
+        for bar, end in ((low.patches[i], "low"), (high.patches[i], "high")):
+            x = bar.get_x() + bar.get_width()
+            assert x == pytest.approx(r[f"afd_{end}"] / r[f"ep_{end}"], rel=1e-9)
+            assert (x > 1) == (r[f"winner_{end}"] == "afd"), (name, end, x)
+    assert "re-evaluated" in fig.axes[0].get_title()
+
+
+def test_sensitivity_tornado_searched_and_one_sided_ends():
+    searched = rl.plan("deepseek-v3", "h800", slo="50 ms", sensitivity=True)
+    fig = rp.sensitivity_tornado(searched)
+    assert "re-searched" in fig.axes[0].get_title()
+    assert all(len(b) == len(searched["sensitivity"]) for b in _bars(fig))
+    # An end where EP has no feasible plan is drawn at the right edge and says so.
+    one = dict(searched, sensitivity=[dict(searched["sensitivity"][0], ep_high=0.0, winner_high="afd")])
+    fig = rp.sensitivity_tornado(one)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("AFD only" in t for t in texts), texts
+    high = _bars(fig)[1].patches[0]
+    assert high.get_x() + high.get_width() >= max(p.get_x() + p.get_width() for p in _bars(fig)[0].patches)
+    with pytest.raises(ValueError, match="sensitivity"):
+        rp.sensitivity_tornado({"model": "x", "ratio": 1.0})
+
+
+def test_sweep_two_lines_per_grid_line_infeasible_points_left_out():
+    r = rl.sweep("deepseek-v3,kimi-k2", "h800,h20", slo=["5 ms", "30 ms", "50 ms", "100 ms"])
+    fig = rp.sweep(r)
+    ls = lines(fig)
+    assert len(ls) == 2 * 4 and distinct(ls)  # (model, hardware) x (EP, AFD)
+    for l in ls:
+        label = l.get_label()
+        model, hw, strategy = label.split()
+        want = sorted((row["tpot_slo_ms"], row[f"{strategy.lower()}_score"]) for row in r["rows"]
+                      if row["model"] == model and row["hardware"] == hw and row[f"{strategy.lower()}_score"])
+        assert list(zip(l.get_xdata(), l.get_ydata())) == want, label
+    assert any(len(l.get_xdata()) < 4 for l in ls)  # 5 ms has no feasible plan on some hardware
+    bw = rl.sweep("deepseek-v3", "h800", slo="50 ms", scale_out_bandwidth=["200 Gb/s", "400 Gb/s", "800 Gb/s"])
+    ls = lines(rp.sweep(bw))
+    assert len(ls) == 2 and list(ls[0].get_xdata()) == pytest.approx([200, 400, 800])
+    with pytest.raises(ValueError, match="grid axis"):
+        rp.sweep(bw, x="gpus")

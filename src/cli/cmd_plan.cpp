@@ -38,15 +38,19 @@ report::Table plans_table(const std::vector<const Candidate*>& plans, Objective 
   return t;
 }
 
+/// What a column without a plan says: not searched (--strategy) or nothing feasible.
+std::string no_plan(bool searched) {
+  return searched ? "no feasible plan" : "not searched (--strategy)";
+}
+
 /// The side-by-side comparison of the best EP and the best AFD plan.
-std::string side_by_side(const SearchResult& r) {
+std::string side_by_side(const SearchResult& r, const SearchSpace& sp) {
   report::Table t;
   t.header = {"", "best EP", "best AFD"};
   const Candidate* ep = r.best_ep();
   const Candidate* afd = r.best_afd();
   auto row = [&](const char* name, auto&& f) {
-    t.rows.push_back(
-        {name, ep ? f(*ep) : std::string("no feasible plan"), afd ? f(*afd) : std::string("no feasible plan")});
+    t.rows.push_back({name, ep ? f(*ep) : no_plan(sp.search_ep), afd ? f(*afd) : no_plan(sp.search_afd)});
   };
   row("plan", [](const Candidate& c) { return plan_label(c.deployment); });
   row("GPUs", [](const Candidate& c) { return fmt::format("{}", c.evaluation.total_gpus); });
@@ -70,7 +74,8 @@ std::string side_by_side(const SearchResult& r) {
 }
 
 /// The winner line, e.g. "winner: EP, 2.04x the best AFD plan's tokens/s per GPU".
-std::string winner_line(const SearchResult& r, Objective obj) {
+std::string winner_line(const SearchResult& r, const SearchSpace& sp) {
+  const Objective obj = sp.objective;
   const Candidate* ep = r.best_ep();
   const Candidate* afd = r.best_afd();
   if (ep && afd) {
@@ -79,7 +84,11 @@ std::string winner_line(const SearchResult& r, Objective obj) {
     return fmt::format("winner: {}, {:.2f}x the best {} plan's {}", ep_wins ? "EP" : "AFD", ratio,
                        ep_wins ? "AFD" : "EP", objective_name(obj));
   }
-  if (ep || afd) return fmt::format("winner: {} (no feasible {} plan)", ep ? "EP" : "AFD", ep ? "AFD" : "EP");
+  if (ep || afd) {
+    const bool other_searched = ep ? sp.search_afd : sp.search_ep;
+    return fmt::format("winner: {} ({} {})", ep ? "EP" : "AFD", ep ? "AFD" : "EP",
+                       other_searched ? "has no feasible plan" : "not searched: --strategy");
+  }
   return "no feasible plan: see --explain for why every shape was rejected";
 }
 
@@ -165,15 +174,15 @@ void add_plan_command(CLI::App& app, Context& ctx) {
         fmt::print("  calibration: {} ({})\n", s.calibration_file, s.calibration_source);
         fmt::print("  calibrated numbers: {}\n", s.calibration_values_text);
       }
-      fmt::print("\n{}\n{}\n", side_by_side(r), winner_line(r, s.space.objective));
+      fmt::print("\n{}\n{}\n", side_by_side(r, s.space), winner_line(r, s.space));
       if (!per_hw.empty()) {
         report::Table t;
         t.header = {"hardware", "best EP plan", "EP score", "best AFD plan", "AFD score", "winner"};
         t.units = {"", "", objective_name(s.space.objective), "", objective_name(s.space.objective), ""};
         for (const auto& [id, p] : per_hw)
-          t.rows.push_back({id, p.ep ? plan_label(p.ep->deployment) : "no feasible plan",
+          t.rows.push_back({id, p.ep ? plan_label(p.ep->deployment) : no_plan(s.space.search_ep),
                             p.ep ? fmt::format("{:.4g}", p.ep->score) : "-",
-                            p.afd ? plan_label(p.afd->deployment) : "no feasible plan",
+                            p.afd ? plan_label(p.afd->deployment) : no_plan(s.space.search_afd),
                             p.afd ? fmt::format("{:.4g}", p.afd->score) : "-", present::point_winner(p)});
         fmt::print("\nBest plan per hardware kind (EP on it; AFD with both sides on it):\n{}", t.render());
       }

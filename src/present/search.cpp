@@ -221,7 +221,8 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   if (f.context_cv >= 0) s.workload.context_cv = f.context_cv;
   s.inputs.push_back(
       {"KV-length spread (CV)", fmt::format("{:.3g}", s.workload.context_cv), f.context_cv >= 0 ? given : "default"});
-  s.inputs.push_back({"context", fmt::format("{:.0f} tokens", s.workload.context_tokens), "given"});
+  s.inputs.push_back({"context", fmt::format("{:.0f} tokens", s.workload.context_tokens),
+                      f.context == SearchFlags{}.context ? "default" : given});
   s.inputs.push_back({"MTP acceptance", fmt::format("{:.3g} tokens/step", s.workload.mtp_acceptance),
                       f.mtp_acceptance == 1.0 ? "default" : given});
   if (!f.ep_transport.empty()) s.space.ep_transport = parse_transport(f.ep_transport, "--ep-transport");
