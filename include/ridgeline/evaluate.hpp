@@ -321,6 +321,46 @@ inline void check_memory(Evaluation& e) {
   }
 }
 
+/// Memory per GPU of a (well-formed) EP deployment; evaluate_ep's, also used by the batch search
+/// for the closed-form KV limit.
+inline MemoryUse ep_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                           const Efficiencies& eff) {
+  const Accelerator& hw = *d.attention.hw;
+  const int tp = d.attention.tp, etp = d.ffn.tp;
+  const double slots = double(m.moe.num_experts + d.redundant_experts);
+  const double local_experts = std::max(1.0, std::ceil(slots / (d.attention.gpus / etp)));
+  MemoryUse mem;
+  mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
+  mem.weights_bytes = attention_side_weight_bytes(m, p, tp, true, w.mtp_draft_tokens > 0) +
+                      local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights) / etp;
+  // Each GPU stores its share of its instance's batch_per_gpu x tp sequences: MLA's latent is
+  // replicated over the TP group (tp x the KV per GPU), GQA/MHA KV heads are split.
+  mem.kv_bytes = d.batch_per_gpu * tp * kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
+                 kv_share_per_rank(m, tp);
+  return mem;
+}
+
+/// Memory per GPU of each side of a (well-formed) AFD deployment; evaluate_afd's.
+inline void afd_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                       const Efficiencies& eff, MemoryUse& ma, MemoryUse& mf) {
+  const int mb = d.micro_batches;
+  const int n_a = d.attention.gpus / d.attention.tp;
+  const double seqs_a = d.global_batch / mb / n_a;  // per attention instance per micro-batch
+  const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
+  const double slots = double(m.moe.num_experts + d.redundant_experts);
+  const double local_experts = std::max(1.0, std::ceil(slots / (d.ffn.gpus / d.ffn.tp)));
+  const int L = m.num_moe_layers();
+  ma = MemoryUse{};
+  ma.capacity_bytes = d.attention.hw->hbm_bytes * eff.usable_hbm_fraction;
+  ma.weights_bytes = attention_side_weight_bytes(m, p, d.attention.tp, !shared_on_ffn, w.mtp_draft_tokens > 0);
+  ma.kv_bytes = seqs_a * mb * kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
+                kv_share_per_rank(m, d.attention.tp);
+  mf = MemoryUse{};
+  mf.capacity_bytes = d.ffn.hw->hbm_bytes * eff.usable_hbm_fraction;
+  mf.weights_bytes = local_experts * L * m.expert_params() * dtype_bytes(p.weights) / d.ffn.tp +
+                     (shared_on_ffn ? L * m.shared_expert_params() * dtype_bytes(p.weights) : 0);
+}
+
 /// Per layer per micro-batch: the small kernels the operator list does not cost.
 inline double small_kernels_s(const Efficiencies& eff) {
   return eff.small_kernels_per_layer * eff.kernel_overhead_s;
@@ -511,16 +551,8 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.hfu_peak_precision = detail::binding_precision(mix.peak_s_by_dtype, p.weights);
 
   // Memory per GPU.
-  MemoryUse mem;
-  mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
-  mem.weights_bytes = detail::attention_side_weight_bytes(m, p, tp, true, w.mtp_draft_tokens > 0) +
-                      local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights) / etp;
-  // Each GPU stores its share of its instance's batch_per_gpu x tp sequences: MLA's latent is
-  // replicated over the TP group (tp x the KV per GPU), GQA/MHA KV heads are split.
-  mem.kv_bytes = d.batch_per_gpu * tp * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
-                 detail::kv_share_per_rank(m, tp);
-  e.attention_memory = mem;
-  e.ffn_memory = mem;
+  e.attention_memory = detail::ep_memory(m, p, w, d, eff);
+  e.ffn_memory = e.attention_memory;
 
   // Binding roof.
   if (ep_ranks > 1 && (mb == 2 ? network >= compute : network >= std::max(e.attention_s, ffn_s)))
@@ -677,17 +709,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
     by_dtype[i] = mix_a.peak_s_by_dtype[i] * d.attention.gpus + mix_f.peak_s_by_dtype[i] * d.ffn.gpus;
   e.hfu_peak_precision = detail::binding_precision(by_dtype, p.weights);
 
-  MemoryUse ma;
-  ma.capacity_bytes = ha.hbm_bytes * eff.usable_hbm_fraction;
-  ma.weights_bytes = detail::attention_side_weight_bytes(m, p, d.attention.tp, !shared_on_ffn, w.mtp_draft_tokens > 0);
-  ma.kv_bytes = seqs_a * mb * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
-                detail::kv_share_per_rank(m, d.attention.tp);
-  MemoryUse mf;
-  mf.capacity_bytes = hf.hbm_bytes * eff.usable_hbm_fraction;
-  mf.weights_bytes = local_experts * L * m.expert_params() * dtype_bytes(p.weights) / d.ffn.tp +
-                     (shared_on_ffn ? L * m.shared_expert_params() * dtype_bytes(p.weights) : 0);
-  e.attention_memory = ma;
-  e.ffn_memory = mf;
+  detail::afd_memory(m, p, w, d, eff, e.attention_memory, e.ffn_memory);
 
   if (e.slot_s > busiest * (1.0 + 1e-9))
     e.binding = Binding::pipeline_bubble;
