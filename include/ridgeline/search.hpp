@@ -157,7 +157,7 @@ struct Candidate {
   Evaluation evaluation;
   double score = 0;
   Infeasible batch_limit = Infeasible::none;  ///< what stops a larger batch (KV memory or the SLO)
-  bool bubble_limited = false;  ///< --require-bubble-free: a larger batch would have ping-pong bubbles
+  bool bubble_limited = false;                ///< --require-bubble-free: a larger batch would have ping-pong bubbles
 };
 
 /// What stops a plan's batch from growing, in words.
@@ -239,7 +239,22 @@ inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, cons
       d.global_batch = double(b);
     return evaluate(m, p, w, d, eff);
   };
-  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s, hint);
+  // The memory use at a batch without evaluating it (zero, i.e. no limit, for a shape evaluate
+  // rejects: the probes then find that out).
+  auto memory_at = [&](long b, MemoryUse& a, MemoryUse& f) {
+    a = f = MemoryUse{};
+    if (d.micro_batches < 1 || d.attention.tp < 1 || d.ffn.tp < 1 || d.attention.gpus < d.attention.tp ||
+        d.ffn.gpus < d.ffn.tp || !d.attention.hw || !d.ffn.hw)
+      return;
+    if (d.strategy == Strategy::ep) {
+      d.batch_per_gpu = double(b);
+      a = f = detail::ep_memory(m, p, w, d, eff);
+    } else {
+      d.global_batch = double(b);
+      detail::afd_memory(m, p, w, d, eff, a, f);
+    }
+  };
+  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s, hint, memory_at);
   if (bubble_free && d.strategy == Strategy::afd) r = largest_bubble_free_batch(eval, r, lo, d.micro_batches);
   return r;
 }
@@ -392,8 +407,8 @@ inline int ep_shapes(const ModelSpec& m, const Accelerator& hw, int gpus, const 
     // once the experts are spread one per rank, i.e. gpus / (etp / 2) > experts.
     for (int etp : s.tp_sizes) {
       if (n >= int(out.size()) - 1) break;
-      if (etp > 1 && (gpus % etp || etp >= gpus || etp > std::max(1, hw.gpus_per_node) ||
-                      gpus / (etp / 2) <= m.moe.num_experts))
+      if (etp > 1 &&
+          (gpus % etp || etp >= gpus || etp > std::max(1, hw.gpus_per_node) || gpus / (etp / 2) <= m.moe.num_experts))
         continue;
       out[n++] = {t, etp};
     }
@@ -438,8 +453,8 @@ template <class Score>
 inline void climb_attention_counts(const std::vector<int>& counts, double target, bool search_outward, Score&& score) {
   const long n = long(counts.size());
   if (n == 0) return;
-  const long at = std::min<long>(std::lower_bound(counts.begin(), counts.end(), int(std::ceil(target))) - counts.begin(),
-                                 n - 1);
+  const long at =
+      std::min<long>(std::lower_bound(counts.begin(), counts.end(), int(std::ceil(target))) - counts.begin(), n - 1);
   std::vector<double> s(size_t(n), -2);  // -2: not tried yet
   auto at_index = [&](long i) {
     if (s[size_t(i)] == -2) s[size_t(i)] = score(counts[size_t(i)]);
@@ -533,9 +548,13 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       // seeds the next shape's batch search (fewer evaluations, the same answer).
       long last_batch = 0;
       int last_count = 0;
+      // Before any: the batch at which both sides fill the BALANCE slot (set below; 0: none).
+      double balance_seqs_per_instance = 0, balance_ffn_seqs = 0;
       auto try_count = [&](int a) {
         d.attention = {&ha, a, tp_a};
-        const long hint = last_batch > 0 ? long(double(last_batch) * a / last_count) : 0;
+        long hint = last_batch > 0 ? long(double(last_batch) * a / last_count) : 0;
+        if (hint == 0 && balance_seqs_per_instance > 0)
+          hint = long(std::min(balance_seqs_per_instance * (a / tp_a), balance_ffn_seqs) * mb);
         long found = 0;
         const double score = consider(c, d, out, &found, hint);
         if (found > 0) last_batch = found, last_count = a;
@@ -558,6 +577,8 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
         }
         const double q = 1.0 + c.w.mtp_draft_tokens;
         const double target = tp_a * (att.seqs > 0 ? memo->second / q / att.seqs : 1.0);
+        balance_seqs_per_instance = att.seqs;
+        balance_ffn_seqs = memo->second / q;
         // Balance beyond the budget: the walk starts from the largest count that fits.
         if (fitting.empty() || target > fitting.back()) ++out.rejected[int(Rejection::budget)];
         climb_attention_counts(fitting, target, c.s.require_bubble_free, try_count);
