@@ -275,8 +275,8 @@ inline double expert_tp_reduce_s(const ModelSpec& m, const Link& up, int expert_
   return ring_reduce_scatter_s(up, expert_tp, distinct * act, fixed_s);
 }
 
-inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w, double useful_flops,
-                              double peak_sum) {
+/// Iteration, TPOT and the throughput figures (not HFU: the caller sets that).
+inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w) {
   e.iteration_s = e.moe_layers_s + e.dense_layers_s + e.lm_head_s + e.mtp_s + e.gap_s;
   e.tpot_s = e.iteration_s / w.mtp_acceptance;
   e.total_gpus = d.total_gpus();
@@ -296,6 +296,10 @@ inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload
   e.tokens_per_s_per_dollar_hour = usd_per_h > 0 ? e.tokens_per_s / usd_per_h : 0;
   e.usd_per_million_tokens = e.tokens_per_s > 0 ? usd_per_h / (e.tokens_per_s * 3600.0) * 1e6 : 0;
   e.tokens_per_s_per_watt = watts > 0 ? e.tokens_per_s / watts : 0;
+}
+
+/// HFU from the useful FLOPs and the sum of the GPUs' (FLOP-weighted) peaks.
+inline void set_hfu(Evaluation& e, double useful_flops, double peak_sum) {
   e.hfu = useful_flops / (e.iteration_s * peak_sum);
   e.hfu_peak_flops_per_s = peak_sum / e.total_gpus;
 }
@@ -410,6 +414,10 @@ inline Evaluation bad_shape(const char* why) {
 /// Evaluates an EP deployment: gpus / attention.tp DP attention instances of attention.tp GPUs
 /// each (1: DP attention on every GPU), experts over gpus / ffn.tp EP ranks, each expert split
 /// ffn.tp ways (attention.tp = ffn.tp = gpus: a pure-TP worker without all-to-all).
+/// `Full` false (the batch search's probes): only what feasibility, TPOT and the throughput
+/// figures need; HFU, OFU and the binding roof are left unset (the rest is computed by the same
+/// expressions, so it is bit-identical to a full evaluation).
+template <bool Full = true>
 inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
                               const Efficiencies& eff_in) {
   Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
@@ -525,6 +533,14 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.attention_dominant_bound = att.dominant_bound;
   e.ffn_dominant_op = ffn.dominant_op;
   e.ffn_dominant_bound = ffn.dominant_bound;
+  detail::finish_throughput(e, d, w);
+  // Memory per GPU.
+  e.attention_memory = detail::ep_memory(m, p, w, d, eff);
+  e.ffn_memory = e.attention_memory;
+  if constexpr (!Full) {
+    detail::apply_constraints(e, w);
+    return e;
+  }
   e.ffn_ofu = ffn.time_s > 0 ? ffn.flops / (ffn.time_s * hw.peak_flops_per_s(p.weights)) : 0;
   e.ffn_occupancy = e.slot_s > 0 ? ffn.time_s / e.slot_s : 0;
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
@@ -547,12 +563,8 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   mix.add(e.ffn_ops, hw, double(mb) * m.num_moe_layers() / ffn_balance);
   mix.add(dense_ops, hw, double(mb) * m.num_dense_layers / w.attention_imbalance);
   mix.add(lm_head, hw, 1.0);
-  detail::finish_throughput(e, d, w, flops_gpu * gpus, mix.peak_flops_per_s(hw.peak_flops_per_s(p.weights)) * gpus);
+  detail::set_hfu(e, flops_gpu * gpus, mix.peak_flops_per_s(hw.peak_flops_per_s(p.weights)) * gpus);
   e.hfu_peak_precision = detail::binding_precision(mix.peak_s_by_dtype, p.weights);
-
-  // Memory per GPU.
-  e.attention_memory = detail::ep_memory(m, p, w, d, eff);
-  e.ffn_memory = e.attention_memory;
 
   // Binding roof.
   if (ep_ranks > 1 && (mb == 2 ? network >= compute : network >= std::max(e.attention_s, ffn_s)))
@@ -566,6 +578,8 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
 }
 
 /// Evaluates an AFD deployment (A instances DP x TP_a, F GPUs EP x expert-TP, m micro-batches).
+/// `Full`: as for evaluate_ep.
+template <bool Full = true>
 inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
                                const Efficiencies& eff_in) {
   Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
@@ -686,6 +700,12 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.attention_dominant_bound = att.dominant_bound;
   e.ffn_dominant_op = ffn.dominant_op;
   e.ffn_dominant_bound = ffn.dominant_bound;
+  detail::finish_throughput(e, d, w);
+  detail::afd_memory(m, p, w, d, eff, e.attention_memory, e.ffn_memory);
+  if constexpr (!Full) {
+    detail::apply_constraints(e, w);
+    return e;
+  }
   const double peak_f = hf.peak_flops_per_s(p.weights);
   e.ffn_ofu = ffn.time_s > 0 ? ffn.flops / (ffn.time_s * peak_f) : 0;
   e.ffn_occupancy = ffn.time_s / e.slot_s;
@@ -703,13 +723,11 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   mix_f.add(e.ffn_ops, hf, double(mb) * L * mean_routed / routed);
   const double peak_a_eff = mix_a.peak_flops_per_s(ha.peak_flops_per_s(p.weights));
   const double peak_f_eff = mix_f.peak_flops_per_s(peak_f);
-  detail::finish_throughput(e, d, w, flops, peak_a_eff * d.attention.gpus + peak_f_eff * d.ffn.gpus);
+  detail::set_hfu(e, flops, peak_a_eff * d.attention.gpus + peak_f_eff * d.ffn.gpus);
   std::array<double, 7> by_dtype{};
   for (size_t i = 0; i < by_dtype.size(); ++i)
     by_dtype[i] = mix_a.peak_s_by_dtype[i] * d.attention.gpus + mix_f.peak_s_by_dtype[i] * d.ffn.gpus;
   e.hfu_peak_precision = detail::binding_precision(by_dtype, p.weights);
-
-  detail::afd_memory(m, p, w, d, eff, e.attention_memory, e.ffn_memory);
 
   if (e.slot_s > busiest * (1.0 + 1e-9))
     e.binding = Binding::pipeline_bubble;
@@ -726,6 +744,15 @@ inline Evaluation evaluate(const ModelSpec& m, const Precision& p, const Workloa
   if (!d.attention.hw || (d.strategy == Strategy::afd && !d.ffn.hw))
     return detail::bad_shape("deployment has no hardware");
   return d.strategy == Strategy::ep ? evaluate_ep(m, p, w, d, eff) : evaluate_afd(m, p, w, d, eff);
+}
+
+/// The batch search's probe: feasibility, TPOT, memory and the throughput figures (tokens/s per
+/// GPU, per $/hour, per W) as evaluate() computes them, without HFU, OFU or the binding roof.
+inline Evaluation evaluate_probe(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                                 const Efficiencies& eff = {}) {
+  if (!d.attention.hw || (d.strategy == Strategy::afd && !d.ffn.hw))
+    return detail::bad_shape("deployment has no hardware");
+  return d.strategy == Strategy::ep ? evaluate_ep<false>(m, p, w, d, eff) : evaluate_afd<false>(m, p, w, d, eff);
 }
 
 }  // namespace ridgeline

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -178,15 +179,22 @@ struct SearchResult {
 namespace search_detail {
 
 /// Total order on plans: higher score first, then fewer GPUs, then plan fields.
-inline auto plan_key(const Candidate& c) {
-  const Deployment& d = c.deployment;
-  return std::make_tuple(-c.score, d.total_gpus(), int(d.strategy), std::string_view(d.attention.hw->id),
+inline auto plan_key(double score, const Deployment& d) {
+  return std::make_tuple(-score, d.total_gpus(), int(d.strategy), std::string_view(d.attention.hw->id),
                          std::string_view(d.ffn.hw ? d.ffn.hw->id : std::string_view()), d.attention.gpus,
                          d.attention.tp, d.ffn.gpus, d.ffn.tp, d.micro_batches, int(d.dispatch_style), d.batch_per_gpu,
                          d.global_batch);
 }
+inline auto plan_key(const Candidate& c) {
+  return plan_key(c.score, c.deployment);
+}
 inline bool better(const Candidate& a, const Candidate& b) {
   return plan_key(a) < plan_key(b);
+}
+
+/// Whether keep_top would keep a plan of this score and deployment.
+inline bool would_keep(const std::vector<Candidate>& v, double score, const Deployment& d, int k) {
+  return k > 0 && (int(v.size()) < k || plan_key(score, d) < plan_key(v.back()));
 }
 
 inline void keep_top(std::vector<Candidate>& v, const Candidate& c, int k) {
@@ -229,15 +237,19 @@ inline std::vector<int> side_gpu_counts(const Accelerator& hw, int max_gpus) {
 }
 
 /// Largest feasible batch of an EP shape (batch_per_gpu) or AFD shape (global_batch).
+/// `probes_only`: r.best is an evaluate_probe() (no HFU, OFU or binding roof; not with
+/// `bubble_free`, whose search reads the stage times of full evaluations).
 inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, const Workload& w, Deployment d,
-                                    const Efficiencies& eff, bool bubble_free = false, long hint = 0) {
+                                    const Efficiencies& eff, bool bubble_free = false, long hint = 0,
+                                    bool probes_only = false) {
   const long lo = d.micro_batches;  // at least one sequence per micro-batch
+  probes_only = probes_only && !bubble_free;
   auto eval = [&](long b) {
     if (d.strategy == Strategy::ep)
       d.batch_per_gpu = double(b);
     else
       d.global_batch = double(b);
-    return evaluate(m, p, w, d, eff);
+    return probes_only ? evaluate_probe(m, p, w, d, eff) : evaluate(m, p, w, d, eff);
   };
   // The memory use at a batch without evaluating it (zero, i.e. no limit, for a shape evaluate
   // rejects: the probes then find that out).
@@ -347,11 +359,19 @@ struct Ctx {
   const SearchSpace& s;
 };
 
+/// Whether the batch searches run on evaluate_probe() (no HFU, OFU or binding roof): unless the
+/// objective is HFU or bubble-free plans are required. The plans search_plans returns are then
+/// evaluated in full at their batch (the same numbers: evaluate is deterministic).
+inline bool probes_only(const SearchSpace& s) {
+  return s.objective != Objective::hfu && !s.require_bubble_free;
+}
+
 /// Searches one shape's batch and keeps the plan; returns its score, or -1 when it was rejected
 /// (scores are >= 0).
 inline double consider(const Ctx& c, const Deployment& d, TaskOut& out, long* batch_found = nullptr,
                        long batch_hint = 0) {
-  const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free, batch_hint);
+  const BatchSearchResult r =
+      best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free, batch_hint, probes_only(c.s));
   if (batch_found) *batch_found = r.found ? r.batch : 0;
   ++out.shapes;
   out.evaluations += r.evaluations;
@@ -365,12 +385,17 @@ inline double consider(const Ctx& c, const Deployment& d, TaskOut& out, long* ba
     ++out.rejected[int(rejection_of(r.best.reason))];
     return -1;
   }
-  Candidate cand{d, r.best, objective_value(r.best, c.s.objective), r.limit, r.bubble_limited};
+  Deployment found = d;
   if (d.strategy == Strategy::ep)
-    cand.deployment.batch_per_gpu = double(r.batch);
+    found.batch_per_gpu = double(r.batch);
   else
-    cand.deployment.global_batch = double(r.batch);
-  keep_top(d.strategy == Strategy::ep ? out.ep : out.afd, cand, c.s.top_k);
+    found.global_batch = double(r.batch);
+  const double score = objective_value(r.best, c.s.objective);
+  std::vector<Candidate>& top = d.strategy == Strategy::ep ? out.ep : out.afd;
+  // Most shapes miss the top k: no Candidate (a ~1.3 kB copy) for them.
+  if (!c.s.keep_pareto && !would_keep(top, score, found, c.s.top_k)) return score;
+  Candidate cand{found, r.best, score, r.limit, r.bubble_limited};
+  keep_top(top, cand, c.s.top_k);
   if (!c.s.keep_pareto) return cand.score;
   out.pareto.push_back(cand);
   // The frontier trades throughput for interactivity: also offer each shape at smaller batches
@@ -690,6 +715,13 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
     if (s.keep_pareto) all.insert(all.end(), o.pareto.begin(), o.pareto.end());
   }
   if (s.keep_pareto) r.pareto = pareto_frontier(std::move(all));
+  if (probes_only(s))
+    for (auto* v : {&r.ep, &r.afd, &r.pareto})
+      for (Candidate& x : *v) {
+        x.evaluation = evaluate(m, p, w, x.deployment, eff);
+        ++r.evaluations;
+        assert(x.evaluation.feasible && objective_value(x.evaluation, s.objective) == x.score);
+      }
   return r;
 }
 
