@@ -26,6 +26,9 @@ struct BatchSearchResult {
   Infeasible limit = Infeasible::none;
   bool bubble_limited = false;  ///< a larger batch meets the SLO and memory but has ping-pong bubbles
   int evaluations = 0;
+  /// TPOT per unit of batch between the search's last two probes (0: unknown): with the batch,
+  /// a hint for a neighbouring shape's search.
+  double tpot_slope = 0;
 };
 
 /// Largest integer batch in [lo, hi] for which `eval(batch)` is feasible. `eval` returns an
@@ -37,10 +40,12 @@ struct BatchSearchResult {
 /// b, as evaluate would) lets the search start from the hint instead of `lo`: the hint, then its
 /// neighbour on the far side (hint + 1 when it is feasible, hint - 1 when not), so an exact guess
 /// costs two evaluations. `lo` is evaluated only when the bracket comes down to it: a feasible
-/// probe stands for every smaller batch.
+/// probe stands for every smaller batch. `hint_slope` (0: none; TPOT per unit of batch, e.g. a
+/// neighbouring shape's tpot_slope) moves the second probe from the hint's neighbour to where
+/// that slope says TPOT meets the SLO.
 template <class EvalFn, class MemFn = std::nullptr_t>
 BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double slo_s, long hint = 0,
-                                         MemFn&& memory_at = nullptr) {
+                                         MemFn&& memory_at = nullptr, double hint_slope = 0) {
   BatchSearchResult r;
   // Each probe is built in place in one of two buffers and the last feasible one stays in the
   // other, so a feasible probe costs no copy of the ~1.2 kB Evaluation (one copy into r.best).
@@ -121,10 +126,14 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
   }
   bool try_hint = false;
   if (hinted) {
-    if (probe(hint)) {
-      if (hint + 1 < bad) probe(hint + 1);
-    } else if (hint - 1 > lo) {
-      probe(hint - 1);
+    const bool feasible = probe(hint);
+    const double x = hint_slope > 0 ? double(hint) + (slo_s - t_last) / hint_slope : double(hint);
+    if (feasible) {
+      const long g = x >= double(hint + 2) && x < double(bad) ? long(std::floor(x)) : hint + 1;
+      if (g < bad) probe(g);
+    } else {
+      const long g = x > double(lo) && x < double(hint - 1) ? long(std::floor(x)) : hint - 1;
+      if (g > lo) probe(g);
     }
   } else {
     probe(lo);
@@ -179,6 +188,8 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
     probe(std::clamp(g, good + 1, bad - 1));
   }
   if (best_slot < 0 && !probe(lo)) return fail_at_lo(0);  // the bracket closed on lo
+  if (prev_b > 0 && last_b != prev_b) r.tpot_slope = (t_last - t_prev) / double(last_b - prev_b);
+  if (!(r.tpot_slope > 0 && r.tpot_slope < std::numeric_limits<double>::infinity())) r.tpot_slope = 0;
   r.found = true;
   r.batch = good;
   r.best = *slot(best_slot);

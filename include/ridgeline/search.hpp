@@ -241,7 +241,7 @@ inline std::vector<int> side_gpu_counts(const Accelerator& hw, int max_gpus) {
 /// `bubble_free`, whose search reads the stage times of full evaluations).
 inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, const Workload& w, Deployment d,
                                     const Efficiencies& eff, bool bubble_free = false, long hint = 0,
-                                    bool probes_only = false) {
+                                    bool probes_only = false, double hint_slope = 0) {
   const long lo = d.micro_batches;  // at least one sequence per micro-batch
   probes_only = probes_only && !bubble_free;
   auto eval = [&](long b) {
@@ -266,7 +266,7 @@ inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, cons
       detail::afd_memory(m, p, w, d, eff, a, f);
     }
   };
-  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s, hint, memory_at);
+  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s, hint, memory_at, hint_slope);
   if (bubble_free && d.strategy == Strategy::afd) r = largest_bubble_free_batch(eval, r, lo, d.micro_batches);
   return r;
 }
@@ -369,10 +369,11 @@ inline bool probes_only(const SearchSpace& s) {
 /// Searches one shape's batch and keeps the plan; returns its score, or -1 when it was rejected
 /// (scores are >= 0).
 inline double consider(const Ctx& c, const Deployment& d, TaskOut& out, long* batch_found = nullptr,
-                       long batch_hint = 0) {
+                       long batch_hint = 0, double* slope = nullptr) {
   const BatchSearchResult r =
-      best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free, batch_hint, probes_only(c.s));
+      best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free, batch_hint, probes_only(c.s), slope ? *slope : 0);
   if (batch_found) *batch_found = r.found ? r.batch : 0;
+  if (slope) *slope = r.found ? r.tpot_slope : 0;
   ++out.shapes;
   out.evaluations += r.evaluations;
   // With --require-bubble-free, best_batch finds a bubble-free batch or none: feasible batches,
@@ -573,6 +574,7 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       // seeds the next shape's batch search (fewer evaluations, the same answer).
       long last_batch = 0;
       int last_count = 0;
+      double last_slope = 0;  // its TPOT per unit of batch (as the batch scales with the count, / count)
       // Before any: the batch at which both sides fill the BALANCE slot (set below; 0: none).
       double balance_seqs_per_instance = 0, balance_ffn_seqs = 0;
       auto try_count = [&](int a) {
@@ -581,8 +583,9 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
         if (hint == 0 && balance_seqs_per_instance > 0)
           hint = long(std::min(balance_seqs_per_instance * (a / tp_a), balance_ffn_seqs) * mb);
         long found = 0;
-        const double score = consider(c, d, out, &found, hint);
-        if (found > 0) last_batch = found, last_count = a;
+        double slope = last_batch > 0 ? last_slope * last_count / a : 0;
+        const double score = consider(c, d, out, &found, hint, &slope);
+        if (found > 0) last_batch = found, last_count = a, last_slope = slope;
         return score;
       };
       if (c.s.exact_gpus > 0) {
