@@ -561,8 +561,10 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
     const int tp_a = c.s.tp_sizes[t];
     if (!tp_allowed(c.m, ha, tp_a)) continue;
     fitting.clear();
-    for (int a : attention_counts)
-      if (a % tp_a == 0 && a + ffn_gpus <= c.s.max_gpus) fitting.push_back(a);
+    for (int a : attention_counts) {  // ascending (side_gpu_counts)
+      if (a + ffn_gpus > c.s.max_gpus) break;
+      if (a % tp_a == 0) fitting.push_back(a);
+    }
     for (size_t k = 0; k < c.s.afd_micro_batches.size(); ++k) {
       const int mb = c.s.afd_micro_batches[k];
       Deployment d;

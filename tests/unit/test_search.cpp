@@ -312,13 +312,14 @@ TEST_CASE("batch search from a hint (memory known up front): the answer, limit a
   // capacity); feasibility as evaluate decides it (weights, then KV, then the SLO).
   struct Case {
     double slo_s, t0_s, per_seq_s, weights, kv_per, capacity;
+    long answer;  // 0: none
   };
   const Case cases[] = {
-      {0.05, 0.01, 0.04 / 1000.5, 10, 0, 100},    // SLO-bound at 1000, no KV
-      {0.05, 0.01, 0.04 / 1000.5, 10, 0.2, 100},  // KV-bound at 450 before the SLO
-      {0.05, 0.01, 0.04 / 57.5, 10, 0.001, 100},  // SLO-bound at 57, KV far
-      {0.05, 0.06, 1e-6, 10, 0.2, 100},           // the SLO fails at every batch
-      {0.05, 0.01, 1e-6, 120, 0.2, 100},          // the weights do not fit
+      {0.05, 0.01, 0.04 / 1000.5, 10, 0, 100, 1000},   // SLO-bound at 1000, no KV
+      {0.05, 0.01, 0.04 / 1000.5, 10, 0.2, 100, 450},  // KV-bound at 450 before the SLO
+      {0.05, 0.01, 0.04 / 57.5, 10, 0.001, 100, 57},   // SLO-bound at 57, KV far
+      {0.05, 0.06, 1e-6, 10, 0.2, 100, 0},             // the SLO fails at every batch
+      {0.05, 0.01, 1e-6, 120, 0.2, 100, 0},            // the weights do not fit
   };
   for (const Case& k : cases) {
     auto memory_at = [&](long b, MemoryUse& a, MemoryUse& f) {
@@ -337,6 +338,8 @@ TEST_CASE("batch search from a hint (memory known up front): the answer, limit a
       return e;
     };
     const BatchSearchResult plain = largest_feasible_batch(eval, 2, long(1) << 24, k.slo_s);
+    CHECK(plain.found == (k.answer > 0));
+    if (k.answer > 0) CHECK(plain.batch == k.answer);
     for (long hint : {3L, 56L, 57L, 58L, 449L, 450L, 451L, 999L, 1000L, 1001L, 5000L, 1L << 23}) {
       for (double slope : {0.0, k.per_seq_s, 3 * k.per_seq_s, 0.2 * k.per_seq_s}) {
         const BatchSearchResult r = largest_feasible_batch(eval, 2, long(1) << 24, k.slo_s, hint, memory_at, slope);
