@@ -414,12 +414,12 @@ inline Evaluation bad_shape(const char* why) {
 /// Evaluates an EP deployment: gpus / attention.tp DP attention instances of attention.tp GPUs
 /// each (1: DP attention on every GPU), experts over gpus / ffn.tp EP ranks, each expert split
 /// ffn.tp ways (attention.tp = ffn.tp = gpus: a pure-TP worker without all-to-all).
-/// `Full` false (the batch search's probes): only what feasibility, TPOT and the throughput
+/// `full` false (the batch search's probes): only what feasibility, TPOT and the throughput
 /// figures need; HFU, OFU and the binding roof are left unset (the rest is computed by the same
-/// expressions, so it is bit-identical to a full evaluation).
-template <bool Full = true>
+/// expressions, so it is bit-identical to a full evaluation). A run-time flag, not a template
+/// parameter: one copy of the function keeps the compiler's inlining as it was.
 inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                              const Efficiencies& eff_in) {
+                              const Efficiencies& eff_in, bool full = true) {
   Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
   const Accelerator& hw = *d.attention.hw;
   const int gpus = d.attention.gpus;
@@ -537,7 +537,7 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   // Memory per GPU.
   e.attention_memory = detail::ep_memory(m, p, w, d, eff);
   e.ffn_memory = e.attention_memory;
-  if constexpr (!Full) {
+  if (!full) {
     detail::apply_constraints(e, w);
     return e;
   }
@@ -578,10 +578,9 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
 }
 
 /// Evaluates an AFD deployment (A instances DP x TP_a, F GPUs EP x expert-TP, m micro-batches).
-/// `Full`: as for evaluate_ep.
-template <bool Full = true>
+/// `full`: as for evaluate_ep.
 inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                               const Efficiencies& eff_in) {
+                               const Efficiencies& eff_in, bool full = true) {
   Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
   const TransportKind tk = d.resolved_transport();
   const TransportCost& tc = eff_in.transport(tk);
@@ -702,7 +701,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_dominant_bound = ffn.dominant_bound;
   detail::finish_throughput(e, d, w);
   detail::afd_memory(m, p, w, d, eff, e.attention_memory, e.ffn_memory);
-  if constexpr (!Full) {
+  if (!full) {
     detail::apply_constraints(e, w);
     return e;
   }
@@ -752,7 +751,7 @@ inline Evaluation evaluate_probe(const ModelSpec& m, const Precision& p, const W
                                  const Efficiencies& eff = {}) {
   if (!d.attention.hw || (d.strategy == Strategy::afd && !d.ffn.hw))
     return detail::bad_shape("deployment has no hardware");
-  return d.strategy == Strategy::ep ? evaluate_ep<false>(m, p, w, d, eff) : evaluate_afd<false>(m, p, w, d, eff);
+  return d.strategy == Strategy::ep ? evaluate_ep(m, p, w, d, eff, false) : evaluate_afd(m, p, w, d, eff, false);
 }
 
 }  // namespace ridgeline
