@@ -327,12 +327,11 @@ inline void check_memory(Evaluation& e) {
 
 /// Memory per GPU of a (well-formed) EP deployment; evaluate_ep's, also used by the batch search
 /// for the closed-form KV limit.
+/// `local_experts`: max(1, ceil(expert slots / EP ranks)), as evaluate_ep has it.
 inline MemoryUse ep_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                           const Efficiencies& eff) {
+                           const Efficiencies& eff, double local_experts) {
   const Accelerator& hw = *d.attention.hw;
   const int tp = d.attention.tp, etp = d.ffn.tp;
-  const double slots = double(m.moe.num_experts + d.redundant_experts);
-  const double local_experts = std::max(1.0, std::ceil(slots / (d.attention.gpus / etp)));
   MemoryUse mem;
   mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
   mem.weights_bytes = attention_side_weight_bytes(m, p, tp, true, w.mtp_draft_tokens > 0) +
@@ -344,15 +343,23 @@ inline MemoryUse ep_memory(const ModelSpec& m, const Precision& p, const Workloa
   return mem;
 }
 
-/// Memory per GPU of each side of a (well-formed) AFD deployment; evaluate_afd's.
-inline void afd_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                       const Efficiencies& eff, MemoryUse& ma, MemoryUse& mf) {
-  const int mb = d.micro_batches;
-  const int n_a = d.attention.gpus / d.attention.tp;
-  const double seqs_a = d.global_batch / mb / n_a;  // per attention instance per micro-batch
-  const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
+/// The expert slots (experts + EPLB replicas) the fullest of `ep_ranks` ranks holds.
+inline double local_expert_slots(const ModelSpec& m, const Deployment& d, int ep_ranks) {
   const double slots = double(m.moe.num_experts + d.redundant_experts);
-  const double local_experts = std::max(1.0, std::ceil(slots / (d.ffn.gpus / d.ffn.tp)));
+  return std::max(1.0, std::ceil(slots / ep_ranks));
+}
+
+inline MemoryUse ep_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                           const Efficiencies& eff) {
+  return ep_memory(m, p, w, d, eff, local_expert_slots(m, d, d.attention.gpus / d.ffn.tp));
+}
+
+/// Memory per GPU of each side of a (well-formed) AFD deployment; evaluate_afd's. `seqs_a`:
+/// sequences per attention instance per micro-batch, global_batch / micro_batches / instances.
+inline void afd_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                       const Efficiencies& eff, double seqs_a, double local_experts, MemoryUse& ma, MemoryUse& mf) {
+  const int mb = d.micro_batches;
+  const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
   const int L = m.num_moe_layers();
   ma = MemoryUse{};
   ma.capacity_bytes = d.attention.hw->hbm_bytes * eff.usable_hbm_fraction;
@@ -363,6 +370,12 @@ inline void afd_memory(const ModelSpec& m, const Precision& p, const Workload& w
   mf.capacity_bytes = d.ffn.hw->hbm_bytes * eff.usable_hbm_fraction;
   mf.weights_bytes = local_experts * L * m.expert_params() * dtype_bytes(p.weights) / d.ffn.tp +
                      (shared_on_ffn ? L * m.shared_expert_params() * dtype_bytes(p.weights) : 0);
+}
+
+inline void afd_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                       const Efficiencies& eff, MemoryUse& ma, MemoryUse& mf) {
+  const double seqs_a = d.global_batch / d.micro_batches / (d.attention.gpus / d.attention.tp);
+  afd_memory(m, p, w, d, eff, seqs_a, local_expert_slots(m, d, d.ffn.gpus / d.ffn.tp), ma, mf);
 }
 
 /// Per layer per micro-batch: the small kernels the operator list does not cost.
@@ -535,7 +548,7 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.ffn_dominant_bound = ffn.dominant_bound;
   detail::finish_throughput(e, d, w);
   // Memory per GPU.
-  e.attention_memory = detail::ep_memory(m, p, w, d, eff);
+  e.attention_memory = detail::ep_memory(m, p, w, d, eff, local_experts);
   e.ffn_memory = e.attention_memory;
   if (!full) {
     detail::apply_constraints(e, w);
@@ -700,7 +713,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_dominant_op = ffn.dominant_op;
   e.ffn_dominant_bound = ffn.dominant_bound;
   detail::finish_throughput(e, d, w);
-  detail::afd_memory(m, p, w, d, eff, e.attention_memory, e.ffn_memory);
+  detail::afd_memory(m, p, w, d, eff, seqs_a, local_experts, e.attention_memory, e.ffn_memory);
   if (!full) {
     detail::apply_constraints(e, w);
     return e;
