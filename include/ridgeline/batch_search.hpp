@@ -3,9 +3,10 @@
 // in the batch for a fixed shape, so the answer is the last feasible integer of a monotone
 // predicate. The search brackets it with the secant through its last two probes of TPOT (smooth,
 // near-affine in the batch), interpolation inside the bracket and the closed-form KV-memory
-// limit, falling back to bisection, so a typical shape costs 3-6 evaluations (about 4 on
-// average in the exhaustive bench search) instead of the ~25 of doubling + bisection. Which
-// batches are probed never changes the answer, only how many evaluations it takes.
+// limit, falling back to bisection, so a typical shape costs 3-6 evaluations instead of the ~25
+// of doubling + bisection; 2-3 when a neighbouring shape's batch (and TPOT slope) is a close
+// hint (3.2 on average in the exhaustive bench search). Which batches are probed never changes
+// the answer, only how many evaluations it takes.
 // No allocation.
 #pragma once
 #include <algorithm>
@@ -26,59 +27,144 @@ struct BatchSearchResult {
   Infeasible limit = Infeasible::none;
   bool bubble_limited = false;  ///< a larger batch meets the SLO and memory but has ping-pong bubbles
   int evaluations = 0;
+  /// TPOT per unit of batch between the search's last two probes (0: unknown): with the batch,
+  /// a hint for a neighbouring shape's search.
+  double tpot_slope = 0;
 };
 
 /// Largest integer batch in [lo, hi] for which `eval(batch)` is feasible. `eval` returns an
 /// Evaluation; `slo_s` is the TPOT target used to interpolate. `hint` (0: none) is a guess of the
-/// answer, e.g. a neighbouring shape's: it is probed first, so the secant through it starts next
+/// answer, e.g. a neighbouring shape's: it is probed early, so the secant through it starts next
 /// to the answer when the guess is close. The answer does not depend on the hint (feasibility is
 /// monotone in the batch); only the number of evaluations does.
-template <class EvalFn>
-BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double slo_s, long hint = 0) {
+/// `memory_at` (optional: `memory_at(b, attention, ffn)` fills the two sides' MemoryUse at batch
+/// b, as evaluate would) lets the search start from the hint instead of `lo`: the hint, then its
+/// neighbour on the far side (hint + 1 when it is feasible, hint - 1 when not), so an exact guess
+/// costs two evaluations. `lo` is evaluated only when the bracket comes down to it: a feasible
+/// probe stands for every smaller batch. `hint_slope` (0: none; TPOT per unit of batch, e.g. a
+/// neighbouring shape's tpot_slope) moves the second probe from the hint's neighbour to where
+/// that slope says TPOT meets the SLO.
+template <class EvalFn, class MemFn = std::nullptr_t>
+BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double slo_s, long hint = 0,
+                                         MemFn&& memory_at = nullptr, double hint_slope = 0) {
   BatchSearchResult r;
   // Each probe is built in place in one of two buffers and the last feasible one stays in the
   // other, so a feasible probe costs no copy of the ~1.2 kB Evaluation (one copy into r.best).
   static_assert(std::is_trivially_destructible_v<Evaluation>);
   alignas(Evaluation) unsigned char store[2][sizeof(Evaluation)];
   auto slot = [&](int i) { return std::launder(reinterpret_cast<Evaluation*>(store[i])); };
-  int best_slot = 0;
-  ::new (static_cast<void*>(store[0])) Evaluation(eval(lo));
-  const Evaluation& e = *slot(0);
-  r.evaluations = 1;
-  if (!e.feasible || hi <= lo) {
-    r.found = e.feasible;
-    r.batch = lo;
-    r.best = e;
-    return r;
-  }
+  int best_slot = -1;            // the buffer holding good's evaluation (-1: good is lo, not evaluated)
   long good = lo, bad = hi + 1;  // invariant: good feasible, bad infeasible (hi + 1: implicit)
-  double t_good = e.tpot_s, t_bad = 0;
+  double t_good = 0, t_bad = 0;
   bool bad_by_slo = false;
-  long last_b = lo, prev_b = 0;  // the two most recent probes (prev_b 0: only one so far)
-  double t_last = e.tpot_s, t_prev = 0;
-  // KV memory grows linearly with the batch: the largest batch that fits, in closed form.
-  auto memory_limit = [](const Evaluation& ev, long b) {
-    long lim = std::numeric_limits<long>::max();
-    for (const MemoryUse* mu : {&ev.attention_memory, &ev.ffn_memory}) {
-      if (mu->kv_bytes <= 0 || mu->capacity_bytes <= 0) continue;
-      const double per = mu->kv_bytes / double(b);
-      lim = std::min(lim, long(std::floor((mu->capacity_bytes - mu->weights_bytes) / per)));
-    }
-    return lim;
-  };
-  // No KV on either side (LONG_MAX): no memory limit, and no overflow in the + 1.
-  const long mem_limit = memory_limit(e, lo);
-  const long mem_bad = mem_limit >= bad ? bad : std::max(good + 1, mem_limit + 1);
-  if (mem_bad < bad) {
-    bad = mem_bad;
-    r.limit = Infeasible::kv_exceeds_hbm;
-  }
+  long last_b = 0, prev_b = 0;  // the two most recent probes (0: none yet)
+  double t_last = 0, t_prev = 0;
   int same_side = 0;
   int last_side = 0;
-  bool try_hint = hint > good && hint < bad;
+  // Evaluates g into the buffer not holding good's evaluation and narrows the bracket.
+  auto probe = [&](long g) {
+    const int s = best_slot == 0 ? 1 : 0;
+    ::new (static_cast<void*>(store[s])) Evaluation(eval(g));
+    const Evaluation& eg = *slot(s);
+    ++r.evaluations;
+    prev_b = last_b, t_prev = t_last;
+    last_b = g, t_last = eg.tpot_s;
+    int side;
+    if (eg.feasible) {
+      good = g;
+      t_good = eg.tpot_s;
+      best_slot = s;
+      side = +1;
+    } else {
+      bad = g;
+      r.limit = eg.reason;
+      bad_by_slo = eg.reason == Infeasible::slo_violated;
+      if (bad_by_slo) t_bad = eg.tpot_s;
+      side = -1;
+    }
+    same_side = side == last_side ? same_side + 1 : 1;
+    last_side = side;
+    return eg.feasible;
+  };
+  // Nothing fits at lo: r.best is the failure there.
+  auto fail_at_lo = [&](int s) {
+    r.found = false;
+    r.batch = lo;
+    r.best = *slot(s);
+    r.limit = Infeasible::none;
+    return r;
+  };
+  // KV memory grows linearly with the batch: the largest batch that fits, in closed form (from
+  // the memory use at `lo`). No KV on either side (LONG_MAX): no memory limit, and no overflow
+  // in the + 1.
+  auto apply_memory_limit = [&](const MemoryUse& a, const MemoryUse& f) {
+    long lim = std::numeric_limits<long>::max();
+    for (const MemoryUse* mu : {&a, &f}) {
+      if (mu->kv_bytes <= 0 || mu->capacity_bytes <= 0) continue;
+      const double per = mu->kv_bytes / double(lo);
+      lim = std::min(lim, long(std::floor((mu->capacity_bytes - mu->weights_bytes) / per)));
+    }
+    const long mem_bad = lim >= bad ? bad : std::max(lo + 1, lim + 1);
+    if (mem_bad < bad) {
+      bad = mem_bad;
+      r.limit = Infeasible::kv_exceeds_hbm;
+    }
+  };
+  bool hinted = false;
+  if constexpr (!std::is_same_v<std::decay_t<MemFn>, std::nullptr_t>) {
+    if (hint > lo && hint <= hi) {
+      MemoryUse a, f;
+      memory_at(lo, a, f);
+      bool weights_fit = true;  // else no batch fits: evaluate lo alone
+      for (const MemoryUse* mu : {&a, &f})
+        weights_fit &= !(mu->capacity_bytes > 0 && mu->weights_bytes > mu->capacity_bytes);
+      if (weights_fit) {
+        apply_memory_limit(a, f);
+        hinted = hint < bad;
+        if (!hinted) bad = hi + 1, r.limit = Infeasible::none;  // start over as without a hint
+      }
+    }
+  }
+  bool try_hint = false;
+  if (hinted) {
+    const bool feasible = probe(hint);
+    const double x = hint_slope > 0 ? double(hint) + (slo_s - t_last) / hint_slope : double(hint);
+    if (feasible) {
+      const long g = x >= double(hint + 2) && x < double(bad) ? long(std::floor(x)) : hint + 1;
+      if (g < bad) probe(g);
+    } else {
+      const long g = x > double(lo) && x < double(hint - 1) ? long(std::floor(x)) : hint - 1;
+      if (g > lo) probe(g);
+    }
+  } else {
+    probe(lo);
+    const Evaluation& e = *slot(0);
+    if (!e.feasible || hi <= lo) {
+      if (!e.feasible) return fail_at_lo(0);
+      r.found = true;
+      r.batch = lo;
+      r.best = e;
+      r.limit = Infeasible::none;
+      return r;
+    }
+    same_side = last_side = 0;
+    apply_memory_limit(e.attention_memory, e.ffn_memory);
+    try_hint = hint > good && hint < bad;
+  }
   while (bad - good > 1) {
     long g;
-    if (try_hint) {
+    if (best_slot < 0) {
+      // good is lo, not evaluated yet: the secant through the last two probes when it lands
+      // inside the bracket, else lo itself.
+      double x = -1;
+      if (prev_b > 0 && t_last != t_prev)
+        x = double(last_b) + (slo_s - t_last) / (t_last - t_prev) * double(last_b - prev_b);
+      if (!(x >= double(good + 1) && x < double(bad))) {
+        if (!probe(lo)) return fail_at_lo(0);
+        continue;
+      }
+      g = long(std::floor(x));
+    } else if (try_hint) {
       g = hint;  // then the secant through lo and the hint starts next to the answer
       try_hint = false;
     } else if (same_side >= (bad_by_slo ? 3 : 6)) {
@@ -100,29 +186,11 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
       }
       g = x >= double(bad) ? bad - 1 : long(std::floor(x));
     }
-    g = std::clamp(g, good + 1, bad - 1);
-    const int probe_slot = 1 - best_slot;
-    ::new (static_cast<void*>(store[probe_slot])) Evaluation(eval(g));
-    const Evaluation& eg = *slot(probe_slot);
-    ++r.evaluations;
-    prev_b = last_b, t_prev = t_last;
-    last_b = g, t_last = eg.tpot_s;
-    int side;
-    if (eg.feasible) {
-      good = g;
-      t_good = eg.tpot_s;
-      best_slot = probe_slot;
-      side = +1;
-    } else {
-      bad = g;
-      r.limit = eg.reason;
-      bad_by_slo = eg.reason == Infeasible::slo_violated;
-      if (bad_by_slo) t_bad = eg.tpot_s;
-      side = -1;
-    }
-    same_side = side == last_side ? same_side + 1 : 1;
-    last_side = side;
+    probe(std::clamp(g, good + 1, bad - 1));
   }
+  if (best_slot < 0 && !probe(lo)) return fail_at_lo(0);  // the bracket closed on lo
+  if (prev_b > 0 && last_b != prev_b) r.tpot_slope = (t_last - t_prev) / double(last_b - prev_b);
+  if (!(r.tpot_slope > 0 && r.tpot_slope < std::numeric_limits<double>::infinity())) r.tpot_slope = 0;
   r.found = true;
   r.batch = good;
   r.best = *slot(best_slot);

@@ -309,8 +309,8 @@ inline double expert_tp_reduce_s(const ModelSpec& m, const Link& up, int expert_
   return ring_reduce_scatter_s(up, expert_tp, distinct * act, fixed_s);
 }
 
-inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w, double useful_flops,
-                              double peak_sum) {
+/// Iteration, TPOT and the throughput figures (not HFU: the caller sets that).
+inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload& w) {
   e.iteration_s = e.moe_layers_s + e.dense_layers_s + e.lm_head_s + e.mtp_s + e.gap_s;
   e.tpot_s = e.iteration_s / w.mtp_acceptance;
   e.total_gpus = d.total_gpus();
@@ -330,6 +330,10 @@ inline void finish_throughput(Evaluation& e, const Deployment& d, const Workload
   e.tokens_per_s_per_dollar_hour = usd_per_h > 0 ? e.tokens_per_s / usd_per_h : 0;
   e.usd_per_million_tokens = e.tokens_per_s > 0 ? usd_per_h / (e.tokens_per_s * 3600.0) * 1e6 : 0;
   e.tokens_per_s_per_watt = watts > 0 ? e.tokens_per_s / watts : 0;
+}
+
+/// HFU from the useful FLOPs and the sum of the GPUs' (FLOP-weighted) peaks.
+inline void set_hfu(Evaluation& e, double useful_flops, double peak_sum) {
   e.hfu = useful_flops / (e.iteration_s * peak_sum);
   e.hfu_peak_flops_per_s = peak_sum / e.total_gpus;
 }
@@ -353,6 +357,59 @@ inline void check_memory(Evaluation& e) {
       return;
     }
   }
+}
+
+/// Memory per GPU of a (well-formed) EP deployment; evaluate_ep's, also used by the batch search
+/// for the closed-form KV limit.
+/// `local_experts`: max(1, ceil(expert slots / EP ranks)), as evaluate_ep has it.
+inline MemoryUse ep_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                           const Efficiencies& eff, double local_experts) {
+  const Accelerator& hw = *d.attention.hw;
+  const int tp = d.attention.tp, etp = d.ffn.tp;
+  MemoryUse mem;
+  mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
+  mem.weights_bytes = attention_side_weight_bytes(m, p, tp, true, w.mtp_draft_tokens > 0) +
+                      local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights) / etp;
+  // Each GPU stores its share of its instance's batch_per_gpu x tp sequences: MLA's latent is
+  // replicated over the TP group (tp x the KV per GPU), GQA/MHA KV heads are split.
+  mem.kv_bytes = d.batch_per_gpu * tp * kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
+                 kv_share_per_rank(m, tp);
+  return mem;
+}
+
+/// The expert slots (experts + EPLB replicas) the fullest of `ep_ranks` ranks holds.
+inline double local_expert_slots(const ModelSpec& m, const Deployment& d, int ep_ranks) {
+  const double slots = double(m.moe.num_experts + d.redundant_experts);
+  return std::max(1.0, std::ceil(slots / ep_ranks));
+}
+
+inline MemoryUse ep_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                           const Efficiencies& eff) {
+  return ep_memory(m, p, w, d, eff, local_expert_slots(m, d, d.attention.gpus / d.ffn.tp));
+}
+
+/// Memory per GPU of each side of a (well-formed) AFD deployment; evaluate_afd's. `seqs_a`:
+/// sequences per attention instance per micro-batch, global_batch / micro_batches / instances.
+inline void afd_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                       const Efficiencies& eff, double seqs_a, double local_experts, MemoryUse& ma, MemoryUse& mf) {
+  const int mb = d.micro_batches;
+  const bool shared_on_ffn = d.shared_experts_on_ffn && m.moe.num_shared_experts > 0;
+  const int L = m.num_moe_layers();
+  ma = MemoryUse{};
+  ma.capacity_bytes = d.attention.hw->hbm_bytes * eff.usable_hbm_fraction;
+  ma.weights_bytes = attention_side_weight_bytes(m, p, d.attention.tp, !shared_on_ffn, w.mtp_draft_tokens > 0);
+  ma.kv_bytes = seqs_a * mb * kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
+                kv_share_per_rank(m, d.attention.tp);
+  mf = MemoryUse{};
+  mf.capacity_bytes = d.ffn.hw->hbm_bytes * eff.usable_hbm_fraction;
+  mf.weights_bytes = local_experts * L * m.expert_params() * dtype_bytes(p.weights) / d.ffn.tp +
+                     (shared_on_ffn ? L * m.shared_expert_params() * dtype_bytes(p.weights) : 0);
+}
+
+inline void afd_memory(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                       const Efficiencies& eff, MemoryUse& ma, MemoryUse& mf) {
+  const double seqs_a = d.global_batch / d.micro_batches / (d.attention.gpus / d.attention.tp);
+  afd_memory(m, p, w, d, eff, seqs_a, local_expert_slots(m, d, d.ffn.gpus / d.ffn.tp), ma, mf);
 }
 
 /// Per layer per micro-batch: the small kernels the operator list does not cost.
@@ -404,8 +461,12 @@ inline Evaluation bad_shape(const char* why) {
 /// Evaluates an EP deployment: gpus / attention.tp DP attention instances of attention.tp GPUs
 /// each (1: DP attention on every GPU), experts over gpus / ffn.tp EP ranks, each expert split
 /// ffn.tp ways (attention.tp = ffn.tp = gpus: a pure-TP worker without all-to-all).
+/// `full` false (the batch search's probes): only what feasibility, TPOT and the throughput
+/// figures need; HFU, OFU and the binding roof are left unset (the rest is computed by the same
+/// expressions, so it is bit-identical to a full evaluation). A run-time flag, not a template
+/// parameter: one copy of the function keeps the compiler's inlining as it was.
 inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                              const Efficiencies& eff_in) {
+                              const Efficiencies& eff_in, bool full = true) {
   Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
   const Accelerator& hw = *d.attention.hw;
   const int gpus = d.attention.gpus;
@@ -522,6 +583,14 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.attention_dominant_bound = att.dominant_bound;
   e.ffn_dominant_op = ffn.dominant_op;
   e.ffn_dominant_bound = ffn.dominant_bound;
+  detail::finish_throughput(e, d, w);
+  // Memory per GPU.
+  e.attention_memory = detail::ep_memory(m, p, w, d, eff, local_experts);
+  e.ffn_memory = e.attention_memory;
+  if (!full) {
+    detail::apply_constraints(e, w);
+    return e;
+  }
   e.ffn_ofu = ffn.time_s > 0 ? ffn.flops / (ffn.time_s * hw.peak_flops_per_s(p.weights)) : 0;
   e.ffn_occupancy = e.slot_s > 0 ? ffn.time_s / e.slot_s : 0;
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
@@ -541,20 +610,8 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   mix.add(e.ffn_ops, hw, double(mb) * m.num_moe_layers() / ffn_balance);
   detail::add_balanced(mix, dense_ops, hw, double(mb) * m.num_dense_layers, imb, slow.core_ratio);
   mix.add(lm_head, hw, 1.0);
-  detail::finish_throughput(e, d, w, flops_gpu * gpus, mix.peak_flops_per_s(hw.peak_flops_per_s(p.weights)) * gpus);
+  detail::set_hfu(e, flops_gpu * gpus, mix.peak_flops_per_s(hw.peak_flops_per_s(p.weights)) * gpus);
   e.hfu_peak_precision = detail::binding_precision(mix.peak_s_by_dtype, p.weights);
-
-  // Memory per GPU.
-  MemoryUse mem;
-  mem.capacity_bytes = hw.hbm_bytes * eff.usable_hbm_fraction;
-  mem.weights_bytes = detail::attention_side_weight_bytes(m, p, tp, true, w.mtp_draft_tokens > 0) +
-                      local_experts * m.num_moe_layers() * m.expert_params() * dtype_bytes(p.weights) / etp;
-  // Each GPU stores its share of its instance's batch_per_gpu x tp sequences: MLA's latent is
-  // replicated over the TP group (tp x the KV per GPU), GQA/MHA KV heads are split.
-  mem.kv_bytes = d.batch_per_gpu * tp * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
-                 detail::kv_share_per_rank(m, tp);
-  e.attention_memory = mem;
-  e.ffn_memory = mem;
 
   // Binding roof.
   if (ep_ranks > 1 && (mb == 2 ? network >= compute : network >= std::max(e.attention_s, ffn_s)))
@@ -568,8 +625,9 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
 }
 
 /// Evaluates an AFD deployment (A instances DP x TP_a, F GPUs EP x expert-TP, m micro-batches).
+/// `full`: as for evaluate_ep.
 inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
-                               const Efficiencies& eff_in) {
+                               const Efficiencies& eff_in, bool full = true) {
   Evaluation e;  // the only object returned (NRVO): no copy of this ~1.2 kB struct
   const TransportKind tk = d.resolved_transport();
   const TransportCost& tc = eff_in.transport(tk);
@@ -690,6 +748,12 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.attention_dominant_bound = att.dominant_bound;
   e.ffn_dominant_op = ffn.dominant_op;
   e.ffn_dominant_bound = ffn.dominant_bound;
+  detail::finish_throughput(e, d, w);
+  detail::afd_memory(m, p, w, d, eff, seqs_a, local_experts, e.attention_memory, e.ffn_memory);
+  if (!full) {
+    detail::apply_constraints(e, w);
+    return e;
+  }
   const double peak_f = hf.peak_flops_per_s(p.weights);
   e.ffn_ofu = ffn.time_s > 0 ? ffn.flops / (ffn.time_s * peak_f) : 0;
   e.ffn_occupancy = ffn.time_s / e.slot_s;
@@ -709,23 +773,11 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   mix_f.add(e.ffn_ops, hf, double(mb) * L * mean_routed / routed);
   const double peak_a_eff = mix_a.peak_flops_per_s(ha.peak_flops_per_s(p.weights));
   const double peak_f_eff = mix_f.peak_flops_per_s(peak_f);
-  detail::finish_throughput(e, d, w, flops, peak_a_eff * d.attention.gpus + peak_f_eff * d.ffn.gpus);
+  detail::set_hfu(e, flops, peak_a_eff * d.attention.gpus + peak_f_eff * d.ffn.gpus);
   std::array<double, 7> by_dtype{};
   for (size_t i = 0; i < by_dtype.size(); ++i)
     by_dtype[i] = mix_a.peak_s_by_dtype[i] * d.attention.gpus + mix_f.peak_s_by_dtype[i] * d.ffn.gpus;
   e.hfu_peak_precision = detail::binding_precision(by_dtype, p.weights);
-
-  MemoryUse ma;
-  ma.capacity_bytes = ha.hbm_bytes * eff.usable_hbm_fraction;
-  ma.weights_bytes = detail::attention_side_weight_bytes(m, p, d.attention.tp, !shared_on_ffn, w.mtp_draft_tokens > 0);
-  ma.kv_bytes = seqs_a * mb * detail::kv_bytes_per_sequence(m, p, w.context_tokens, w.mtp_draft_tokens > 0) *
-                detail::kv_share_per_rank(m, d.attention.tp);
-  MemoryUse mf;
-  mf.capacity_bytes = hf.hbm_bytes * eff.usable_hbm_fraction;
-  mf.weights_bytes = local_experts * L * m.expert_params() * dtype_bytes(p.weights) / d.ffn.tp +
-                     (shared_on_ffn ? L * m.shared_expert_params() * dtype_bytes(p.weights) : 0);
-  e.attention_memory = ma;
-  e.ffn_memory = mf;
 
   if (e.slot_s > busiest * (1.0 + 1e-9))
     e.binding = Binding::pipeline_bubble;
@@ -742,6 +794,15 @@ inline Evaluation evaluate(const ModelSpec& m, const Precision& p, const Workloa
   if (!d.attention.hw || (d.strategy == Strategy::afd && !d.ffn.hw))
     return detail::bad_shape("deployment has no hardware");
   return d.strategy == Strategy::ep ? evaluate_ep(m, p, w, d, eff) : evaluate_afd(m, p, w, d, eff);
+}
+
+/// The batch search's probe: feasibility, TPOT, memory and the throughput figures (tokens/s per
+/// GPU, per $/hour, per W) as evaluate() computes them, without HFU, OFU or the binding roof.
+inline Evaluation evaluate_probe(const ModelSpec& m, const Precision& p, const Workload& w, const Deployment& d,
+                                 const Efficiencies& eff = {}) {
+  if (!d.attention.hw || (d.strategy == Strategy::afd && !d.ffn.hw))
+    return detail::bad_shape("deployment has no hardware");
+  return d.strategy == Strategy::ep ? evaluate_ep(m, p, w, d, eff, false) : evaluate_afd(m, p, w, d, eff, false);
 }
 
 }  // namespace ridgeline

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -157,7 +158,7 @@ struct Candidate {
   Evaluation evaluation;
   double score = 0;
   Infeasible batch_limit = Infeasible::none;  ///< what stops a larger batch (KV memory or the SLO)
-  bool bubble_limited = false;  ///< --require-bubble-free: a larger batch would have ping-pong bubbles
+  bool bubble_limited = false;                ///< --require-bubble-free: a larger batch would have ping-pong bubbles
 };
 
 /// What stops a plan's batch from growing, in words.
@@ -178,15 +179,22 @@ struct SearchResult {
 namespace search_detail {
 
 /// Total order on plans: higher score first, then fewer GPUs, then plan fields.
-inline auto plan_key(const Candidate& c) {
-  const Deployment& d = c.deployment;
-  return std::make_tuple(-c.score, d.total_gpus(), int(d.strategy), std::string_view(d.attention.hw->id),
+inline auto plan_key(double score, const Deployment& d) {
+  return std::make_tuple(-score, d.total_gpus(), int(d.strategy), std::string_view(d.attention.hw->id),
                          std::string_view(d.ffn.hw ? d.ffn.hw->id : std::string_view()), d.attention.gpus,
                          d.attention.tp, d.ffn.gpus, d.ffn.tp, d.micro_batches, int(d.dispatch_style), d.batch_per_gpu,
                          d.global_batch);
 }
+inline auto plan_key(const Candidate& c) {
+  return plan_key(c.score, c.deployment);
+}
 inline bool better(const Candidate& a, const Candidate& b) {
   return plan_key(a) < plan_key(b);
+}
+
+/// Whether keep_top would keep a plan of this score and deployment.
+inline bool would_keep(const std::vector<Candidate>& v, double score, const Deployment& d, int k) {
+  return k > 0 && (int(v.size()) < k || plan_key(score, d) < plan_key(v.back()));
 }
 
 inline void keep_top(std::vector<Candidate>& v, const Candidate& c, int k) {
@@ -229,17 +237,36 @@ inline std::vector<int> side_gpu_counts(const Accelerator& hw, int max_gpus) {
 }
 
 /// Largest feasible batch of an EP shape (batch_per_gpu) or AFD shape (global_batch).
+/// `probes_only`: r.best is an evaluate_probe() (no HFU, OFU or binding roof; not with
+/// `bubble_free`, whose search reads the stage times of full evaluations).
 inline BatchSearchResult best_batch(const ModelSpec& m, const Precision& p, const Workload& w, Deployment d,
-                                    const Efficiencies& eff, bool bubble_free = false, long hint = 0) {
+                                    const Efficiencies& eff, bool bubble_free = false, long hint = 0,
+                                    bool probes_only = false, double hint_slope = 0) {
   const long lo = d.micro_batches;  // at least one sequence per micro-batch
+  probes_only = probes_only && !bubble_free;
   auto eval = [&](long b) {
     if (d.strategy == Strategy::ep)
       d.batch_per_gpu = double(b);
     else
       d.global_batch = double(b);
-    return evaluate(m, p, w, d, eff);
+    return probes_only ? evaluate_probe(m, p, w, d, eff) : evaluate(m, p, w, d, eff);
   };
-  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s, hint);
+  // The memory use at a batch without evaluating it (zero, i.e. no limit, for a shape evaluate
+  // rejects: the probes then find that out).
+  auto memory_at = [&](long b, MemoryUse& a, MemoryUse& f) {
+    a = f = MemoryUse{};
+    if (d.micro_batches < 1 || d.attention.tp < 1 || d.ffn.tp < 1 || d.attention.gpus < d.attention.tp ||
+        d.ffn.gpus < d.ffn.tp || !d.attention.hw || !d.ffn.hw)
+      return;
+    if (d.strategy == Strategy::ep) {
+      d.batch_per_gpu = double(b);
+      a = f = detail::ep_memory(m, p, w, d, eff);
+    } else {
+      d.global_batch = double(b);
+      detail::afd_memory(m, p, w, d, eff, a, f);
+    }
+  };
+  BatchSearchResult r = largest_feasible_batch(eval, lo, long(1) << 24, w.tpot_slo_s, hint, memory_at, hint_slope);
   if (bubble_free && d.strategy == Strategy::afd) r = largest_bubble_free_batch(eval, r, lo, d.micro_batches);
   return r;
 }
@@ -332,12 +359,21 @@ struct Ctx {
   const SearchSpace& s;
 };
 
+/// Whether the batch searches run on evaluate_probe() (no HFU, OFU or binding roof): unless the
+/// objective is HFU or bubble-free plans are required. The plans search_plans returns are then
+/// evaluated in full at their batch (the same numbers: evaluate is deterministic).
+inline bool probes_only(const SearchSpace& s) {
+  return s.objective != Objective::hfu && !s.require_bubble_free;
+}
+
 /// Searches one shape's batch and keeps the plan; returns its score, or -1 when it was rejected
 /// (scores are >= 0).
 inline double consider(const Ctx& c, const Deployment& d, TaskOut& out, long* batch_found = nullptr,
-                       long batch_hint = 0) {
-  const BatchSearchResult r = best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free, batch_hint);
+                       long batch_hint = 0, double* slope = nullptr) {
+  const BatchSearchResult r =
+      best_batch(c.m, c.p, c.w, d, c.eff, c.s.require_bubble_free, batch_hint, probes_only(c.s), slope ? *slope : 0);
   if (batch_found) *batch_found = r.found ? r.batch : 0;
+  if (slope) *slope = r.found ? r.tpot_slope : 0;
   ++out.shapes;
   out.evaluations += r.evaluations;
   // With --require-bubble-free, best_batch finds a bubble-free batch or none: feasible batches,
@@ -350,12 +386,17 @@ inline double consider(const Ctx& c, const Deployment& d, TaskOut& out, long* ba
     ++out.rejected[int(rejection_of(r.best.reason))];
     return -1;
   }
-  Candidate cand{d, r.best, objective_value(r.best, c.s.objective), r.limit, r.bubble_limited};
+  Deployment found = d;
   if (d.strategy == Strategy::ep)
-    cand.deployment.batch_per_gpu = double(r.batch);
+    found.batch_per_gpu = double(r.batch);
   else
-    cand.deployment.global_batch = double(r.batch);
-  keep_top(d.strategy == Strategy::ep ? out.ep : out.afd, cand, c.s.top_k);
+    found.global_batch = double(r.batch);
+  const double score = objective_value(r.best, c.s.objective);
+  std::vector<Candidate>& top = d.strategy == Strategy::ep ? out.ep : out.afd;
+  // Most shapes miss the top k: no Candidate (a ~1.3 kB copy) for them.
+  if (!c.s.keep_pareto && !would_keep(top, score, found, c.s.top_k)) return score;
+  Candidate cand{found, r.best, score, r.limit, r.bubble_limited};
+  keep_top(top, cand, c.s.top_k);
   if (!c.s.keep_pareto) return cand.score;
   out.pareto.push_back(cand);
   // The frontier trades throughput for interactivity: also offer each shape at smaller batches
@@ -392,8 +433,8 @@ inline int ep_shapes(const ModelSpec& m, const Accelerator& hw, int gpus, const 
     // once the experts are spread one per rank, i.e. gpus / (etp / 2) > experts.
     for (int etp : s.tp_sizes) {
       if (n >= int(out.size()) - 1) break;
-      if (etp > 1 && (gpus % etp || etp >= gpus || etp > std::max(1, hw.gpus_per_node) ||
-                      gpus / (etp / 2) <= m.moe.num_experts))
+      if (etp > 1 &&
+          (gpus % etp || etp >= gpus || etp > std::max(1, hw.gpus_per_node) || gpus / (etp / 2) <= m.moe.num_experts))
         continue;
       out[n++] = {t, etp};
     }
@@ -438,8 +479,8 @@ template <class Score>
 inline void climb_attention_counts(const std::vector<int>& counts, double target, bool search_outward, Score&& score) {
   const long n = long(counts.size());
   if (n == 0) return;
-  const long at = std::min<long>(std::lower_bound(counts.begin(), counts.end(), int(std::ceil(target))) - counts.begin(),
-                                 n - 1);
+  const long at =
+      std::min<long>(std::lower_bound(counts.begin(), counts.end(), int(std::ceil(target))) - counts.begin(), n - 1);
   std::vector<double> s(size_t(n), -2);  // -2: not tried yet
   auto at_index = [&](long i) {
     if (s[size_t(i)] == -2) s[size_t(i)] = score(counts[size_t(i)]);
@@ -520,8 +561,10 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
     const int tp_a = c.s.tp_sizes[t];
     if (!tp_allowed(c.m, ha, tp_a)) continue;
     fitting.clear();
-    for (int a : attention_counts)
-      if (a % tp_a == 0 && a + ffn_gpus <= c.s.max_gpus) fitting.push_back(a);
+    for (int a : attention_counts) {  // ascending (side_gpu_counts)
+      if (a + ffn_gpus > c.s.max_gpus) break;
+      if (a % tp_a == 0) fitting.push_back(a);
+    }
     for (size_t k = 0; k < c.s.afd_micro_batches.size(); ++k) {
       const int mb = c.s.afd_micro_batches[k];
       Deployment d;
@@ -533,12 +576,18 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       // seeds the next shape's batch search (fewer evaluations, the same answer).
       long last_batch = 0;
       int last_count = 0;
+      double last_slope = 0;  // its TPOT per unit of batch (as the batch scales with the count, / count)
+      // Before any: the batch at which both sides fill the BALANCE slot (set below; 0: none).
+      double balance_seqs_per_instance = 0, balance_ffn_seqs = 0;
       auto try_count = [&](int a) {
         d.attention = {&ha, a, tp_a};
-        const long hint = last_batch > 0 ? long(double(last_batch) * a / last_count) : 0;
+        long hint = last_batch > 0 ? long(double(last_batch) * a / last_count) : 0;
+        if (hint == 0 && balance_seqs_per_instance > 0)
+          hint = long(std::min(balance_seqs_per_instance * (a / tp_a), balance_ffn_seqs) * mb);
         long found = 0;
-        const double score = consider(c, d, out, &found, hint);
-        if (found > 0) last_batch = found, last_count = a;
+        double slope = last_batch > 0 ? last_slope * last_count / a : 0;
+        const double score = consider(c, d, out, &found, hint, &slope);
+        if (found > 0) last_batch = found, last_count = a, last_slope = slope;
         return score;
       };
       if (c.s.exact_gpus > 0) {
@@ -558,6 +607,8 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
         }
         const double q = 1.0 + c.w.mtp_draft_tokens;
         const double target = tp_a * (att.seqs > 0 ? memo->second / q / att.seqs : 1.0);
+        balance_seqs_per_instance = att.seqs;
+        balance_ffn_seqs = memo->second / q;
         // Balance beyond the budget: the walk starts from the largest count that fits.
         if (fitting.empty() || target > fitting.back()) ++out.rejected[int(Rejection::budget)];
         climb_attention_counts(fitting, target, c.s.require_bubble_free, try_count);
@@ -669,6 +720,13 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
     if (s.keep_pareto) all.insert(all.end(), o.pareto.begin(), o.pareto.end());
   }
   if (s.keep_pareto) r.pareto = pareto_frontier(std::move(all));
+  if (probes_only(s))
+    for (auto* v : {&r.ep, &r.afd, &r.pareto})
+      for (Candidate& x : *v) {
+        x.evaluation = evaluate(m, p, w, x.deployment, eff);
+        ++r.evaluations;
+        assert(x.evaluation.feasible && objective_value(x.evaluation, s.objective) == x.score);
+      }
   return r;
 }
 

@@ -305,3 +305,82 @@ TEST_CASE("batch search: a hint changes the number of evaluations, never the ans
     CHECK(largest_feasible_batch(eval, 1, long(1) << 24, slo_s, answer).evaluations <= plain.evaluations);
   }
 }
+
+TEST_CASE("batch search from a hint (memory known up front): the answer, limit and failure of the plain search",
+          "[search]") {
+  // TPOT affine in the batch; KV memory linear in it (weights + kv_per x batch against the
+  // capacity); feasibility as evaluate decides it (weights, then KV, then the SLO).
+  struct Case {
+    double slo_s, t0_s, per_seq_s, weights, kv_per, capacity;
+    long answer;  // 0: none
+  };
+  const Case cases[] = {
+      {0.05, 0.01, 0.04 / 1000.5, 10, 0, 100, 1000},   // SLO-bound at 1000, no KV
+      {0.05, 0.01, 0.04 / 1000.5, 10, 0.2, 100, 450},  // KV-bound at 450 before the SLO
+      {0.05, 0.01, 0.04 / 57.5, 10, 0.001, 100, 57},   // SLO-bound at 57, KV far
+      {0.05, 0.06, 1e-6, 10, 0.2, 100, 0},             // the SLO fails at every batch
+      {0.05, 0.01, 1e-6, 120, 0.2, 100, 0},            // the weights do not fit
+  };
+  for (const Case& k : cases) {
+    auto memory_at = [&](long b, MemoryUse& a, MemoryUse& f) {
+      a.capacity_bytes = k.capacity;
+      a.weights_bytes = k.weights;
+      a.kv_bytes = k.kv_per * double(b);
+      f = a;
+    };
+    auto eval = [&](long b) {
+      Evaluation e;
+      e.tpot_s = k.t0_s + k.per_seq_s * double(b);
+      memory_at(b, e.attention_memory, e.ffn_memory);
+      e.feasible = true;
+      detail::check_memory(e);
+      if (e.feasible && e.tpot_s > k.slo_s) e.feasible = false, e.reason = Infeasible::slo_violated;
+      return e;
+    };
+    const BatchSearchResult plain = largest_feasible_batch(eval, 2, long(1) << 24, k.slo_s);
+    CHECK(plain.found == (k.answer > 0));
+    if (k.answer > 0) CHECK(plain.batch == k.answer);
+    for (long hint : {3L, 56L, 57L, 58L, 449L, 450L, 451L, 999L, 1000L, 1001L, 5000L, 1L << 23}) {
+      for (double slope : {0.0, k.per_seq_s, 3 * k.per_seq_s, 0.2 * k.per_seq_s}) {
+        const BatchSearchResult r = largest_feasible_batch(eval, 2, long(1) << 24, k.slo_s, hint, memory_at, slope);
+        INFO("answer " << plain.batch << " found " << plain.found << ", hint " << hint << ", slope " << slope);
+        CHECK(r.found == plain.found);
+        CHECK(r.batch == plain.batch);
+        CHECK(r.limit == plain.limit);
+        CHECK(r.best.feasible == plain.best.feasible);
+        CHECK(r.best.reason == plain.best.reason);
+        CHECK(r.best.tpot_s == plain.best.tpot_s);
+      }
+    }
+    // An exact hint costs two evaluations (the hint and the batch above it).
+    if (plain.found && plain.batch < 1000)
+      CHECK(largest_feasible_batch(eval, 2, long(1) << 24, k.slo_s, plain.batch, memory_at).evaluations <= 2);
+  }
+}
+
+TEST_CASE("search: probes without HFU, full evaluations of the returned plans", "[search]") {
+  // The plans search_plans returns carry the full evaluation at their batch, whatever the
+  // objective (HFU searches with full evaluations throughout).
+  Workload w;
+  w.tpot_slo_s = 0.05;
+  const ModelSpec& m = db().model("deepseek-v3");
+  for (Objective o : {Objective::tokens_per_gpu, Objective::tokens_per_dollar, Objective::hfu}) {
+    SearchSpace s = homogeneous(db().hardware("h800"));
+    s.max_gpus = 128;
+    s.top_k = 5;
+    s.keep_pareto = true;
+    s.objective = o;
+    const SearchResult r = search_plans(m, Precision{}, w, s);
+    REQUIRE(r.best_ep());
+    REQUIRE(r.best_afd());
+    for (const auto* v : {&r.ep, &r.afd, &r.pareto})
+      for (const Candidate& c : *v) {
+        const Evaluation e = evaluate(m, Precision{}, w, c.deployment);
+        CHECK(c.evaluation.hfu == e.hfu);
+        CHECK(c.evaluation.hfu > 0);
+        CHECK(c.evaluation.binding == e.binding);
+        CHECK(c.evaluation.tpot_s == e.tpot_s);
+        CHECK(c.score == objective_value(e, o));
+      }
+  }
+}
