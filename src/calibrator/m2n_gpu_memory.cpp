@@ -59,6 +59,9 @@ class GpuMemory final : public BufferMemory {
   std::size_t size() const override { return size_; }
   void write(std::size_t offset, const void* src, std::size_t n) override {
     cuda_check(cudaMemcpy(static_cast<char*>(data_) + offset, src, n, cudaMemcpyHostToDevice), "cudaMemcpy to GPU");
+    // From pageable memory cudaMemcpy may return before the copy has reached the GPU: the NIC must
+    // not read the send buffer before it has.
+    cuda_check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   }
   void read(std::size_t offset, void* dst, std::size_t n) const override {
     // Synchronous: the NIC's writes, complete when their work completions were polled, are read

@@ -214,7 +214,10 @@ class VerbsTransport final : public Transport {
     dmabuf_why = "this build's libibverbs has no ibv_reg_dmabuf_mr (rdma-core older than v34)";
 #endif
     ibv_mr* mr = ibv_reg_mr(pd_, b.address(), b.size(), access);
-    if (!mr) throw Error(gpu_registration_failed(name_, dmabuf_why, std::strerror(errno)));
+    if (!mr) {
+      const int err = errno;
+      throw Error(gpu_registration_failed(name_, dmabuf_why, std::strerror(err)));
+    }
     registration_ = Registration::gpu_peermem;
     return mr;
   }
