@@ -3,7 +3,8 @@
 // process per rank. m2n_driver.cpp runs the nccl-tests protocol (check, warm-up, timed
 // iterations, median / p99, rank 0 prints and writes the raw JSON); a Transport moves the bytes:
 // MPI point-to-point on host memory (cpu), NCCL send/recv (nccl) or RDMA write-with-immediate
-// (verbs). Host-side logic (sizes, schedules, payload, statistics) is ridgeline/calibration_sweep.hpp.
+// (verbs, from host or, with --gpudirect, GPU memory: m2n_memory.hpp). Host-side logic (sizes, schedules, payload,
+// statistics) is ridgeline/calibration_sweep.hpp.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +42,10 @@ class Transport {
   virtual std::string device() const = 0;
   /// Library and driver versions worth recording (name -> version).
   virtual std::map<std::string, std::string> versions() const { return {}; }
+  /// The memory the transfers use and how the NIC reaches it, for the provenance: "host" (MPI or
+  /// verbs on host memory), "gpu" (NCCL), "gpu-dmabuf" or "gpu-peermem" (verbs with --gpudirect).
+  /// Known after prepare().
+  virtual std::string memory() const = 0;
   /// Allocates (and registers) one send buffer per destination and one receive buffer per source
   /// of `max_bytes` each, for every pattern the sweep will run. No allocation after this.
   virtual void prepare(const sweep::Layout& l, std::size_t max_bytes) = 0;
@@ -62,7 +67,10 @@ struct Unavailable : std::runtime_error {
 std::unique_ptr<Transport> make_cpu_transport(int rank);
 /// Return nullptr when this build has no such backend (the message names what was missing).
 std::unique_ptr<Transport> make_nccl_transport(int rank, int world, int local_rank, std::string& why_not);
-std::unique_ptr<Transport> make_verbs_transport(int rank, int world, bool gpudirect, std::string& why_not);
+/// gpudirect: send and receive buffers in GPU memory on the rank's GPU (local_rank modulo the
+/// visible GPUs), registered for GPUDirect RDMA; needs a CUDA build (see m2n_memory.hpp).
+std::unique_ptr<Transport> make_verbs_transport(int rank, int world, int local_rank, bool gpudirect,
+                                                std::string& why_not);
 
 /// Runs the sweep under MPI (MPI_Init .. MPI_Finalize inside). Exit status: 0 ok, 1 a failed
 /// check or bad file, 2 bad flags / layout / backend not available.

@@ -118,7 +118,7 @@ int run_m2n(const M2NOptions& o) {
     else if (o.backend == "nccl")
       t = make_nccl_transport(rank, world, local_rank, why);
     else
-      t = make_verbs_transport(rank, world, o.gpudirect, why);
+      t = make_verbs_transport(rank, world, local_rank, o.gpudirect, why);
   } catch (const std::exception& e) {
     why = e.what();
     t.reset();
@@ -198,6 +198,26 @@ int run_m2n(const M2NOptions& o) {
   } catch (const std::exception& e) {
     fmt::print(stderr, "ridgeline-calibrate m2n: rank {}: cannot set up the buffers: {}\n", rank, e.what());
     MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  // Known only now: the memory each rank registered (host, gpu, gpu-dmabuf or gpu-peermem), its
+  // GPU, and the CUDA versions of a --gpudirect run.
+  {
+    const std::vector<std::string> memories = gather_strings(t->memory(), rank, world);
+    const std::vector<std::string> devices_now = gather_strings(t->device(), rank, world);
+    if (rank == 0) {
+      for (int r = 0; r < world; ++r) {
+        env["ranks"][size_t(r)]["memory"] = memories[size_t(r)];
+        env["ranks"][size_t(r)]["device"] = devices_now[size_t(r)];
+      }
+      env["device"] = devices_now[0];
+      env["memory"] = memories[0];
+      env["versions"] = t->versions();
+      std::string kinds;
+      for (int r = 0; r < world; ++r)
+        if (kinds.find(memories[size_t(r)]) == std::string::npos)
+          kinds += (kinds.empty() ? "" : ", ") + memories[size_t(r)];
+      say(fmt::format("# memory: {}\n", kinds));
+    }
   }
 
   json results = json::array();

@@ -16,6 +16,7 @@ class MpiHostTransport final : public Transport {
  public:
   explicit MpiHostTransport(int rank) : rank_(rank) {}
   std::string device() const override { return "host memory (MPI point-to-point)"; }
+  std::string memory() const override { return "host"; }
   void prepare(const sweep::Layout& l, std::size_t max_bytes) override {
     layout_ = l;
     max_ = max_bytes;

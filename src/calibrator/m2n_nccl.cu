@@ -45,6 +45,7 @@ class NcclTransport final : public Transport {
     cudaGetDeviceProperties(&prop, gpu_);
     return std::string(prop.name) + " (GPU " + std::to_string(gpu_) + ")";
   }
+  std::string memory() const override { return "gpu"; }
   std::map<std::string, std::string> versions() const override {
     int driver = 0, runtime = 0, nccl = 0;
     cudaDriverGetVersion(&driver);

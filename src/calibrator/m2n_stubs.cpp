@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The m2n backends this build does not have: each says what CMake did not find.
 #include "m2n.hpp"
+#include "m2n_memory.hpp"
 
 namespace ridgeline::calib {
 
@@ -14,11 +15,26 @@ std::unique_ptr<Transport> make_nccl_transport(int, int, int, std::string& why_n
 #endif
 
 #ifndef RIDGELINE_HAVE_VERBS
-std::unique_ptr<Transport> make_verbs_transport(int, int, bool, std::string& why_not) {
+std::unique_ptr<Transport> make_verbs_transport(int, int, int, bool, std::string& why_not) {
   why_not =
       "this build has no verbs backend (CMake found no libibverbs / infiniband/verbs.h; install "
       "libibverbs-dev and rebuild), or use --backend cpu";
   return nullptr;
+}
+#endif
+
+#ifndef RIDGELINE_HAVE_GPU_MEMORY
+bool gpu_memory_built() {
+  return false;
+}
+
+bool gpu_available(std::string& why_not) {
+  why_not = choose_memory("verbs", true, false).error;
+  return false;
+}
+
+std::unique_ptr<BufferMemory> allocate_gpu_memory(int, std::size_t) {
+  throw Unavailable(choose_memory("verbs", true, false).error);
 }
 #endif
 

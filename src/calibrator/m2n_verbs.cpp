@@ -5,10 +5,15 @@
 // sender owns a slot in each receiver's buffer, so a phase is only ibv_post_send per message and
 // completion polling: no registration or connection set-up per message. The immediate carries
 // the sender's rank, so a receiver knows which slot was written when its receive completes.
+// With --gpudirect (CUDA builds) both buffers are GPU memory on the rank's GPU, registered for
+// GPUDirect RDMA: ibv_reg_dmabuf_mr on a dma-buf of the buffer when the driver exports one, else
+// ibv_reg_mr on the device pointer (nvidia-peermem); payloads go in and out through cudaMemcpy.
 #include <arpa/inet.h>
 #include <infiniband/verbs.h>
 #include <mpi.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "m2n.hpp"
+#include "m2n_memory.hpp"
 #include "ridgeline/error.hpp"
 
 namespace ridgeline::calib {
@@ -35,7 +41,8 @@ struct Endpoint {
 
 class VerbsTransport final : public Transport {
  public:
-  VerbsTransport(int rank, int world, ibv_device* dev) : rank_(rank), world_(world) {
+  VerbsTransport(int rank, int world, int local_rank, MemoryKind memory, ibv_device* dev)
+      : rank_(rank), world_(world), local_rank_(local_rank), memory_kind_(memory) {
     name_ = ibv_get_device_name(dev);
     ctx_ = ibv_open_device(dev);
     if (!ctx_) throw Error("ibv_open_device(" + name_ + ") failed");
@@ -57,29 +64,30 @@ class VerbsTransport final : public Transport {
     if (cq_) ibv_destroy_cq(cq_);
     if (pd_) ibv_dealloc_pd(pd_);
     if (ctx_) ibv_close_device(ctx_);
-    std::free(send_);
-    std::free(recv_);
   }
   std::string device() const override {
     return name_ + " port " + std::to_string(kPort) +
-           (port_.link_layer == IBV_LINK_LAYER_ETHERNET ? " (RoCE)" : " (InfiniBand)") + ", host memory";
+           (port_.link_layer == IBV_LINK_LAYER_ETHERNET ? " (RoCE)" : " (InfiniBand)") + ", " +
+           (send_ ? send_->describe() : std::string(memory_kind_ == MemoryKind::gpu ? "GPU memory" : "host memory"));
   }
+  std::string memory() const override { return registration_name(registration_); }
   std::map<std::string, std::string> versions() const override {
     ibv_device_attr a{};
     ibv_query_device(ctx_, &a);
-    return {{"rdma_device", name_}, {"rdma_firmware", a.fw_ver}};
+    std::map<std::string, std::string> v = {{"rdma_device", name_}, {"rdma_firmware", a.fw_ver}};
+    if (send_) v.merge(send_->versions());
+    return v;
   }
   void prepare(const sweep::Layout& l, std::size_t max_bytes) override {
     if (max_bytes > 0x7fffffffu) throw Error("verbs messages are limited to 2 GiB (one scatter-gather entry)");
     layout_ = l;
     max_ = max_bytes;
     const size_t total = size_t(world_) * max_bytes;
-    send_ = static_cast<std::uint8_t*>(std::aligned_alloc(4096, (total + 4095) / 4096 * 4096));
-    recv_ = static_cast<std::uint8_t*>(std::aligned_alloc(4096, (total + 4095) / 4096 * 4096));
-    if (!send_ || !recv_) throw Error("cannot allocate the send and receive buffers");
-    send_mr_ = ibv_reg_mr(pd_, send_, total, IBV_ACCESS_LOCAL_WRITE);
-    recv_mr_ = ibv_reg_mr(pd_, recv_, total, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
-    if (!send_mr_ || !recv_mr_) throw Error("ibv_reg_mr failed (locked-memory limit? raise ulimit -l)");
+    send_ = allocate(total);
+    recv_ = allocate(total);
+    staging_.assign(max_bytes, 0);
+    send_mr_ = register_buffer(*send_, IBV_ACCESS_LOCAL_WRITE);
+    recv_mr_ = register_buffer(*recv_, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
     qp_.assign(size_t(world_), nullptr);
     std::vector<Endpoint> mine(static_cast<size_t>(world_)), theirs(static_cast<size_t>(world_));
     for (int p = 0; p < world_; ++p) {
@@ -99,7 +107,7 @@ class VerbsTransport final : public Transport {
       e.psn = std::uint32_t(rank_ * 1000 + p) & 0xffffff;
       e.lid = port_.lid;
       std::memcpy(e.gid, gid_, sizeof gid_);
-      e.addr = reinterpret_cast<std::uint64_t>(recv_);
+      e.addr = reinterpret_cast<std::uint64_t>(recv_->address());
       e.rkey = recv_mr_->rkey;
     }
     MPI_Alltoall(mine.data(), sizeof(Endpoint), MPI_BYTE, theirs.data(), sizeof(Endpoint), MPI_BYTE, MPI_COMM_WORLD);
@@ -112,18 +120,21 @@ class VerbsTransport final : public Transport {
     MPI_Barrier(MPI_COMM_WORLD);  // every queue pair is ready to receive before anyone writes
   }
   void fill(sweep::Pattern p, std::size_t bytes, std::uint32_t seed) override {
-    for (int d : sweep::schedule(p, layout_, rank_).send_to)
-      sweep::fill_payload(send_ + size_t(d) * max_, bytes, rank_, d, seed);
+    // Through a host staging buffer: GPU memory is not addressable from the host.
+    for (int d : sweep::schedule(p, layout_, rank_).send_to) {
+      sweep::fill_payload(staging_.data(), bytes, rank_, d, seed);
+      send_->write(size_t(d) * max_, staging_.data(), bytes);
+    }
     clear(p, bytes);
   }
   void clear(sweep::Pattern p, std::size_t bytes) override {
-    for (int s : sweep::schedule(p, layout_, rank_).recv_from) std::memset(recv_ + size_t(s) * max_, 0, bytes);
+    for (int s : sweep::schedule(p, layout_, rank_).recv_from) recv_->zero(size_t(s) * max_, bytes);
   }
   void run(sweep::Pattern p, std::size_t bytes) override {
     const sweep::RankSchedule s = sweep::schedule(p, layout_, rank_);
     for (int dst : s.send_to) {
       ibv_sge sge{};
-      sge.addr = reinterpret_cast<std::uint64_t>(send_ + size_t(dst) * max_);
+      sge.addr = reinterpret_cast<std::uint64_t>(send_->address()) + std::uint64_t(dst) * max_;
       sge.length = std::uint32_t(bytes);
       sge.lkey = send_mr_->lkey;
       ibv_send_wr wr{}, *bad = nullptr;
@@ -160,7 +171,8 @@ class VerbsTransport final : public Transport {
   }
   sweep::PayloadCheck verify(sweep::Pattern p, std::size_t bytes, std::uint32_t seed, int& src) override {
     for (int s : sweep::schedule(p, layout_, rank_).recv_from) {
-      const sweep::PayloadCheck c = sweep::check_payload(recv_ + size_t(s) * max_, bytes, s, rank_, seed);
+      recv_->read(size_t(s) * max_, staging_.data(), bytes);
+      const sweep::PayloadCheck c = sweep::check_payload(staging_.data(), bytes, s, rank_, seed);
       if (!c.ok) {
         src = s;
         return c;
@@ -170,6 +182,45 @@ class VerbsTransport final : public Transport {
   }
 
  private:
+  std::unique_ptr<BufferMemory> allocate(std::size_t bytes) {
+    if (memory_kind_ == MemoryKind::gpu) return allocate_gpu_memory(local_rank_, bytes);
+    auto h = std::make_unique<HostMemory>(bytes);
+    if (!h->ok()) throw Error("cannot allocate the send and receive buffers");
+    return h;
+  }
+  /// Host memory: ibv_reg_mr. GPU memory: ibv_reg_dmabuf_mr on a dma-buf of the buffer, else
+  /// ibv_reg_mr on the device pointer (works only with nvidia-peermem loaded).
+  ibv_mr* register_buffer(const BufferMemory& b, int access) {
+    if (b.kind() == MemoryKind::host) {
+      ibv_mr* mr = ibv_reg_mr(pd_, b.address(), b.size(), access);
+      if (!mr) throw Error("ibv_reg_mr failed (locked-memory limit? raise ulimit -l)");
+      registration_ = Registration::host;
+      return mr;
+    }
+    std::string dmabuf_why;
+#ifdef RIDGELINE_HAVE_IBV_DMABUF
+    const int fd = b.dmabuf_fd(dmabuf_why);
+    if (fd >= 0) {
+      ibv_mr* mr = ibv_reg_dmabuf_mr(pd_, 0, b.size(), reinterpret_cast<std::uint64_t>(b.address()), fd, access);
+      const int err = errno;
+      close(fd);  // the memory region holds its own reference to the dma-buf
+      if (mr) {
+        registration_ = Registration::gpu_dmabuf;
+        return mr;
+      }
+      dmabuf_why = std::string("ibv_reg_dmabuf_mr failed: ") + std::strerror(err);
+    }
+#else
+    dmabuf_why = "this build's libibverbs has no ibv_reg_dmabuf_mr (rdma-core older than v34)";
+#endif
+    ibv_mr* mr = ibv_reg_mr(pd_, b.address(), b.size(), access);
+    if (!mr) {
+      const int err = errno;
+      throw Error(gpu_registration_failed(name_, dmabuf_why, std::strerror(err)));
+    }
+    registration_ = Registration::gpu_peermem;
+    return mr;
+  }
   void post_recv(int peer) {
     ibv_recv_wr wr{}, *bad = nullptr;
     wr.wr_id = std::uint64_t(peer);
@@ -216,7 +267,9 @@ class VerbsTransport final : public Transport {
       throw Error("queue pair to RTS failed");
   }
 
-  int rank_, world_;
+  int rank_, world_, local_rank_;
+  MemoryKind memory_kind_;
+  Registration registration_ = Registration::host;
   std::string name_;
   ibv_context* ctx_ = nullptr;
   ibv_pd* pd_ = nullptr;
@@ -226,8 +279,8 @@ class VerbsTransport final : public Transport {
   std::uint8_t gid_[16] = {0};
   sweep::Layout layout_;
   std::size_t max_ = 0;
-  std::uint8_t* send_ = nullptr;
-  std::uint8_t* recv_ = nullptr;
+  std::unique_ptr<BufferMemory> send_, recv_;
+  std::vector<std::uint8_t> staging_;  ///< one message: the payload is written and checked here
   ibv_mr* send_mr_ = nullptr;
   ibv_mr* recv_mr_ = nullptr;
   std::vector<ibv_qp*> qp_;
@@ -236,25 +289,31 @@ class VerbsTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> make_verbs_transport(int rank, int world, bool gpudirect, std::string& why_not) {
+std::unique_ptr<Transport> make_verbs_transport(int rank, int world, int local_rank, bool gpudirect,
+                                                std::string& why_not) {
+  const MemoryChoice memory = choose_memory("verbs", gpudirect, gpu_memory_built());
   int n = 0;
   ibv_device** list = ibv_get_device_list(&n);
-  int mine = (list && n > 0 && !gpudirect) ? 1 : 0, all = 0;
+  std::string gpu_why;
+  const bool nic = list && n > 0;
+  const bool gpu = memory.error.empty() && (memory.kind == MemoryKind::host || gpu_available(gpu_why));
+  int mine = nic && gpu ? 1 : 0, all = 0;
   // Every rank must agree before the queue-pair exchange, or the ones with a device would wait.
   MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (!all) {
     if (list) ibv_free_device_list(list);
-    why_not = gpudirect ? "--gpudirect: this build registers host memory only (GPUDirect RDMA is not implemented)"
-              : mine    ? "another rank has no RDMA device"
-                        : "no RDMA device (ibv_get_device_list found none): the verbs backend needs an InfiniBand "
-                          "or RoCE NIC; use --backend cpu to test the sweep";
+    why_not = !memory.error.empty() ? memory.error
+              : !gpu                ? gpu_why
+              : !nic                ? "no RDMA device (ibv_get_device_list found none): the verbs backend needs an "
+                                      "InfiniBand or RoCE NIC; use --backend cpu to test the sweep"
+                                    : "another rank has no RDMA device or GPU";
     return nullptr;
   }
   ibv_device* dev = list[0];
   if (const char* want = std::getenv("RIDGELINE_VERBS_DEVICE"))
     for (int i = 0; i < n; ++i)
       if (std::string(ibv_get_device_name(list[i])) == want) dev = list[i];
-  auto t = std::make_unique<VerbsTransport>(rank, world, dev);
+  auto t = std::make_unique<VerbsTransport>(rank, world, local_rank, memory.kind, dev);
   ibv_free_device_list(list);
   return t;
 }

@@ -21,6 +21,7 @@
 #include "io/files.hpp"
 #include "kernel_sweeps.hpp"
 #include "m2n.hpp"
+#include "m2n_memory.hpp"
 #include "report/report.hpp"
 #include "ridgeline/calibration_fit.hpp"
 #include "ridgeline/io/database.hpp"
@@ -287,7 +288,7 @@ int main(int argc, char** argv) {
       "median time and busbw (GB/s = 1e9 B/s; = algbw for m2n/n2m, x (W-1)/W for all-to-all), #wrong.");
   m2n->add_option("--backend", m.backend,
                   "cpu: MPI_Isend/Irecv between host buffers (runs anywhere); nccl: ncclSend/ncclRecv, one GPU per "
-                  "rank; verbs: RDMA write-with-immediate from registered host memory")
+                  "rank; verbs: RDMA write-with-immediate from registered host memory (GPU memory with --gpudirect)")
       ->check(CLI::IsMember({"cpu", "nccl", "verbs"}))
       ->capture_default_str();
   m2n->add_option("--attention-ranks,-M", m.layout.attention_ranks, "M: attention ranks (0 .. M-1); M + N = ranks")
@@ -319,7 +320,10 @@ int main(int argc, char** argv) {
   m2n->add_flag("--check", m.check_every_iteration,
                 "verify the payload after every timed iteration too (it is always verified once before timing)");
   m2n->add_flag("--all-to-all", m.all_to_all, "also sweep the all-to-all pattern over all M + N ranks");
-  m2n->add_flag("--gpudirect", m.gpudirect, "verbs: register GPU memory (not implemented in this build: refused)");
+  m2n->add_flag("--gpudirect", m.gpudirect,
+                std::string("verbs: send and receive from GPU memory on each rank's GPU (local rank modulo the "
+                            "visible GPUs), registered for GPUDirect RDMA (dma-buf, else nvidia-peermem); ") +
+                    (calib::gpu_memory_built() ? "this build has CUDA" : "needs a CUDA build: refused in this one"));
   m2n->add_option("--json", m.json_out, "raw results for `ridgeline-calibrate fit` (rank 0 writes)");
 
   calib::FitArgs f;
@@ -382,6 +386,10 @@ int main(int argc, char** argv) {
     if (m2n->parsed() && max_bytes < min_bytes)
       throw CLI::ValidationError("-e/--max-bytes",
                                  std::to_string(max_bytes) + " is below -b/--min-bytes " + std::to_string(min_bytes));
+    if (m2n->parsed()) {
+      const calib::MemoryChoice mem = calib::choose_memory(m.backend, m.gpudirect, calib::gpu_memory_built());
+      if (!mem.error.empty()) throw CLI::ValidationError(mem.error);
+    }
     if (m2n->parsed() && m.backend == "cpu" && max_bytes > 0x7fffffffu)
       throw CLI::ValidationError("-e/--max-bytes", "the cpu backend sends at most 2^31 - 1 bytes per MPI message");
   } catch (const CLI::ParseError& e) {

@@ -53,6 +53,8 @@ assert env["layout"] == {"attention_ranks": 3, "ffn_ranks": 1}, env["layout"]
 assert len(env["hostnames"]) == 4 and all(env["hostnames"]), env["hostnames"]
 assert [r["role"] for r in env["ranks"]] == ["attention"] * 3 + ["ffn"], env["ranks"]
 assert env["mpi_version"] and env["date"], env
+# The memory the transfers used, recorded after the buffers were set up (verbs --gpudirect: gpu-*).
+assert env["memory"] == "host" and [r["memory"] for r in env["ranks"]] == ["host"] * 4, env
 res = d["results"]
 assert [r["message_bytes"] for r in res if r["pattern"] == "m2n"] == [4096, 8192, 16384, 32768, 65536, 131072, 262144]
 for r in res:
