@@ -2,11 +2,7 @@
 # The calibrate -> fit -> predict loop on this machine (CPU backend), and the CUDA backend's
 # clean refusal when no GPU is present (it runs for real where one is).
 set -u
-BIN="$1"; SRC="$2"
-CAL="$(dirname "$BIN")/ridgeline-calibrate"
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-[ -x "$CAL" ] || { echo "skipped: ridgeline-calibrate not built"; exit 77; }
+. "$(dirname "$0")/calibrate_preamble.sh" "$@"
 
 # Small shapes: this checks the loop, not the host's numbers (and stays fast under ASan).
 "$CAL" --backend cpu --quick --experts 4 --hidden 512 --intermediate 256 -o "$T/cpu.json" >"$T/out" 2>&1 || fail "cpu backend: $(cat "$T/out")"

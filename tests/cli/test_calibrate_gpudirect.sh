@@ -4,11 +4,7 @@
 # fix; in a CUDA build it gets past the flags and ends cleanly (exit 2, saying which device is
 # missing) where there is no GPU or NIC, or records GPU memory in the raw file where both exist.
 set -u
-BIN="$1"; SRC="$2"
-CAL="$(dirname "$BIN")/ridgeline-calibrate"
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-[ -x "$CAL" ] || { echo "skipped: ridgeline-calibrate not built"; exit 77; }
+. "$(dirname "$0")/calibrate_preamble.sh" "$@"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 

@@ -3,11 +3,7 @@
 # calibration file that `evaluate --calibration` accepts), bad flags, and the CUDA backend's
 # clean refusal without a GPU (it runs for real where one is).
 set -u
-BIN="$1"; SRC="$2"
-CAL="$(dirname "$BIN")/ridgeline-calibrate"
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-[ -x "$CAL" ] || { echo "skipped: ridgeline-calibrate not built"; exit 77; }
+. "$(dirname "$0")/calibrate_preamble.sh" "$@"
 
 # Tiny shapes: this checks the pipeline, not the host's numbers (and stays fast under ASan).
 "$CAL" attention --backend cpu --quick --batch 1,2 --context 64,256 --mla-heads 16 --latent-dim 64 --rope-dim 16 \

@@ -4,11 +4,7 @@
 # fed to `ridgeline evaluate`. The nccl and verbs backends must refuse cleanly (exit 2) without a
 # GPU or an RDMA device. Skipped (77) without mpirun or an MPI build.
 set -u
-BIN="$1"; SRC="$2"
-CAL="$(dirname "$BIN")/ridgeline-calibrate"
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-[ -x "$CAL" ] || { echo "skipped: ridgeline-calibrate not built"; exit 77; }
+. "$(dirname "$0")/calibrate_preamble.sh" "$@"
 command -v mpirun >/dev/null 2>&1 || { echo "skipped: no mpirun"; exit 77; }
 # Root in CI containers; no ptrace-based single copy in containers; 4 ranks on 2 cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
