@@ -37,6 +37,9 @@ expect_error wrongunit "wrongunit.json" "scale_out" "wrong kind" "bandwidth"
 echo "{\"model\": \"deepseek-v3\", \"workload\": {\"context_tokens\": 4096, \"tpot_slo\": \"-5 ms\"}, $dep}" > "$T/negative.json"
 expect_error negative "negative.json" "/workload/tpot_slo" "must be positive"
 
+echo "{\"model\": \"deepseek-v3\", \"workload\": {\"context_tokens\": 4096, \"tpot_slo\": \"50 ms\", \"context_cv\": -0.2}, $dep}" > "$T/cv.json"
+expect_error cv "cv.json" "/workload/context_cv" "between 0 and 10" "-0.2"
+
 echo "{$base, \"deployment\": {\"strategy\": \"ep\", \"hardware\": \"h800\", \"gpus\": 0, \"batch_per_gpu\": 64}}" > "$T/zero.json"
 expect_error zero "zero.json" "/deployment/gpus" "at least 1"
 
