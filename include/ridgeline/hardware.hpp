@@ -93,6 +93,19 @@ struct Accelerator {
   /// `architecture` by the loader (tile_rows_for); 1 = no padding modelled.
   int attention_tile_rows = 1;
 
+  /// Rows per CTA of a decode attention kernel that splits one KV-head group's rows over several
+  /// CTAs, each streaming that group's KV (0 = no such kernel). Set from `architecture` by the
+  /// loader (split_rows_for); used up to kAttentionSplitMaxRows rows, above which the 64-row
+  /// tile kernel runs.
+  int attention_split_rows = 0;
+  static constexpr double kAttentionSplitMaxRows = 32;
+
+  /// TensorRT-LLM's Blackwell generation kernels (trtllmGen FMHA, `fmhaKernels.h`: kernel
+  /// selection by query heads per KV head) run up to 32 query heads per KV head in a
+  /// low-latency kernel with swapped MMA operands and 16 heads per CTA, so 17-32 heads take
+  /// two CTAs per sequence; more heads run the 64-head high-throughput kernel.
+  static int split_rows_for(const std::string& arch) { return arch == "blackwell" ? 16 : 0; }
+
   /// NVIDIA: FlashMLA and FlashAttention-3 on Hopper issue 64-row wgmma tiles, FlashAttention-2's
   /// split-KV decode on Ampere/Ada and the Blackwell kernels use 64-row blocks as well. AMD MFMA
   /// and Ascend cube units: 16 (assumed). Unknown architecture: 0.

@@ -42,6 +42,38 @@ inline double tile_padding_factor(double rows, int tile) {
   return std::ceil(rows / tile) * tile / rows;
 }
 
+/// How a decode attention kernel maps one KV-head group's query rows onto the hardware: the
+/// FLOPs executed per useful FLOP (tile padding) and how many times the group's KV is streamed
+/// from HBM. Blackwell's low-latency kernels split up to 32 rows over 16-row CTAs that each
+/// stream the KV (Accelerator::attention_split_rows); the L2 absorbs part of the repeat
+/// (Efficiencies::attention_kv_reread).
+struct AttentionKernelShape {
+  double padding = 1.0;
+  double kv_streams = 1.0;
+};
+
+inline AttentionKernelShape attention_kernel_shape(double rows, const Accelerator& hw, const Efficiencies& eff) {
+  AttentionKernelShape k;
+  if (!(rows > 0)) return k;
+  if (hw.attention_split_rows > 0 && rows <= Accelerator::kAttentionSplitMaxRows) {
+    const double ctas = std::ceil(rows / hw.attention_split_rows);
+    k.padding = tile_padding_factor(rows, hw.attention_split_rows);
+    k.kv_streams = 1.0 + eff.attention_kv_reread * (ctas - 1.0);
+  } else {
+    k.padding = tile_padding_factor(rows, hw.attention_tile_rows);
+  }
+  return k;
+}
+
+/// Arithmetic intensity (FLOP per modelled HBM byte) at which `op` turns compute-bound under
+/// `eff`: attention's FLOPs padded to its tile and its KV streamed kv_streams times.
+inline double ridge_flop_per_byte(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
+  const double peak_ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
+  if (op.kind != OpKind::attention) return peak_ridge * eff.gemm_compute / eff.gemm_memory;
+  const AttentionKernelShape k = attention_kernel_shape(op.rows_per_group, hw, eff);
+  return peak_ridge * eff.attention_compute / eff.attention_memory * k.kv_streams / k.padding;
+}
+
 struct OpTime {
   double time_s = 0;
   double compute_s = 0;
@@ -53,9 +85,9 @@ inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencie
   OpTime t;
   const bool attn = op.kind == OpKind::attention;
   const double peak = hw.peak_flops_per_s(op.math);
-  const double padding = attn ? tile_padding_factor(op.rows_per_group, hw.attention_tile_rows) : 1.0;
-  t.compute_s = op.flops * padding / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
-  t.memory_s = op.hbm_bytes / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
+  const AttentionKernelShape k = attn ? attention_kernel_shape(op.rows_per_group, hw, eff) : AttentionKernelShape{};
+  t.compute_s = op.flops * k.padding / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
+  t.memory_s = op.hbm_bytes * k.kv_streams / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
   t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
   // Inside a GEMM the weight stream and the tensor cores overlap imperfectly near the ridge
   // point (prologue/epilogue, wave quantisation): part of the shorter side shows (gemm_overlap).

@@ -177,22 +177,40 @@ inline Efficiencies fit_gemm_profile(const std::vector<GemmKernelSample>& s, con
   return base;
 }
 
-/// MLA decode: attention_compute and attention_memory (kernel_overhead as `base` has it).
+/// True when some sample runs a kernel that splits its heads over CTAs (see
+/// attention_kernel_shape): only then is attention_kv_reread identifiable.
+inline bool mla_samples_split_heads(const std::vector<MlaDecodeSample>& s, const Accelerator& hw) {
+  return hw.attention_split_rows > 0 && std::any_of(s.begin(), s.end(), [&](const MlaDecodeSample& p) {
+           return p.heads_per_gpu > hw.attention_split_rows && p.heads_per_gpu <= Accelerator::kAttentionSplitMaxRows;
+         });
+}
+
+/// MLA decode: attention_compute and attention_memory, and attention_kv_reread where the
+/// samples identify it (kernel_overhead as `base` has it).
 inline Efficiencies fit_mla_profile(const std::vector<MlaDecodeSample>& s, const ModelSpec& m, const Accelerator& hw,
                                     Efficiencies base) {
   if (s.empty()) return base;
-  auto cost = [&](const std::vector<double>& x) {
+  const bool reread = mla_samples_split_heads(s, hw);
+  auto with = [&](const std::vector<double>& x) {
     Efficiencies e = base;
     e.attention_compute = x[0];
     e.attention_memory = x[1];
+    if (reread) e.attention_kv_reread = x[2];
+    return e;
+  };
+  auto cost = [&](const std::vector<double>& x) {
+    const Efficiencies e = with(x);
     double c = 0;
     for (const auto& p : s) c += log_sq(predict_mla_s(p, m, hw, e), p.time_s);
     return c;
   };
-  const auto x = minimize_box(cost, {base.attention_compute, base.attention_memory}, {0.02, 0.02}, {1.0, 1.0});
-  base.attention_compute = x[0];
-  base.attention_memory = x[1];
-  return base;
+  std::vector<double> x0{base.attention_compute, base.attention_memory}, lo{0.02, 0.02}, hi{1.0, 1.0};
+  if (reread) {
+    x0.push_back(base.attention_kv_reread);
+    lo.push_back(0.0);
+    hi.push_back(1.0);
+  }
+  return with(minimize_box(cost, x0, lo, hi));
 }
 
 /// Published attention rates: efficiency = achieved / peak (median of each bound's figures).

@@ -65,6 +65,10 @@ nlohmann::json profile_json(const ProfileSamples& s, const Efficiencies& f, cons
     eff["attention_compute"] = f.attention_compute;
     eff["attention_memory"] = f.attention_memory;
     params["attention_compute"] = params["attention_memory"] = from("mla_decode.csv");
+    if (mla_samples_split_heads(s.mla, hw)) {
+      eff["attention_kv_reread"] = f.attention_kv_reread;
+      params["attention_kv_reread"] = from("mla_decode.csv");
+    }
   } else if (!s.attention_peaks.empty()) {
     for (const auto& p : s.attention_peaks) {
       const char* key = p.compute ? "attention_compute" : "attention_memory";
@@ -167,6 +171,7 @@ void add_profile_command(CLI::App& app, Context& ctx) {
           {"kernel_overhead_s", all.kernel_overhead_s},
           {"attention_compute", all.attention_compute},
           {"attention_memory", all.attention_memory},
+          {"attention_kv_reread", all.attention_kv_reread},
           {"deepep_low_latency_fixed_s", all.transport(TransportKind::deepep_low_latency).fixed_s},
           {"deepep_low_latency_per_token_s", all.transport(TransportKind::deepep_low_latency).per_token_s}};
       j["meta"] = report::meta_json(ctx.argv);
@@ -176,9 +181,10 @@ void add_profile_command(CLI::App& app, Context& ctx) {
     fmt::print("Ridgeline {} — profile check of {} ({}) from {}\n", report::kVersion, hw.id, hw.name, opt->dir);
     fmt::print(
         "  fit on all rows: gemm_compute {:.3f}, gemm_memory {:.3f}, kernel_overhead {:.2f} us, "
-        "attention_compute {:.3f}, attention_memory {:.3f}, deepep_low_latency fixed {:.2f} us + {:.4f} us/token\n",
+        "attention_compute {:.3f}, attention_memory {:.3f}, attention_kv_reread {:.3f}, deepep_low_latency fixed "
+        "{:.2f} us + {:.4f} us/token\n",
         all.gemm_compute, all.gemm_memory, all.kernel_overhead_s * 1e6, all.attention_compute, all.attention_memory,
-        all.transport(TransportKind::deepep_low_latency).fixed_s * 1e6,
+        all.attention_kv_reread, all.transport(TransportKind::deepep_low_latency).fixed_s * 1e6,
         all.transport(TransportKind::deepep_low_latency).per_token_s * 1e6);
     fmt::print("  held out (fit on even rows, checked on odd rows; error = predicted / measured - 1):\n");
     fmt::print("  {:<12} {:>7} {:>14} {:>10} {:>14}\n", "operator", "samples", "median |err|", "max |err|",

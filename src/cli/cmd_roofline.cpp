@@ -71,15 +71,9 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
     double total = 0, head_s = 0;
     auto add_row = [&](const OpCost& op, bool per_layer) {
       const OpTime ti = op_time(op, hw, eff);
-      const bool attn = op.kind == OpKind::attention;
       const double intensity = op.hbm_bytes > 0 ? op.flops / op.hbm_bytes : 0;
       const double peak_ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
-      // The ridge op_time classifies with: compute at peak x compute efficiency against HBM at
-      // bandwidth x memory efficiency, and attention's FLOPs padded to the kernel's tile.
-      const double padding = attn ? tile_padding_factor(op.rows_per_group, hw.attention_tile_rows) : 1.0;
-      const double ridge = peak_ridge *
-                           (attn ? eff.attention_compute / eff.attention_memory : eff.gemm_compute / eff.gemm_memory) /
-                           padding;
+      const double ridge = ridge_flop_per_byte(op, hw, eff);  // the ridge op_time classifies with
       (per_layer ? total : head_s) += ti.time_s;
       const std::string name = per_layer ? op.name : std::string(op.name) + " (once per step)";
       t.rows.push_back({name, fmt::format("{:.3f}", op.flops / 1e9), fmt::format("{:.2f}", op.hbm_bytes / 1e6),

@@ -32,8 +32,9 @@ std::optional<TransportKind> transport_of(const std::string& name) {
 
 std::vector<std::string> read_efficiency_block(const Reader& e, Efficiencies& f) {
   static const std::vector<std::string> kKeys = {
-      "gemm_compute",        "gemm_memory", "attention_compute",       "attention_memory", "kernel_overhead",
-      "usable_hbm_fraction", "transport",   "small_kernels_per_layer", "gemm_overlap",     "eager_launch_overhead"};
+      "gemm_compute",    "gemm_memory",           "attention_compute",  "attention_memory",
+      "kernel_overhead", "usable_hbm_fraction",   "transport",          "small_kernels_per_layer",
+      "gemm_overlap",    "eager_launch_overhead", "attention_kv_reread"};
   // Keys of earlier versions, replaced by the transport model: say what replaces them.
   if (e.has("micro_batch_overlap"))
     e.fail("micro_batch_overlap", "was replaced by the transport contention model",
@@ -47,6 +48,7 @@ std::vector<std::string> read_efficiency_block(const Reader& e, Efficiencies& f)
   f.gemm_memory = e.opt_number_in("gemm_memory", 1e-3, 1.0, f.gemm_memory);
   f.attention_compute = e.opt_number_in("attention_compute", 1e-3, 1.0, f.attention_compute);
   f.attention_memory = e.opt_number_in("attention_memory", 1e-3, 1.0, f.attention_memory);
+  f.attention_kv_reread = e.opt_number_in("attention_kv_reread", 0.0, 1.0, f.attention_kv_reread);
   f.kernel_overhead_s = e.opt_quantity("kernel_overhead", Dimension::seconds, true).value_or(f.kernel_overhead_s);
   f.eager_launch_overhead_s =
       e.opt_quantity("eager_launch_overhead", Dimension::seconds, true).value_or(f.eager_launch_overhead_s);

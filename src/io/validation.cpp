@@ -141,6 +141,7 @@ Calibration load_calibration(const fs::path& file, const Efficiencies& base) {
                  {"gemm_overlap", &Efficiencies::gemm_overlap, ""},
                  {"attention_compute", &Efficiencies::attention_compute, ""},
                  {"attention_memory", &Efficiencies::attention_memory, ""},
+                 {"attention_kv_reread", &Efficiencies::attention_kv_reread, ""},
                  {"kernel_overhead", &Efficiencies::kernel_overhead_s, "s"},
                  {"eager_launch_overhead", &Efficiencies::eager_launch_overhead_s, "s"},
                  {"usable_hbm_fraction", &Efficiencies::usable_hbm_fraction, ""},

@@ -50,3 +50,42 @@ TEST_CASE("MLA decode: 128 heads fill Hopper tiles; TP 8 leaves 16 rows per tile
   CHECK(core_of(attention_stage_ops(m, Precision{}, 32, 1.0, 4096, 1, true, true)).rows_per_group == Approx(128));
   CHECK(core_of(attention_stage_ops(m, Precision{}, 32, 1.0, 4096, 8, true, true)).rows_per_group == Approx(16));
 }
+
+TEST_CASE("Blackwell split kernel: 17-32 rows run two 16-row CTAs that each stream the KV", "[attention]") {
+  const ModelSpec& m = adb().model("deepseek-v3");
+  const Accelerator& b200 = adb().hardware("b200");
+  const Accelerator& h200 = adb().hardware("h200");
+  REQUIRE(b200.attention_split_rows == 16);
+  REQUIRE(h200.attention_split_rows == 0);
+  Efficiencies eff;
+  eff.attention_kv_reread = 0.3;
+
+  // Attention TP 4: 32 heads per GPU. Blackwell: two CTAs, no padding, 1.3 KV streams.
+  const OpCost tp4 = core_of(attention_stage_ops(m, Precision{}, 256, 1.0, 8192, 4, true, true));
+  REQUIRE(tp4.rows_per_group == Approx(32));
+  const AttentionKernelShape split = attention_kernel_shape(tp4.rows_per_group, b200, eff);
+  CHECK(split.padding == Approx(1.0));
+  CHECK(split.kv_streams == Approx(1.3));
+  // Hopper: one 64-row tile, the KV read once.
+  const AttentionKernelShape tile = attention_kernel_shape(tp4.rows_per_group, h200, eff);
+  CHECK(tile.padding == Approx(2.0));
+  CHECK(tile.kv_streams == Approx(1.0));
+
+  // The memory time follows the streams: memory-bound at 8K context, it scales with the re-read.
+  eff.attention_kv_reread = 0.0;
+  const OpTime l2_absorbs = op_time(tp4, b200, eff);
+  eff.attention_kv_reread = 1.0;
+  const OpTime both_from_hbm = op_time(tp4, b200, eff);
+  CHECK(both_from_hbm.memory_s == Approx(2.0 * l2_absorbs.memory_s));
+
+  // 16 rows (TP 8) are one CTA; 128 rows (DP attention) run the 64-row kernel: no re-read.
+  for (int tp : {8, 1}) {
+    const OpCost c = core_of(attention_stage_ops(m, Precision{}, 256, 1.0, 8192, tp, true, true));
+    CHECK(attention_kernel_shape(c.rows_per_group, b200, eff).kv_streams == Approx(1.0));
+  }
+  // The roofline's ridge moves with the streams: more bytes, so a higher intensity to turn compute-bound.
+  eff.attention_kv_reread = 0.3;
+  const double ridge = ridge_flop_per_byte(tp4, b200, eff);
+  eff.attention_kv_reread = 0.0;
+  CHECK(ridge == Approx(1.3 * ridge_flop_per_byte(tp4, b200, eff)));
+}
