@@ -37,14 +37,13 @@ EvaluateCalibration apply_evaluate_request(std::vector<io::Scenario>& scenarios,
     Workload& w = s.workload;
     if (!r.gap.empty()) w.iteration_gap_s = parse_search_quantity_or_zero(r.gap, Dimension::seconds, "--gap");
     if (!r.context.empty()) w.context_tokens = parse_search_quantity(r.context, Dimension::count, "--context");
+    // The same range checks and wording as plan/sweep/compare (check_search_flags).
     if (r.context_cv != -1) {
-      if (!(r.context_cv >= 0.0 && r.context_cv <= 10.0))
-        throw FlagError(fmt::format("--context-cv: \"{}\" is not a number in [0, 10]", r.context_cv));
+      require_ok("--context-cv", finite_range_problem(fmt::format("{}", r.context_cv), 0.0, 10.0));
       w.context_cv = r.context_cv;
     }
     if (r.mtp_acceptance != 0) {
-      if (!(r.mtp_acceptance >= 1.0 && r.mtp_acceptance <= 16.0))
-        throw FlagError(fmt::format("--mtp-acceptance: \"{}\" is not a number in [1, 16]", r.mtp_acceptance));
+      require_ok("--mtp-acceptance", finite_range_problem(fmt::format("{}", r.mtp_acceptance), 1.0, 16.0));
       w.mtp_acceptance = r.mtp_acceptance;
       if (w.mtp_acceptance > 1.0 + w.mtp_draft_tokens) w.mtp_draft_tokens = drafts_for_acceptance(w.mtp_acceptance);
     }
