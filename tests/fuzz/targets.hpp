@@ -219,56 +219,31 @@ inline int flags_target(const uint8_t* data, size_t size) {
     if (eq == std::string::npos) continue;
     const std::string k = line.substr(0, eq), v = line.substr(eq + 1);
     const char* c = v.c_str();
-    if (k == "model")
-      f.model = v;
-    else if (k == "hardware")
-      f.hardware = split(v);
-    else if (k == "attention_hardware")
-      f.attention_hardware = split(v);
-    else if (k == "ffn_hardware")
-      f.ffn_hardware = split(v);
-    else if (k == "slo")
-      f.slo = v;
-    else if (k == "context")
-      f.context = v;
-    else if (k == "weights")
-      f.weights = v;
-    else if (k == "kv_cache")
-      f.kv_cache = v;
-    else if (k == "dispatch")
-      f.dispatch = v;
-    else if (k == "combine")
-      f.combine = v;
-    else if (k == "mtp_acceptance")
-      f.mtp_acceptance = std::strtod(c, nullptr);
-    else if (k == "mtp_draft_tokens")
-      f.mtp_draft_tokens = int(std::strtol(c, nullptr, 10));
-    else if (k == "strategy")
-      f.strategy = v;
-    else if (k == "gpus")
-      f.gpus = int(std::strtol(c, nullptr, 10));
-    else if (k == "max_gpus")
-      f.max_gpus = int(std::strtol(c, nullptr, 10));
-    else if (k == "objective")
-      f.objective = v;
-    else if (k == "afd_micro_batches")
-      f.afd_micro_batches = ints(v);
-    else if (k == "require_bubble_free")
-      f.require_bubble_free = v == "1";
-    else if (k == "gap")
-      f.gap = v;
-    else if (k == "mtp_step_gap")
-      f.mtp_step_gap = v;
-    else if (k == "routing")
-      f.routing = v;
-    else if (k == "ep_transport")
-      f.ep_transport = v;
-    else if (k == "afd_transport")
-      f.afd_transport = v;
-    else if (k == "dispatch_styles")
-      f.dispatch_styles = split(v);
-    else if (k == "attention_tp")
-      f.attention_tp = ints(v);
+    if (k == "model") f.model = v;
+    else if (k == "hardware") f.hardware = split(v);
+    else if (k == "attention_hardware") f.attention_hardware = split(v);
+    else if (k == "ffn_hardware") f.ffn_hardware = split(v);
+    else if (k == "slo") f.slo = v;
+    else if (k == "context") f.context = v;
+    else if (k == "weights") f.weights = v;
+    else if (k == "kv_cache") f.kv_cache = v;
+    else if (k == "dispatch") f.dispatch = v;
+    else if (k == "combine") f.combine = v;
+    else if (k == "mtp_acceptance") f.mtp_acceptance = std::strtod(c, nullptr);
+    else if (k == "mtp_draft_tokens") f.mtp_draft_tokens = int(std::strtol(c, nullptr, 10));
+    else if (k == "strategy") f.strategy = v;
+    else if (k == "gpus") f.gpus = int(std::strtol(c, nullptr, 10));
+    else if (k == "max_gpus") f.max_gpus = int(std::strtol(c, nullptr, 10));
+    else if (k == "objective") f.objective = v;
+    else if (k == "afd_micro_batches") f.afd_micro_batches = ints(v);
+    else if (k == "require_bubble_free") f.require_bubble_free = v == "1";
+    else if (k == "gap") f.gap = v;
+    else if (k == "mtp_step_gap") f.mtp_step_gap = v;
+    else if (k == "routing") f.routing = v;
+    else if (k == "ep_transport") f.ep_transport = v;
+    else if (k == "afd_transport") f.afd_transport = v;
+    else if (k == "dispatch_styles") f.dispatch_styles = split(v);
+    else if (k == "attention_tp") f.attention_tp = ints(v);
   }
   try {
     present::check_search_flags(f, true);
