@@ -42,18 +42,10 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
     const auto& db = ctx.db();
     const ModelSpec& m = db.model(o->model);
     const Accelerator& hw = db.hardware(o->hardware);
-    Precision p;
-    p.weights = parse_format_flag(o->weights, "--weights");
-    p.kv_cache = parse_format_flag(o->kv, "--kv");
     const double batch = parse_flag_quantity(o->batch, Dimension::count);
     const double context = parse_flag_quantity(o->context, Dimension::count);
-    Efficiencies eff;
-    OpList ops = attention_stage_ops(m, p, batch, 1.0, context, 1, true, true);
-    const double local = std::max(1.0, std::ceil(double(m.moe.num_experts) / o->ep));
-    const double routed = batch * m.moe.top_k;
-    for (const auto& op : ffn_stage_ops(m, p, routed, local, 1, batch * o->ep, 0)) ops.add(op);
-    // The LM head runs once per step, after the last layer: shown, but not part of the layer time.
-    const OpCost head = lm_head_op(m, batch, 1);
+    // The library computes every row (as Python's ridgeline.roofline()); this shell only prints.
+    auto j = present::roofline_json({o->model, o->hardware, o->weights, o->kv, batch, context, o->ep}, db);
     report::Table t;
     t.header = {"operator", "FLOPs", "HBM bytes", "intensity", "time", "bound", "ridge", "peak ridge"};
     t.units = {"", "GFLOP", "MB", "FLOP/B", "us", "", "FLOP/B", "FLOP/B"};
@@ -68,25 +60,22 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
                   "ridge_flop_per_byte",
                   "peak_ridge_flop_per_byte",
                   "per_layer"};
-    double total = 0, head_s = 0;
-    auto add_row = [&](const OpCost& op, bool per_layer) {
-      const OpTime ti = op_time(op, hw, eff);
-      const double intensity = op.hbm_bytes > 0 ? op.flops / op.hbm_bytes : 0;
-      const double peak_ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
-      const double ridge = ridge_flop_per_byte(op, hw, eff);  // the ridge op_time classifies with
-      (per_layer ? total : head_s) += ti.time_s;
-      const std::string name = per_layer ? op.name : std::string(op.name) + " (once per step)";
-      t.rows.push_back({name, fmt::format("{:.3f}", op.flops / 1e9), fmt::format("{:.2f}", op.hbm_bytes / 1e6),
-                        fmt::format("{:.1f}", intensity), fmt::format("{:.2f}", ti.time_s * 1e6), bound_name(ti.bound),
-                        fmt::format("{:.0f}", ridge), fmt::format("{:.0f}", peak_ridge)});
-      csv.rows.push_back({op.name, dtype_name(op.math), report::csv_number(op.flops), report::csv_number(op.hbm_bytes),
-                          report::csv_number(intensity), report::csv_number(ti.time_s), bound_name(ti.bound),
-                          report::csv_number(ridge), report::csv_number(peak_ridge), per_layer ? "1" : "0"});
-    };
-    for (const auto& op : ops) add_row(op, true);
-    add_row(head, false);
-    if (o->json) {  // built by the library, as Python's ridgeline.roofline()
-      auto j = present::roofline_json({o->model, o->hardware, o->weights, o->kv, batch, context, o->ep}, db);
+    for (const auto& op : j["operators"]) {
+      const bool per_layer = op["per_layer"].get<bool>();
+      const std::string name = op["operator"].get<std::string>();
+      const double flops = op["flops"], bytes = op["hbm_bytes"], intensity = op["intensity_flop_per_byte"];
+      const double time_s = op["time_s"], ridge = op["ridge_flop_per_byte"],
+                   peak_ridge = op["peak_ridge_flop_per_byte"];
+      const std::string bound = op["bound"];
+      t.rows.push_back({per_layer ? name : name + " (once per step)", fmt::format("{:.3f}", flops / 1e9),
+                        fmt::format("{:.2f}", bytes / 1e6), fmt::format("{:.1f}", intensity),
+                        fmt::format("{:.2f}", time_s * 1e6), bound, fmt::format("{:.0f}", ridge),
+                        fmt::format("{:.0f}", peak_ridge)});
+      csv.rows.push_back({name, op["dtype"].get<std::string>(), report::csv_number(flops), report::csv_number(bytes),
+                          report::csv_number(intensity), report::csv_number(time_s), bound, report::csv_number(ridge),
+                          report::csv_number(peak_ridge), per_layer ? "1" : "0"});
+    }
+    if (o->json) {
       j["meta"] = report::meta_json(ctx.argv);
       fmt::print("{}\n", j.dump(2));
     } else if (o->csv) {
@@ -99,7 +88,8 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
           "  ridge: the intensity where an operator turns compute-bound, with the default efficiencies\n"
           "  (compute efficiency / memory efficiency; attention FLOPs padded to the kernel tile); peak ridge:\n"
           "  peak FLOP/s / HBM bandwidth\n",
-          m.name, hw.name, batch, context, o->ep, local, routed, t.render(), total * 1e6, head_s * 1e6);
+          m.name, hw.name, batch, context, o->ep, j["local_experts"].get<double>(), j["routed_pairs"].get<double>(),
+          t.render(), j["layer_time_s"].get<double>() * 1e6, j["lm_head_time_s"].get<double>() * 1e6);
     }
   });
 }

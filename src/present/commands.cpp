@@ -226,6 +226,8 @@ nlohmann::json roofline_json(const RooflineRequest& r, const io::Database& db) {
           {"batch_per_gpu", r.batch},
           {"context_tokens", r.context},
           {"ep", r.ep},
+          {"local_experts", local},
+          {"routed_pairs", routed},
           {"operators", rows},
           {"layer_time_s", total},
           {"lm_head_time_s", head_s},
