@@ -86,13 +86,13 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
     last_side = side;
     return eg.feasible;
   };
-  // Nothing fits at lo: r.best is the failure there.
+  // Nothing fits at lo: r.best is the failure there. Sets r only: every return below names r,
+  // so r is built in the caller's result (NRVO) and never copied (~1.3 kB).
   auto fail_at_lo = [&](int s) {
     r.found = false;
     r.batch = lo;
     r.best = *slot(s);
     r.limit = Infeasible::none;
-    return r;
   };
   // KV memory grows linearly with the batch: the largest batch that fits, in closed form (from
   // the memory use at `lo`). No KV on either side (LONG_MAX): no memory limit, and no overflow
@@ -140,7 +140,10 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
     probe(lo);
     const Evaluation& e = *slot(0);
     if (!e.feasible || hi <= lo) {
-      if (!e.feasible) return fail_at_lo(0);
+      if (!e.feasible) {
+        fail_at_lo(0);
+        return r;
+      }
       r.found = true;
       r.batch = lo;
       r.best = e;
@@ -160,7 +163,10 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
       if (prev_b > 0 && t_last != t_prev)
         x = double(last_b) + (slo_s - t_last) / (t_last - t_prev) * double(last_b - prev_b);
       if (!(x >= double(good + 1) && x < double(bad))) {
-        if (!probe(lo)) return fail_at_lo(0);
+        if (!probe(lo)) {
+          fail_at_lo(0);
+          return r;
+        }
         continue;
       }
       g = long(std::floor(x));
@@ -188,7 +194,10 @@ BatchSearchResult largest_feasible_batch(EvalFn&& eval, long lo, long hi, double
     }
     probe(std::clamp(g, good + 1, bad - 1));
   }
-  if (best_slot < 0 && !probe(lo)) return fail_at_lo(0);  // the bracket closed on lo
+  if (best_slot < 0 && !probe(lo)) {  // the bracket closed on lo
+    fail_at_lo(0);
+    return r;
+  }
   if (prev_b > 0 && last_b != prev_b) r.tpot_slope = (t_last - t_prev) / double(last_b - prev_b);
   if (!(r.tpot_slope > 0 && r.tpot_slope < std::numeric_limits<double>::infinity())) r.tpot_slope = 0;
   r.found = true;

@@ -262,14 +262,17 @@ struct PeakMix {
 inline double balanced_flops_factor(const OpCost& op, double seq_imbalance, double core_ratio) {
   return (op.kind == OpKind::attention ? core_ratio : 1.0) / seq_imbalance;
 }
-inline double balanced_flops(const OpList& ops, double seq_imbalance, double core_ratio) {
+/// Adds such a list's balanced FLOPs, `times` over, to `mix` and returns the list's balanced
+/// FLOPs (once): one pass and one factor per operator for both.
+inline double add_balanced(PeakMix& mix, const OpList& ops, const Accelerator& hw, double times, double seq_imbalance,
+                           double core_ratio) {
   double f = 0;
-  for (const auto& op : ops) f += op.flops * balanced_flops_factor(op, seq_imbalance, core_ratio);
+  for (const auto& op : ops) {
+    const double factor = balanced_flops_factor(op, seq_imbalance, core_ratio);
+    f += op.flops * factor;
+    mix.add(op, hw, times * factor);
+  }
   return f;
-}
-inline void add_balanced(PeakMix& mix, const OpList& ops, const Accelerator& hw, double times, double seq_imbalance,
-                         double core_ratio) {
-  for (const auto& op : ops) mix.add(op, hw, times * balanced_flops_factor(op, seq_imbalance, core_ratio));
 }
 
 /// KV length of the slowest attention instance's sequences (context_length_imbalance) and the
@@ -596,20 +599,20 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
   // Useful FLOPs per GPU per iteration (balanced work; imbalance is lost time, not work).
+  // The peak each FLOP is measured against: that of the precision it runs in.
   const double imb = w.attention_imbalance;
-  const double att_flops_bal = detail::balanced_flops(e.attention_ops, imb, slow.core_ratio);
-  const double dense_flops_bal = detail::balanced_flops(dense_ops, imb, slow.core_ratio);
   const double ffn_balance = routed / (batch_tokens_global * m.moe.top_k / ep_ranks);
+  detail::PeakMix mix;
+  const double att_flops_bal =
+      detail::add_balanced(mix, e.attention_ops, hw, double(mb) * m.num_moe_layers(), imb, slow.core_ratio);
+  mix.add(e.ffn_ops, hw, double(mb) * m.num_moe_layers() / ffn_balance);
+  const double dense_flops_bal =
+      detail::add_balanced(mix, dense_ops, hw, double(mb) * m.num_dense_layers, imb, slow.core_ratio);
+  mix.add(lm_head, hw, 1.0);
   const double ffn_flops_bal = ffn.flops / ffn_balance;
   const double flops_gpu =
       mb * (m.num_moe_layers() * (att_flops_bal + ffn_flops_bal) + m.num_dense_layers * dense_flops_bal) +
       2.0 * d.batch_per_gpu * q_per_seq * m.embedding_params();
-  // The peak each FLOP is measured against: that of the precision it runs in.
-  detail::PeakMix mix;
-  detail::add_balanced(mix, e.attention_ops, hw, double(mb) * m.num_moe_layers(), imb, slow.core_ratio);
-  mix.add(e.ffn_ops, hw, double(mb) * m.num_moe_layers() / ffn_balance);
-  detail::add_balanced(mix, dense_ops, hw, double(mb) * m.num_dense_layers, imb, slow.core_ratio);
-  mix.add(lm_head, hw, 1.0);
   detail::set_hfu(e, flops_gpu * gpus, mix.peak_flops_per_s(hw.peak_flops_per_s(p.weights)) * gpus);
   e.hfu_peak_precision = detail::binding_precision(mix.peak_s_by_dtype, p.weights);
 
@@ -759,16 +762,15 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   e.ffn_occupancy = ffn.time_s / e.slot_s;
   e.ffn_hfu = e.ffn_ofu * e.ffn_occupancy;
 
-  const double imb = w.attention_imbalance;
-  const double att_flops_bal = detail::balanced_flops(e.attention_ops, imb, slow.core_ratio);
-  const double flops =
-      mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops * mean_routed / routed * d.ffn.gpus) +
-            m.num_dense_layers * detail::balanced_flops(dense_ops, imb, slow.core_ratio) * d.attention.gpus) +
-      2.0 * d.global_batch * q_per_seq * m.embedding_params();
   // Each side's peak is FLOP-weighted over the precisions its work runs in.
+  const double imb = w.attention_imbalance;
   detail::PeakMix mix_a, mix_f;
-  detail::add_balanced(mix_a, e.attention_ops, ha, double(mb) * L, imb, slow.core_ratio);
-  detail::add_balanced(mix_a, dense_ops, ha, double(mb) * m.num_dense_layers, imb, slow.core_ratio);
+  const double att_flops_bal = detail::add_balanced(mix_a, e.attention_ops, ha, double(mb) * L, imb, slow.core_ratio);
+  const double dense_flops_bal =
+      detail::add_balanced(mix_a, dense_ops, ha, double(mb) * m.num_dense_layers, imb, slow.core_ratio);
+  const double flops = mb * (L * (att_flops_bal * d.attention.gpus + ffn.flops * mean_routed / routed * d.ffn.gpus) +
+                             m.num_dense_layers * dense_flops_bal * d.attention.gpus) +
+                       2.0 * d.global_batch * q_per_seq * m.embedding_params();
   mix_a.add(lm_head, ha, 1.0);
   mix_f.add(e.ffn_ops, hf, double(mb) * L * mean_routed / routed);
   const double peak_a_eff = mix_a.peak_flops_per_s(ha.peak_flops_per_s(p.weights));

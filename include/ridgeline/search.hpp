@@ -551,12 +551,15 @@ inline AttentionBalances attention_balances(const Ctx& c, const Accelerator& ha)
   return b;
 }
 
+/// The FFN half of BALANCE of one FFN shape, by slot: (slot, balanced micro-batch tokens). It
+/// depends on the attention side only through its slot (the same for every attention kind and
+/// TP_a unless KV memory caps it), so one list serves all attention kinds of the FFN shape.
+using FfnTokensBySlot = std::vector<std::pair<double, double>>;
+
 inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int tp_e, const Accelerator& ha,
-                         const std::vector<int>& attention_counts, const AttentionBalances* balances, TaskOut& out) {
+                         const std::vector<int>& attention_counts, const AttentionBalances* balances,
+                         FfnTokensBySlot& instances_by_slot, TaskOut& out) {
   std::vector<int> fitting;
-  // The FFN half of BALANCE depends on the attention side only through its slot (the same for
-  // every TP_a unless KV memory caps it): solved once per slot.
-  std::vector<std::pair<double, double>> instances_by_slot;  // (slot, balanced micro-batch tokens)
   for (size_t t = 0; t < c.s.tp_sizes.size(); ++t) {
     const int tp_a = c.s.tp_sizes[t];
     if (!tp_allowed(c.m, ha, tp_a)) continue;
@@ -670,17 +673,16 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
   const int budget = s.exact_gpus > 0 ? s.exact_gpus : s.max_gpus;
   struct Task {
     Strategy strategy;
-    const Accelerator* ffn;
+    const Accelerator* ffn;  ///< EP: the one kind; AFD: the FFN kind (the task tries every attention kind)
     int ffn_gpus, tp_e;
-    const Accelerator* attention;
   };
   std::vector<Task> tasks;
   if (s.search_ep)
     for (const Accelerator* hw : s.ep_hardware) {
       if (s.exact_gpus > 0)
-        tasks.push_back({Strategy::ep, hw, s.exact_gpus, 1, hw});
+        tasks.push_back({Strategy::ep, hw, s.exact_gpus, 1});
       else
-        for (int g : side_gpu_counts(*hw, budget)) tasks.push_back({Strategy::ep, hw, g, 1, hw});
+        for (int g : side_gpu_counts(*hw, budget)) tasks.push_back({Strategy::ep, hw, g, 1});
     }
   std::vector<std::vector<int>> attention_counts;
   for (const Accelerator* ha : s.attention_hardware) attention_counts.push_back(side_gpu_counts(*ha, budget));
@@ -691,7 +693,7 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
           // Expert-TP only once the experts are spread one per rank (f / (tp_e / 2) > experts).
           if (f % tp_e || tp_e > std::max(1, hf->gpus_per_node)) continue;
           if (tp_e > 1 && f / (tp_e / 2) <= m.moe.num_experts) continue;
-          for (const Accelerator* ha : s.attention_hardware) tasks.push_back({Strategy::afd, hf, f, tp_e, ha});
+          tasks.push_back({Strategy::afd, hf, f, tp_e});
         }
   std::vector<AttentionBalances> balances;
   if (s.search_afd && s.exact_gpus <= 0 && !s.scan_all_attention_counts)
@@ -703,10 +705,11 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
     if (t.strategy == Strategy::ep) {
       run_ep_task(c, *t.ffn, t.ffn_gpus, outs[i]);
     } else {
-      const size_t ai = size_t(std::find(s.attention_hardware.begin(), s.attention_hardware.end(), t.attention) -
-                               s.attention_hardware.begin());
-      run_afd_task(c, *t.ffn, t.ffn_gpus, t.tp_e, *t.attention, attention_counts[ai],
-                   balances.empty() ? nullptr : &balances[ai], outs[i]);
+      // The attention kinds of one FFN shape share its BALANCE solves (one task, not one each).
+      FfnTokensBySlot ffn_tokens_by_slot;
+      for (size_t ai = 0; ai < s.attention_hardware.size(); ++ai)
+        run_afd_task(c, *t.ffn, t.ffn_gpus, t.tp_e, *s.attention_hardware[ai], attention_counts[ai],
+                     balances.empty() ? nullptr : &balances[ai], ffn_tokens_by_slot, outs[i]);
     }
   });
   SearchResult r;
