@@ -23,8 +23,8 @@ struct Efficiencies {
   /// Attention-core HBM fraction when KV-read bound (FlashMLA: ~3,000 of 3,350 GB/s).
   double attention_memory = 0.85;
   /// Fraction of each repeated KV stream that reaches HBM when a decode attention kernel splits
-  /// one KV-head group over several CTAs (Accelerator::attention_split_rows; Blackwell, 17-32
-  /// rows): 1 = every CTA reads the KV from HBM, 0 = the L2 serves every repeat. Default: the
+  /// one KV-head group over several CTAs (attention_kernel_shape; Blackwell MLA, 17-32 rows):
+  /// 1 = every CTA reads the KV from HBM, 0 = the L2 serves every repeat. Default: the
   /// fit to the measured B200 MLA decode table (aiconfigurator-core 0.12, TensorRT-LLM
   /// 1.3.0rc20; hwdb/calibration/b200.json); GB200's table gives the same within 0.05.
   double attention_kv_reread = 0.3;

@@ -93,18 +93,15 @@ struct Accelerator {
   /// `architecture` by the loader (tile_rows_for); 1 = no padding modelled.
   int attention_tile_rows = 1;
 
-  /// Rows per CTA of a decode attention kernel that splits one KV-head group's rows over several
-  /// CTAs, each streaming that group's KV (0 = no such kernel). Set from `architecture` by the
-  /// loader (split_rows_for); used up to kAttentionSplitMaxRows rows, above which the 64-row
-  /// tile kernel runs.
-  int attention_split_rows = 0;
-  static constexpr double kAttentionSplitMaxRows = 32;
+  /// The decode attention kernels pick their query tile by the rows of a KV-head group
+  /// (attention_kernel_shape) instead of one fixed tile. Set from `architecture` by the loader
+  /// (tiles_by_rows_for).
+  bool attention_tiles_by_rows = false;
 
-  /// TensorRT-LLM's Blackwell generation kernels (trtllmGen FMHA, `fmhaKernels.h`: kernel
-  /// selection by query heads per KV head) run up to 32 query heads per KV head in a
-  /// low-latency kernel with swapped MMA operands and 16 heads per CTA, so 17-32 heads take
-  /// two CTAs per sequence; more heads run the 64-head high-throughput kernel.
-  static int split_rows_for(const std::string& arch) { return arch == "blackwell" ? 16 : 0; }
+  /// Blackwell: TensorRT-LLM's generation kernels (trtllm-gen FMHA, `fmhaKernels.h`, also run by
+  /// FlashInfer on SM100) choose the tile per call: `selectMlaGenerationKernel` and the GQA
+  /// heuristic by query rows per KV head.
+  static bool tiles_by_rows_for(const std::string& arch) { return arch == "blackwell"; }
 
   /// NVIDIA: FlashMLA and FlashAttention-3 on Hopper issue 64-row wgmma tiles, FlashAttention-2's
   /// split-KV decode on Ampere/Ada and the Blackwell kernels use 64-row blocks as well. AMD MFMA

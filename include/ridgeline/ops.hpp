@@ -34,6 +34,9 @@ struct OpCost {
   /// Attention: rows per KV-head group (query heads per KV head x query tokens); the kernel pads
   /// them to the hardware's tile (Accelerator::attention_tile_rows). 0 = not an attention op.
   double rows_per_group;
+  /// Attention over one latent KV head shared by all query heads (MLA): Blackwell's kernels
+  /// tile it differently from GQA (attention_kernel_shape).
+  bool latent_kv = false;
 };
 
 /// Executed / useful FLOPs of a decode attention kernel whose tiles are padded to `tile` rows.
@@ -43,35 +46,43 @@ inline double tile_padding_factor(double rows, int tile) {
 }
 
 /// How a decode attention kernel maps one KV-head group's query rows onto the hardware: the
-/// FLOPs executed per useful FLOP (tile padding) and how many times the group's KV is streamed
-/// from HBM. Blackwell's low-latency kernels split up to 32 rows over 16-row CTAs that each
-/// stream the KV (Accelerator::attention_split_rows); the L2 absorbs part of the repeat
-/// (Efficiencies::attention_kv_reread).
+/// FLOPs executed per useful FLOP (tile padding) and the CTAs that each stream the group's KV.
 struct AttentionKernelShape {
   double padding = 1.0;
-  double kv_streams = 1.0;
+  double kv_ctas = 1.0;
+  /// KV bytes read from HBM per byte of KV: the first CTA's stream, plus the share of every
+  /// repeat that misses the L2 (Efficiencies::attention_kv_reread).
+  double kv_streams(const Efficiencies& eff) const { return 1.0 + eff.attention_kv_reread * (kv_ctas - 1.0); }
 };
 
-inline AttentionKernelShape attention_kernel_shape(double rows, const Accelerator& hw, const Efficiencies& eff) {
+/// Fixed-tile kernels (Hopper's FlashMLA / FlashAttention-3, Ampere, AMD, Ascend) pad the rows to
+/// Accelerator::attention_tile_rows. Blackwell's generation kernels choose per call (TensorRT-LLM
+/// `fmhaKernels.h`): MLA runs up to 8 rows in an 8-row tile, up to 32 rows in 16-row CTAs with
+/// swapped MMA operands (17-32 rows: two CTAs per sequence, each streaming its KV), more in
+/// 64-row tiles; GQA runs the smallest of 8, 16, 32, 64 or 128 rows that holds the group.
+inline AttentionKernelShape attention_kernel_shape(double rows, bool latent_kv, const Accelerator& hw) {
   AttentionKernelShape k;
   if (!(rows > 0)) return k;
-  if (hw.attention_split_rows > 0 && rows <= Accelerator::kAttentionSplitMaxRows) {
-    const double ctas = std::ceil(rows / hw.attention_split_rows);
-    k.padding = tile_padding_factor(rows, hw.attention_split_rows);
-    k.kv_streams = 1.0 + eff.attention_kv_reread * (ctas - 1.0);
-  } else {
+  if (!hw.attention_tiles_by_rows) {
     k.padding = tile_padding_factor(rows, hw.attention_tile_rows);
+  } else if (latent_kv) {
+    const int tile = rows <= 8 ? 8 : rows <= 32 ? 16 : 64;
+    k.padding = tile_padding_factor(rows, tile);
+    if (tile == 16) k.kv_ctas = std::ceil(rows / tile);
+  } else {
+    const int tile = rows <= 8 ? 8 : rows <= 16 ? 16 : rows <= 32 ? 32 : rows <= 64 ? 64 : 128;
+    k.padding = tile_padding_factor(rows, tile);
   }
   return k;
 }
 
 /// Arithmetic intensity (FLOP per modelled HBM byte) at which `op` turns compute-bound under
-/// `eff`: attention's FLOPs padded to its tile and its KV streamed kv_streams times.
+/// `eff`: attention's FLOPs padded to its tile and its KV read kv_streams times.
 inline double ridge_flop_per_byte(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
   const double peak_ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
   if (op.kind != OpKind::attention) return peak_ridge * eff.gemm_compute / eff.gemm_memory;
-  const AttentionKernelShape k = attention_kernel_shape(op.rows_per_group, hw, eff);
-  return peak_ridge * eff.attention_compute / eff.attention_memory * k.kv_streams / k.padding;
+  const AttentionKernelShape k = attention_kernel_shape(op.rows_per_group, op.latent_kv, hw);
+  return peak_ridge * eff.attention_compute / eff.attention_memory * k.kv_streams(eff) / k.padding;
 }
 
 struct OpTime {
@@ -85,9 +96,11 @@ inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencie
   OpTime t;
   const bool attn = op.kind == OpKind::attention;
   const double peak = hw.peak_flops_per_s(op.math);
-  const AttentionKernelShape k = attn ? attention_kernel_shape(op.rows_per_group, hw, eff) : AttentionKernelShape{};
+  const AttentionKernelShape k =
+      attn ? attention_kernel_shape(op.rows_per_group, op.latent_kv, hw) : AttentionKernelShape{};
   t.compute_s = op.flops * k.padding / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
-  t.memory_s = op.hbm_bytes * k.kv_streams / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
+  t.memory_s =
+      op.hbm_bytes * k.kv_streams(eff) / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
   t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
   // Inside a GEMM the weight stream and the tensor cores overlap imperfectly near the ridge
   // point (prologue/epilogue, wave quantisation): part of the shorter side shows (gemm_overlap).
@@ -139,6 +152,7 @@ inline void attention_stage_ops(OpList& out, const ModelSpec& m, const Precision
       // shared by all heads, so TP ranks each read all of it.
       core.flops = 2.0 * tokens * heads_per_rank * s * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim);
       core.rows_per_group = heads_per_rank * query_tokens_per_seq;  // one latent shared by all heads
+      core.latent_kv = true;
       kv_shard = 1;
       break;
     case AttentionKind::mha:

@@ -180,9 +180,9 @@ inline Efficiencies fit_gemm_profile(const std::vector<GemmKernelSample>& s, con
 /// True when some sample runs a kernel that splits its heads over CTAs (see
 /// attention_kernel_shape): only then is attention_kv_reread identifiable.
 inline bool mla_samples_split_heads(const std::vector<MlaDecodeSample>& s, const Accelerator& hw) {
-  return hw.attention_split_rows > 0 && std::any_of(s.begin(), s.end(), [&](const MlaDecodeSample& p) {
-           return p.heads_per_gpu > hw.attention_split_rows && p.heads_per_gpu <= Accelerator::kAttentionSplitMaxRows;
-         });
+  return std::any_of(s.begin(), s.end(), [&](const MlaDecodeSample& p) {
+    return attention_kernel_shape(p.heads_per_gpu, true, hw).kv_ctas > 1;
+  });
 }
 
 /// MLA decode: attention_compute and attention_memory, and attention_kv_reread where the

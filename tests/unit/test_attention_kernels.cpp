@@ -51,25 +51,27 @@ TEST_CASE("MLA decode: 128 heads fill Hopper tiles; TP 8 leaves 16 rows per tile
   CHECK(core_of(attention_stage_ops(m, Precision{}, 32, 1.0, 4096, 8, true, true)).rows_per_group == Approx(16));
 }
 
-TEST_CASE("Blackwell split kernel: 17-32 rows run two 16-row CTAs that each stream the KV", "[attention]") {
+TEST_CASE("Blackwell MLA: 17-32 rows run two 16-row CTAs that each stream the KV", "[attention]") {
   const ModelSpec& m = adb().model("deepseek-v3");
   const Accelerator& b200 = adb().hardware("b200");
   const Accelerator& h200 = adb().hardware("h200");
-  REQUIRE(b200.attention_split_rows == 16);
-  REQUIRE(h200.attention_split_rows == 0);
+  REQUIRE(b200.attention_tiles_by_rows);
+  REQUIRE(!h200.attention_tiles_by_rows);
   Efficiencies eff;
   eff.attention_kv_reread = 0.3;
 
   // Attention TP 4: 32 heads per GPU. Blackwell: two CTAs, no padding, 1.3 KV streams.
   const OpCost tp4 = core_of(attention_stage_ops(m, Precision{}, 256, 1.0, 8192, 4, true, true));
   REQUIRE(tp4.rows_per_group == Approx(32));
-  const AttentionKernelShape split = attention_kernel_shape(tp4.rows_per_group, b200, eff);
+  REQUIRE(tp4.latent_kv);
+  const AttentionKernelShape split = attention_kernel_shape(tp4.rows_per_group, true, b200);
   CHECK(split.padding == Approx(1.0));
-  CHECK(split.kv_streams == Approx(1.3));
+  CHECK(split.kv_ctas == Approx(2.0));
+  CHECK(split.kv_streams(eff) == Approx(1.3));
   // Hopper: one 64-row tile, the KV read once.
-  const AttentionKernelShape tile = attention_kernel_shape(tp4.rows_per_group, h200, eff);
+  const AttentionKernelShape tile = attention_kernel_shape(tp4.rows_per_group, true, h200);
   CHECK(tile.padding == Approx(2.0));
-  CHECK(tile.kv_streams == Approx(1.0));
+  CHECK(tile.kv_streams(eff) == Approx(1.0));
 
   // The memory time follows the streams: memory-bound at 8K context, it scales with the re-read.
   eff.attention_kv_reread = 0.0;
@@ -78,14 +80,34 @@ TEST_CASE("Blackwell split kernel: 17-32 rows run two 16-row CTAs that each stre
   const OpTime both_from_hbm = op_time(tp4, b200, eff);
   CHECK(both_from_hbm.memory_s == Approx(2.0 * l2_absorbs.memory_s));
 
-  // 16 rows (TP 8) are one CTA; 128 rows (DP attention) run the 64-row kernel: no re-read.
-  for (int tp : {8, 1}) {
+  // 16 rows (TP 8) are one 16-row CTA; 128 rows (DP attention) run the 64-row kernel; 8 rows an
+  // 8-row tile: no re-read and no padding in any of them.
+  for (int tp : {16, 8, 1}) {
     const OpCost c = core_of(attention_stage_ops(m, Precision{}, 256, 1.0, 8192, tp, true, true));
-    CHECK(attention_kernel_shape(c.rows_per_group, b200, eff).kv_streams == Approx(1.0));
+    const AttentionKernelShape k = attention_kernel_shape(c.rows_per_group, true, b200);
+    CHECK(k.kv_ctas == Approx(1.0));
+    CHECK(k.padding == Approx(1.0));
   }
+  // MTP: two query tokens per sequence at TP 8 are 32 rows, two CTAs (one per token).
+  const OpCost mtp = core_of(attention_stage_ops(m, Precision{}, 256, 2.0, 8192, 8, true, true));
+  CHECK(attention_kernel_shape(mtp.rows_per_group, true, b200).kv_ctas == Approx(2.0));
   // The roofline's ridge moves with the streams: more bytes, so a higher intensity to turn compute-bound.
   eff.attention_kv_reread = 0.3;
   const double ridge = ridge_flop_per_byte(tp4, b200, eff);
   eff.attention_kv_reread = 0.0;
   CHECK(ridge == Approx(1.3 * ridge_flop_per_byte(tp4, b200, eff)));
+}
+
+TEST_CASE("Blackwell GQA: one CTA per group with the smallest tile of 8-128 rows that holds it", "[attention]") {
+  const Accelerator& b200 = adb().hardware("b200");
+  const ModelSpec& qwen = adb().model("qwen3-235b-a22b");  // 16 query heads per KV head
+  const OpCost core = core_of(attention_stage_ops(qwen, Precision{}, 64, 1.0, 4096, 1, true, true));
+  REQUIRE(!core.latent_kv);
+  const AttentionKernelShape k = attention_kernel_shape(core.rows_per_group, false, b200);
+  CHECK(k.padding == Approx(1.0));  // Hopper pads these 16 rows to 64: 4x
+  CHECK(k.kv_ctas == Approx(1.0));
+  CHECK(attention_kernel_shape(24, false, b200).padding == Approx(32.0 / 24));
+  CHECK(attention_kernel_shape(24, false, b200).kv_ctas == Approx(1.0));
+  CHECK(attention_kernel_shape(100, false, b200).padding == Approx(128.0 / 100));
+  CHECK(attention_kernel_shape(4, false, b200).padding == Approx(2.0));
 }
