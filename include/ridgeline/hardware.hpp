@@ -104,8 +104,9 @@ struct Accelerator {
   static bool tiles_by_rows_for(const std::string& arch) { return arch == "blackwell"; }
 
   /// NVIDIA: FlashMLA and FlashAttention-3 on Hopper issue 64-row wgmma tiles, FlashAttention-2's
-  /// split-KV decode on Ampere/Ada and the Blackwell kernels use 64-row blocks as well. AMD MFMA
-  /// and Ascend cube units: 16 (assumed). Unknown architecture: 0.
+  /// split-KV decode on Ampere/Ada 64-row blocks (Blackwell: 64 is only the fallback, the kernels
+  /// choose by rows, attention_tiles_by_rows). AMD MFMA and Ascend cube units: 16 (assumed).
+  /// Unknown architecture: 0.
   static int tile_rows_for(const std::string& arch) {
     if (arch == "ampere" || arch == "ada" || arch == "hopper" || arch == "blackwell") return 64;
     if (arch == "cdna3" || arch == "cdna4" || arch == "ascend") return 16;
