@@ -527,8 +527,8 @@ def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] 
             scenarios.append(globals()["scenario"](item, d))
         else:
             scenarios.append(_call(load_scenario, _os.fspath(item), d))
-    if mtp_acceptance is not None and _float(mtp_acceptance, "mtp_acceptance") == 0:  # 0 means "not given" in C++
-        raise ValueError('mtp_acceptance: "0" is not a finite number in [1, 16]')
+    if mtp_acceptance is not None and _float(mtp_acceptance, "mtp_acceptance") == -1:  # -1 means "not given" in C++
+        raise ValueError('mtp_acceptance: "-1" is not a finite number in [1, 16]')
     kw = _drop_none({"calibration": _calibration(calibration), "gap": _qty(gap, "gap"),
                      "context": _qty(context, "context"), "mtp_acceptance": _float(mtp_acceptance, "mtp_acceptance"),
                      "routing": routing, "calibration_for": calibration_for,

@@ -176,6 +176,8 @@ def test_validate_prefill_and_aggregated_match_cli(cli):
         (lambda: rl.plan("deepseek-v3", "h800", objective="speed"), ["plan", "--objective", "speed"]),
         (lambda: rl.evaluate("examples/deepseek-v3-h800-ep.json", routing="zipf:99"),
          ["evaluate", "examples/deepseek-v3-h800-ep.json", "--routing", "zipf:99"]),
+        (lambda: rl.evaluate("examples/deepseek-v3-h800-ep.json", mtp_acceptance=0),
+         ["evaluate", "examples/deepseek-v3-h800-ep.json", "--mtp-acceptance", "0"]),
         (lambda: rl.roofline("deepseek-v3", "h800", weights="fp9"),
          ["roofline", "--model", "deepseek-v3", "--hardware", "h800", "--weights", "fp9"]),
         (lambda: rl.commroof("deepseek-v3", "h800", nf="0..4"),

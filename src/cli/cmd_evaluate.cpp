@@ -22,7 +22,7 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
     bool calibration_any_device = false;
     // Realism overrides applied to every scenario (empty / 0 = as the file says).
     std::string gap, context, routing;
-    double mtp_acceptance = 0;
+    double mtp_acceptance = -1;  // not given
     double context_cv = -1;
   };
   auto opt = std::make_shared<Options>();
@@ -49,7 +49,8 @@ void add_evaluate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--gap", opt->gap, "override workload.iteration_gap, e.g. \"5 ms\" (default of files: 5 ms)")
       ->check(QuantityRange(Dimension::seconds, 0, limits::kMaxSloS, "0 to 1 h"));
   cmd->add_option("--mtp-acceptance", opt->mtp_acceptance,
-                  "override workload.mtp_acceptance (tokens accepted per step; drafts follow when needed)");
+                  "override workload.mtp_acceptance (tokens accepted per step; drafts follow when needed)")
+      ->check(FiniteRange(1.0, 16.0));
   cmd->add_option("--context-cv", opt->context_cv,
                   "override workload.context_cv, the KV-length spread (coefficient of variation; default of files "
                   "0.58, 0 = fixed-length sequences)")

@@ -42,7 +42,7 @@ EvaluateCalibration apply_evaluate_request(std::vector<io::Scenario>& scenarios,
       require_ok("--context-cv", finite_range_problem(fmt::format("{}", r.context_cv), 0.0, 10.0));
       w.context_cv = r.context_cv;
     }
-    if (r.mtp_acceptance != 0) {
+    if (r.mtp_acceptance != -1) {
       require_ok("--mtp-acceptance", finite_range_problem(fmt::format("{}", r.mtp_acceptance), 1.0, 16.0));
       w.mtp_acceptance = r.mtp_acceptance;
       if (w.mtp_acceptance > 1.0 + w.mtp_draft_tokens) w.mtp_draft_tokens = drafts_for_acceptance(w.mtp_acceptance);

@@ -22,8 +22,8 @@ struct EvaluateRequest {
   std::string calibration;      ///< a file, or a bare hardware id with a profile in hwdb/calibration/
   std::string calibration_for;  ///< apply the file to this hardware id although measured elsewhere
   bool calibration_any_device = false;
-  double mtp_acceptance = 0;
-  double context_cv = -1;  ///< < 0: as the file says
+  double mtp_acceptance = -1;  ///< -1: as the file says (any other value is range-checked)
+  double context_cv = -1;      ///< -1: as the file says
 };
 /// The calibration an `evaluate` applied: the file it resolved to, its source, and what it set in
 /// each scenario (one entry per scenario; empty without --calibration).

@@ -93,6 +93,7 @@ usage 2 "--weights" -- plan --weights fp9
 usage 2 "--objective" -- plan --objective speed
 usage 2 "--strategy" -- plan --strategy both-ways
 usage 2 "--mtp-acceptance" -- evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --mtp-acceptance -5
+usage 2 "--mtp-acceptance" -- evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --mtp-acceptance 0
 usage 2 "--nonsense" -- plan --nonsense
 
 # --- A missing input file: exit 1 with a Fix -------------------------------------------------
