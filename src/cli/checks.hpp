@@ -62,4 +62,14 @@ inline CLI::Validator QuantityRange(Dimension dim, double lo, double hi, const c
       std::string("QUANTITY ") + unit_hint);
 }
 
+/// Output formats of one command exclude each other: `--json --csv` is a usage error (exit 2)
+/// instead of one of them silently winning. Call after the command's flags are added.
+inline void one_output_format(CLI::App* cmd) {
+  const char* formats[] = {"--json", "--csv", "--markdown"};
+  for (const char* a : formats)
+    for (const char* b : formats)
+      if (a != b && cmd->get_option_no_throw(a) && cmd->get_option_no_throw(b))
+        cmd->get_option(a)->excludes(cmd->get_option(b));
+}
+
 }  // namespace ridgeline::cli

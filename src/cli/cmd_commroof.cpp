@@ -58,6 +58,7 @@ void add_roof_flags(CLI::App* cmd, RoofFlags& f) {
       ->capture_default_str();
   cmd->add_flag("--json", f.json, "print JSON (with a meta block)");
   cmd->add_flag("--csv", f.csv, "print CSV");
+  one_output_format(cmd);
 }
 
 struct Resolved {

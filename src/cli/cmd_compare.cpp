@@ -49,6 +49,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--svg", o->svg, "write the heatmap to this SVG file ('-': to stdout instead of the table)");
   cmd->add_flag("--json", o->json, "print JSON (cells + meta)");
   cmd->add_flag("--csv", o->csv, "print CSV (one row per cell)");
+  one_output_format(cmd);
   cmd->callback([o, cmd, &ctx] {
     note_deprecated(cmd, "--slos", "--slo");
     note_deprecated(cmd, "--contexts", "--context");

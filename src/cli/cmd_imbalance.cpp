@@ -166,6 +166,7 @@ void add_imbalance_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--svg", o->svg, "--alpha: also write the chart to this SVG file");
   cmd->add_flag("--json", o->json, "print JSON (with a meta block)");
   cmd->add_flag("--csv", o->csv, "print CSV");
+  one_output_format(cmd);
   cmd->callback([o, &ctx] {
     if (o->alpha && !o->svg.empty()) ctx.check_output(o->svg, "--svg");
     if (o->alpha) return print_alpha_curves(o->sigma, o->nf, o->lambda_max, o->svg, o->json, o->csv, ctx);

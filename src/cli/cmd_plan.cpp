@@ -3,6 +3,7 @@
 // print the best EP plan and the best AFD plan side by side, the winner and by how much.
 #include <fmt/format.h>
 
+#include "checks.hpp"
 #include "cli.hpp"
 #include "io/files.hpp"
 #include "plan_common.hpp"
@@ -124,6 +125,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
                 "EP and AFD plan and the winner at each end");
   cmd->add_flag("--json", o->json, "print JSON (with a meta block) instead of tables");
   cmd->add_flag("--csv", o->csv, "print the top plans as CSV (one row per plan)");
+  one_output_format(cmd);
   cmd->add_option("--write-scenario", o->write_scenario,
                   "save the winning plan as a scenario file that `ridgeline evaluate` accepts");
   add_service_flags(cmd, o->service);

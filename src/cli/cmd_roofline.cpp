@@ -38,6 +38,7 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--kv", o->kv, "KV-cache format")->capture_default_str();
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->add_flag("--csv", o->csv, "print CSV");
+  one_output_format(cmd);
   cmd->callback([o, &ctx] {
     const auto& db = ctx.db();
     const ModelSpec& m = db.model(o->model);

@@ -80,6 +80,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   add_search_flags(cmd, o->flags, false);
   cmd->add_flag("--json", o->json, "print JSON (rows + meta)");
   cmd->add_flag("--csv", o->csv, "print CSV");
+  one_output_format(cmd);
   cmd->callback([o, cmd, &ctx] {
     note_deprecated(cmd, "--models", "--model");
     const auto& db = ctx.db();

@@ -97,6 +97,7 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--json", opt->json, "print JSON (points, summary, meta) instead of a table");
   cmd->add_flag("--csv", opt->csv, "print the per-point table as CSV");
   cmd->add_flag("--markdown", opt->markdown, "print the table and summary as Markdown (for README.md)");
+  one_output_format(cmd);
   cmd->add_option("--svg", opt->svg,
                   "also write a chart to this SVG file: predicted vs measured tokens/s per GPU, one marker per "
                   "point (its signed error in the legend), with the no-error diagonal and +-20 % lines");

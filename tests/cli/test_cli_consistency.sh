@@ -95,6 +95,8 @@ usage 2 "--strategy" -- plan --strategy both-ways
 usage 2 "--mtp-acceptance" -- evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --mtp-acceptance -5
 usage 2 "--mtp-acceptance" -- evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --mtp-acceptance 0
 usage 2 "--nonsense" -- plan --nonsense
+usage 2 "--json excludes --csv" -- plan --json --csv
+usage 2 "--json excludes --markdown" -- validate "$SRC/examples/validation" --json --markdown
 
 # --- A missing input file: exit 1 with a Fix -------------------------------------------------
 for args in "evaluate $T/nothere.json" "plan --calibration $T/nothere.json" \
