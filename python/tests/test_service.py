@@ -77,6 +77,23 @@ def test_emit_backend_and_plain_dicts(service):
     assert rl.emit(dict(service), "vllm", disaggregation_backend="nixl") == rl.emit(service, "vllm")
 
 
+def test_emit_sglang_rounds_redundant_experts_up_to_a_launchable_count(service):
+    # SGLang asserts (routed + redundant experts) % ep_size == 0. A decode instance of 37 GPUs
+    # for DeepSeek-V3's 256 experts gets 3 replicas (259 = 7 x 37): the 7 experts per rank the
+    # plan prices for its fullest rank (ceil(256 / 37)).
+    odd = json.loads(json.dumps(service))
+    dep = odd["disaggregated"]["decode"]["deployment"]
+    dep["gpus"], dep["redundant_experts"] = 37, 0
+    decode = rl.emit(odd, "sglang")["sglang-decode.sh"]
+    assert "--ep-size 37" in decode and "--ep-num-redundant-experts 3 " in decode + " "
+    assert "3 redundant experts instead of the plan's 0" in decode and "prices 7 experts" in decode
+    dep["redundant_experts"] = 32  # 288 does not divide by 37 either: 296 = 8 x 37
+    assert "--ep-num-redundant-experts 40" in rl.emit(odd, "sglang")["sglang-decode.sh"]
+    dep["gpus"] = 32  # 288 = 9 x 32: kept as planned, no remark
+    kept = rl.emit(odd, "sglang")["sglang-decode.sh"]
+    assert "--ep-num-redundant-experts 32" in kept and "instead of the plan's" not in kept
+
+
 def test_emit_refuses_what_is_not_a_service_plan(service):
     decode_only = rl.plan("deepseek-v3", "h800", slo="50 ms", strategy="ep", gpus=64)
     for bad in ({}, {"mode": "decode"}, json.loads(json.dumps(decode_only))):

@@ -77,8 +77,9 @@ struct Role {
   int instances = 0;
   int gpus = 0;  ///< per instance
   int gpus_per_node = 8;
-  std::vector<std::string> args;  ///< the stack's flags (without the multi-node ones)
-  std::string note;               ///< when no command can be given
+  std::vector<std::string> args;     ///< the stack's flags (without the multi-node ones)
+  std::string note;                  ///< when no command can be given
+  std::vector<std::string> remarks;  ///< comment lines for the reader of the script
   int nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
   int gpus_on_node() const { return std::min(gpus, gpus_per_node); }
 };
@@ -103,6 +104,18 @@ const char* kAfdNoteVllm =
     "that runs attention and the experts on separate GPUs; no launch command is emitted for this role. Re-plan "
     "with --strategy ep for a runnable decode pool.";
 
+/// `--ep-num-redundant-experts` for an SGLang EP role of `ep` ranks, raised where the plan's count
+/// does not divide (launchable_redundant_experts), with a remark saying so.
+void add_sglang_redundant_experts(Role& role, const LaunchPlan& lp, int planned, int ep) {
+  const int launch = launchable_redundant_experts(lp.routed_experts, planned, ep);
+  if (launch > 0) role.args.push_back(fmt::format("--ep-num-redundant-experts {}", launch));
+  if (launch != planned)
+    role.remarks.push_back(fmt::format(
+        "{} redundant experts instead of the plan's {}: SGLang needs the {} + redundant experts to divide over "
+        "--ep-size {}; the plan already prices {} experts on the fullest rank, so the replicas fill those slots.",
+        launch, planned, lp.routed_experts, ep, (lp.routed_experts + launch) / ep));
+}
+
 std::vector<Role> roles_of(const LaunchPlan& lp, const std::string& transfer_backend) {
   std::vector<Role> out;
   const LaunchPool& pd = lp.prefill;
@@ -116,7 +129,7 @@ std::vector<Role> roles_of(const LaunchPlan& lp, const std::string& transfer_bac
                    "--moe-a2a-backend deepep", "--deepep-mode normal",
                    fmt::format("--chunked-prefill-size {:.0f}", lp.chunk_tokens * pd.gpus)});
     if (pd.micro_batches == 2) p.args.push_back("--enable-two-batch-overlap");
-    if (pd.redundant_experts > 0) p.args.push_back(fmt::format("--ep-num-redundant-experts {}", pd.redundant_experts));
+    add_sglang_redundant_experts(p, lp, pd.redundant_experts, pd.gpus);
   } else {
     p.args.push_back(fmt::format("--chunked-prefill-size {:.0f}", lp.chunk_tokens));
   }
@@ -140,7 +153,7 @@ std::vector<Role> roles_of(const LaunchPlan& lp, const std::string& transfer_bac
               fmt::format("--cuda-graph-max-bs {:.0f}", batch),
               fmt::format("--max-running-requests {:.0f}", batch * r.gpus)};
     if (d.micro_batches == 2) r.args.push_back("--enable-two-batch-overlap");
-    if (d.redundant_experts > 0) r.args.push_back(fmt::format("--ep-num-redundant-experts {}", d.redundant_experts));
+    add_sglang_redundant_experts(r, lp, d.redundant_experts, r.gpus);
   }
   out.push_back(r);
   return out;
@@ -221,6 +234,7 @@ std::string sglang_script(const Role& r, const LaunchPlan& lp) {
   std::string s = "#!/usr/bin/env bash\n" + header("#", "SGLang " + r.name + " worker", lp, "sglang-router.sh");
   s += fmt::format("# Run on each of the {} node(s) of every {} instance ({} instance(s) of {} GPUs).\n", r.nodes(),
                    r.name, r.instances, r.gpus);
+  for (const auto& remark : r.remarks) s += "# " + remark + "\n";
   if (!r.note.empty()) return s + "# " + r.note + "\nexit 1\n";
   s += "set -euo pipefail\n";
   s += fmt::format("MODEL_PATH=\"${{MODEL_PATH:-{}}}\"\n", lp.model_repo);
@@ -273,6 +287,7 @@ std::string slurm_script(const std::vector<Role>& roles, const LaunchPlan& lp) {
     }
     const std::string hosts = shell_var(r.name, "_HOSTS");
     s += fmt::format("# {}: {} instance(s) of {} node(s)\n", r.name, r.instances, r.nodes());
+    for (const auto& remark : r.remarks) s += "# " + remark + "\n";
     s += slurm_instances(r, "bash -c '" + command(r, "$SLURM_NODEID", "$LEADER") + "'", hosts);
   }
   const std::string note = router_note(roles);
@@ -606,10 +621,17 @@ constexpr int kMaxGpus = limits::kMaxGpus;
 
 }  // namespace
 
+int launchable_redundant_experts(int routed_experts, int redundant_experts, int ep_size) {
+  if (ep_size <= 1 || routed_experts <= 0) return redundant_experts;
+  const int slots = routed_experts + redundant_experts;
+  return redundant_experts + (ep_size - slots % ep_size) % ep_size;
+}
+
 LaunchPlan launch_plan(const ServicePlan& sp, const ModelSpec& m) {
   LaunchPlan lp;
   lp.model_id = m.id;
   lp.model_repo = hf_repo(m);
+  lp.routed_experts = m.moe.num_experts;
   const PrefillDeployment& pd = sp.prefill.deployment;
   lp.prefill = {pd.hw->id,
                 sp.prefill_instances,
@@ -649,6 +671,7 @@ LaunchPlan launch_plan_from_json(const nlohmann::json& service, const io::Databa
   const ModelSpec& m = db.model(top.text("model"));
   lp.model_id = m.id;
   lp.model_repo = hf_repo(m);
+  lp.routed_experts = m.moe.num_experts;
   const JsonIn dz = top.object("disaggregated");
   const JsonIn pre = dz.object("prefill");
   const std::string parallel = pre.text("parallel");

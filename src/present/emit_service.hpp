@@ -38,6 +38,7 @@ struct LaunchPool {
 /// or from the JSON `plan --isl ... --json` prints (ridgeline.emit() on a loaded dict).
 struct LaunchPlan {
   std::string model_id, model_repo;  ///< model_repo: "deepseek-ai/DeepSeek-V3" (Hugging Face) or the id
+  int routed_experts = 0;            ///< the model's routed experts per MoE layer
   LaunchPool prefill, decode;
   bool prefill_ep = true;        ///< else TP
   double chunk_tokens = 0;       ///< prefill tokens per pass per attention rank
@@ -51,6 +52,13 @@ struct LaunchPlan {
 };
 
 LaunchPlan launch_plan(const ServicePlan& sp, const ModelSpec& m);
+
+/// SGLang places (routed + redundant) / ep_size experts on every rank and refuses a launch where
+/// that does not divide (`assert num_physical_experts % ep_size == 0`, sglang/srt/eplb/
+/// expert_location.py). The plan already prices its fullest rank at ceil((routed + redundant) /
+/// ep) experts, which is exactly (routed + r') / ep for the smallest r' >= redundant that
+/// divides: the extra replicas fill slots the plan counts. Returns that r'.
+int launchable_redundant_experts(int routed_experts, int redundant_experts, int ep_size);
 
 /// From `ridgeline plan --isl ... --json`'s object (the model's Hugging Face name and each
 /// hardware's GPUs per node come from `db`). Throws ConfigError naming the missing or mistyped
