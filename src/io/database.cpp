@@ -268,7 +268,9 @@ std::vector<fs::path> json_files(const fs::path& dir) {
   std::vector<fs::path> out;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw ConfigError(dir.string() + ": not a directory. Fix: pass --hwdb/--models folders or set RIDGELINE_DATA_DIR.");
+    throw ConfigError(dir.string() +
+                      ": not a directory. Fix: point --data-dir (or RIDGELINE_DATA_DIR) at a folder holding hwdb/ and "
+                      "models/.");
   // Every filesystem call takes an error_code: an unreadable folder or a symlink loop is bad
   // input with the folder's name, not a filesystem_error escaping as an "internal error".
   auto unreadable = [&](const std::error_code& e) {

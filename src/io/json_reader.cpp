@@ -155,7 +155,7 @@ double Reader::quantity(const std::string& key, Dimension dim, bool allow_zero) 
   }
   if (!std::isfinite(value)) fail(key, "must be finite", "write a finite value");
   if (value < 0 || (!allow_zero && value == 0))
-    fail(key, allow_zero ? "must not be negative" : "must be positive", "use a value > 0");
+    fail(key, allow_zero ? "must not be negative" : "must be positive", allow_zero ? "use a value >= 0" : "use a value > 0");
   return value;
 }
 

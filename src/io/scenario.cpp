@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cmath>
 #include <sstream>
 
 #include "efficiency_reader.hpp"
@@ -178,7 +179,11 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   s.workload.mtp_acceptance = w.opt_number_in("mtp_acceptance", 1.0, 16.0, 1.0);
   s.workload.mtp_draft_tokens = w.opt_integer("mtp_draft_tokens", 0, s.workload.mtp_acceptance > 1.0 ? 1 : 0);
   if (s.workload.mtp_acceptance > 1.0 + s.workload.mtp_draft_tokens)
-    w.fail("mtp_acceptance", "exceeds 1 + mtp_draft_tokens", "accepted tokens per step cannot exceed 1 + drafts");
+    w.fail(
+        "mtp_acceptance", fmt::format("exceeds 1 + mtp_draft_tokens = {}", 1 + s.workload.mtp_draft_tokens),
+        fmt::format("accepted tokens per step cannot exceed 1 + drafts: set workload.mtp_draft_tokens to at least {} "
+                    "(it defaults to 1 when MTP is on)",
+                    int(std::ceil(s.workload.mtp_acceptance - 1.0))));
   s.workload.iteration_gap_s =
       w.opt_quantity("iteration_gap", Dimension::seconds, true).value_or(kDefaultIterationGapS);
   s.workload.mtp_step_gap_s = w.opt_quantity("mtp_step_gap", Dimension::seconds, true).value_or(kDefaultMtpStepGapS);

@@ -136,11 +136,14 @@ std::string apply_routing_flag(const std::string& text, const ModelSpec& m, Work
   }
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !(v >= 1.0 && v <= 1000.0))
+  const bool is_number = end != text.c_str() && *end == '\0';
+  if (!is_number || !(v >= 1.0 && v <= 1000.0))
     throw FlagError(
-        fmt::format("--routing \"{}\": unknown routing. Fix: use uniform, balanced, zipf:S (e.g. "
+        fmt::format("--routing \"{}\": {}. Fix: use uniform, balanced, zipf:S (e.g. "
                     "zipf:0.8) or a fixed max/mean load in [1, 1000] such as 1.2.",
-                    text));
+                    text,
+                    is_number ? "a fixed max/mean load is at least 1 (the busiest rank carries at least the mean)"
+                              : "unknown routing"));
   w.expert_load_imbalance = v;
   return fmt::format("fixed max/mean {}", v);
 }

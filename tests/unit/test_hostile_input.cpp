@@ -138,7 +138,8 @@ TEST_CASE("hostile: NaN, Inf, negative, zero, denormal and overflowing quantitie
         Bad{"/hbm_bytes_per_s", "1e-320", "/hbm_bytes_per_s"},
         Bad{"/scale_out/bytes_per_s", "\"1e-300 GB/s\"", "/scale_out/bytes_per_s"},
         Bad{"/peak_flops_per_s/bf16", "1e300", "/peak_flops_per_s/bf16"},
-        Bad{"/scale_up/latency_s", "\"-2 us\"", "must not be negative"}}) {
+        Bad{"/scale_up/latency_s", "\"-2 us\"", "must not be negative"},
+        Bad{"/scale_up/latency_s", "\"-2 us\"", "use a value >= 0"}}) {
     INFO(b.pointer << " = " << b.value);
     const std::string text = h800_with(b.pointer, b.value);
     error_of([&] { io::parse_accelerator(text, "hw.json", "hw"); },
