@@ -200,6 +200,19 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
   auto& dep = s.deployment;
   std::string strategy = d.string("strategy");
   for (auto& c : strategy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // EP = ep
+  // A key of the other strategy: say so, and what this strategy uses instead.
+  if (strategy == "afd")
+    for (const char* k : {"batch_per_gpu", "gpus", "hardware", "dispatch_style", "attention_tp", "expert_tp"})
+      if (d.has(k))
+        d.fail(k, "is an EP key, and this deployment is AFD",
+               "an AFD deployment gives \"global_batch\" (sequences in flight over all attention GPUs) and "
+               "\"attention\" / \"ffn\" blocks with hardware, gpus and tp; or set \"strategy\": \"ep\"");
+  if (strategy == "ep")
+    for (const char* k : {"global_batch", "attention", "ffn", "shared_experts_on"})
+      if (d.has(k))
+        d.fail(k, "is an AFD key, and this deployment is EP",
+               "an EP deployment gives hardware, gpus and \"batch_per_gpu\" (sequences per GPU); or set "
+               "\"strategy\": \"afd\"");
   if (strategy == "ep") {
     check_known_keys(d, {"strategy", "hardware", "gpus", "batch_per_gpu", "micro_batches", "dispatch_style",
                          "redundant_experts", "transport", "attention_tp", "expert_tp"});

@@ -43,6 +43,9 @@ expect_error cv "cv.json" "/workload/context_cv" "between 0 and 10" "-0.2"
 echo "{\"model\": \"deepseek-v3\", \"workload\": {\"context_tokens\": 4096, \"tpot_slo\": \"50 ms\", \"mtp_acceptance\": 3.0}, $dep}" > "$T/mtp.json"
 expect_error mtp "mtp.json" "/workload/mtp_acceptance" "1 + mtp_draft_tokens = 2" "mtp_draft_tokens to at least 2"
 
+echo "{$base, \"deployment\": {\"strategy\": \"AFD\", \"batch_per_gpu\": 64}}" > "$T/afd_ep_key.json"
+expect_error afd_ep_key "afd_ep_key.json" "/deployment/batch_per_gpu" "is an EP key" "global_batch"
+
 echo "{$base, \"deployment\": {\"strategy\": \"ep\", \"hardware\": \"h800\", \"gpus\": 0, \"batch_per_gpu\": 64}}" > "$T/zero.json"
 expect_error zero "zero.json" "/deployment/gpus" "at least 1"
 
