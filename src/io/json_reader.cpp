@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "io/files.hpp"
+#include "ridgeline/io/database.hpp"
 
 namespace ridgeline::io {
 
@@ -146,7 +147,7 @@ double Reader::quantity(const std::string& key, Dimension dim, bool allow_zero) 
     if (const char* unit = likely_unit(dim); unit && !text.empty() && *end == '\0' && bare != 0)
       fail(key, "\"" + text + "\" has no unit", "write \"" + text + " " + unit + "\"");
     try {
-      value = parse_quantity(v.get<std::string>(), dim);
+      value = parse_quantity_text(v.get<std::string>(), dim);  // as on the command line: token counts take "4K"
     } catch (const ConfigError& e) {
       fail(key, e.what(), std::string("write ") + dimension_name(dim));
     }

@@ -128,4 +128,10 @@ grep -q "architecture" "$T/err" && grep -q "hopper" "$T/err" || fail "architectu
 sed 's/"architecture": "hopper",/"architecture": "hopper", "dies_per_package": 99,/' "$SRC/hwdb/h800.json" >"$T/data/hwdb/h800.json"
 "$BIN" --data-dir "$T/data" show h800 >/dev/null 2>"$T/err" && fail "dies_per_package 99 accepted"
 grep -q "dies_per_package" "$T/err" || fail "dies_per_package message: $(cat "$T/err")"
+# Token counts in a scenario take the command line's K suffix: "4K" is 4096.
+sed 's/"context_tokens": 4096/"context_tokens": "4K"/' "$SRC/examples/deepseek-v3-h800-ep.json" >"$T/k.json"
+grep -q '"4K"' "$T/k.json" || fail "the example no longer says context_tokens 4096"
+[ "$("$BIN" evaluate "$T/k.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s_per_gpu"])')" = \
+  "$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s_per_gpu"])')" ] ||
+  fail "context_tokens \"4K\" evaluates differently from 4096"
 echo "1 passed, 0 failed"
