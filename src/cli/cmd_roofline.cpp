@@ -83,7 +83,7 @@ void add_roofline_command(CLI::App& app, Context& ctx) {
       fmt::print("{}", csv.csv());
     } else {
       fmt::print(
-          "{} on {}: one MoE decode layer, {:.0f} sequences x {:.0f} context per GPU, experts over {} GPUs "
+          "{} on {}: one MoE decode layer, {:g} sequences x {:.0f} context per GPU, experts over {} GPUs "
           "({:.0f} local, {:.0f} token-expert pairs)\n\n{}\n"
           "  layer time (operators in sequence, LM head excluded): {:.1f} us; LM head, once per step: {:.1f} us\n"
           "  ridge: the intensity where an operator turns compute-bound, with the default efficiencies\n"

@@ -189,6 +189,12 @@ nlohmann::json roofline_json(const RooflineRequest& r, const io::Database& db) {
   require_ok("--context", finite_range_problem(num(r.context), 1, limits::kMaxContextTokens));
   require_ok("--ep", finite_range_problem(num(r.ep), 1, limits::kMaxGpus));
   const ModelSpec& m = db.model(r.model);
+  // One GPU of an EP group holds at least one expert: a larger group leaves GPUs without any,
+  // which this per-GPU view cannot show (the plan search idles them).
+  if (r.ep > m.moe.num_experts)
+    throw FlagError(fmt::format("--ep: {} GPUs for {}'s {} routed experts leaves {} GPUs without an expert. "
+                                "Fix: use --ep {} or fewer.",
+                                r.ep, m.id, m.moe.num_experts, r.ep - m.moe.num_experts, m.moe.num_experts));
   const Accelerator& hw = db.hardware(r.hardware);
   Precision p;
   p.weights = parse_format_flag(r.weights, "--weights");
