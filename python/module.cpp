@@ -93,6 +93,7 @@ class Opts {
     used_.push_back(key);
     if (d_.contains(key) && !d_[key].is_none()) out = d_[key].cast<T>();
   }
+  bool given(const char* key) const { return d_.contains(key) && !d_[key].is_none(); }
   void done() const {
     for (const auto& k : keys_)
       if (std::find(used_.begin(), used_.end(), k) == used_.end())
@@ -123,6 +124,7 @@ void read_search_flags(Opts& o, present::SearchFlags& f, bool with_grid_axes) {
   o.get("strategy", f.strategy);
   o.get("gpus", f.gpus);
   o.get("max_gpus", f.max_gpus);
+  f.max_gpus_given = o.given("max_gpus");
   o.get("objective", f.objective);
   o.get("afd_micro_batches", f.afd_micro_batches);
   o.get("require_bubble_free", f.require_bubble_free);

@@ -358,7 +358,7 @@ def _search_kwargs(objective, strategy, gpus, max_gpus, attention_hardware, ffn_
 
 def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *legacy,
          slo: Quantity = "50 ms", context: Quantity = 4096, objective: str = "gpu", strategy: str = "both",
-         gpus: int = 0, max_gpus: int = 1024, top: int = 1, pareto: bool = False,
+         gpus: int = 0, max_gpus: Optional[int] = None, top: int = 1, pareto: bool = False,
          attention_hardware: Optional[Ids] = None, ffn_hardware: Optional[Ids] = None,
          weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8", combine: str = "bf16",
          mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0, afd_micro_batches: Sequence[int] = (3, 4),
@@ -420,7 +420,7 @@ def plan_service(model: str = "deepseek-v3", hardware: Ids = "h800", *, isl: Qua
                  top: int = 1, prefill_hardware: Optional[Ids] = None, decode_hardware: Optional[Ids] = None,
                  prefill_parallel: Ids = ("ep", "tp"),
                  prefill_chunks: Any = (2048, 4096, 8192, 16384, 32768), kv_transport: str = "cpu_rdma",
-                 objective: str = "gpu", strategy: str = "both", max_gpus: int = 1024,
+                 objective: str = "gpu", strategy: str = "both", max_gpus: Optional[int] = None,
                  attention_hardware: Optional[Ids] = None, ffn_hardware: Optional[Ids] = None,
                  weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8", combine: str = "bf16",
                  mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0, afd_micro_batches: Sequence[int] = (3, 4),
@@ -539,7 +539,7 @@ def evaluate(scenario: Any, *, calibration: Any = None, gap: Optional[Quantity] 
 
 def sweep(model: Ids = "deepseek-v3", hardware: Ids = "h800", *, slo: Any = "50 ms", context: Any = 4096,
           scale_out_bandwidth: Any = None, objective: str = "gpu", strategy: str = "both", gpus: int = 0,
-          max_gpus: int = 1024, weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8",
+          max_gpus: Optional[int] = None, weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8",
           combine: str = "bf16", mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0,
           afd_micro_batches: Sequence[int] = (3, 4), require_bubble_free: bool = False,
           gap: Optional[Quantity] = None, mtp_step_gap: Optional[Quantity] = None, routing: str = "uniform",
@@ -565,7 +565,7 @@ def sweep(model: Ids = "deepseek-v3", hardware: Ids = "h800", *, slo: Any = "50 
 
 def compare(model: str = "deepseek-v3", hardware: Ids = "h800", *,
             slo: Any = ("20 ms", "30 ms", "50 ms", "100 ms"), context: Any = (1024, 4096, 16384, 65536),
-            objective: str = "gpu", strategy: str = "both", gpus: int = 0, max_gpus: int = 1024,
+            objective: str = "gpu", strategy: str = "both", gpus: int = 0, max_gpus: Optional[int] = None,
             weights: str = "fp8", kv_cache: str = "bf16", dispatch: str = "fp8", combine: str = "bf16",
             mtp_acceptance: float = 1.0, mtp_draft_tokens: int = 0, afd_micro_batches: Sequence[int] = (3, 4),
             require_bubble_free: bool = False, gap: Optional[Quantity] = None, routing: str = "uniform",

@@ -170,6 +170,7 @@ def test_validate_prefill_and_aggregated_match_cli(cli):
         (lambda: rl.plan("deepseek-v3", "h800", slo="nan ms"), ["plan", "--slo", "nan ms"]),
         (lambda: rl.plan("deepseek-v3", "h800", mtp_acceptance=-1.0), ["plan", "--mtp-acceptance", "-1"]),
         (lambda: rl.plan("deepseek-v3", "h800", max_gpus=70000), ["plan", "--max-gpus", "70000"]),
+        (lambda: rl.plan("deepseek-v3", "h800", gpus=100, max_gpus=50), ["plan", "--gpus", "100", "--max-gpus", "50"]),
         (lambda: rl.plan("deepseek-v3", "h800", routing="zipf:x"), ["plan", "--routing", "zipf:x"]),
         (lambda: rl.plan("deepseek-v3", "h800", weights="fp9"), ["plan", "--weights", "fp9"]),
         (lambda: rl.plan("deepseek-v3", "h800", gap="-5 ms"), ["plan", "--gap", "-5 ms"]),

@@ -43,6 +43,7 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
       ->check(FiniteRange(0, limits::kMaxGpus));
   cmd->add_option("--max-gpus", f.max_gpus, "GPU budget: the most GPUs a plan may use")
       ->check(FiniteRange(1, limits::kMaxGpus))
+      ->each([&f](const std::string&) { f.max_gpus_given = true; })
       ->capture_default_str();
   cmd->add_option("--objective", f.objective,
                   "what 'best' means: gpu (tokens/s per GPU), cost (tokens/s per $), watt (per W), hfu")

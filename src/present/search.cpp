@@ -176,6 +176,11 @@ const std::atomic<bool>* CancelScope::current() {
 }
 
 SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
+  if (f.max_gpus_given && f.gpus > f.max_gpus)
+    throw FlagError(
+        fmt::format("--gpus {} is more than --max-gpus {}. Fix: drop --max-gpus (--gpus sets the plan's "
+                    "size) or raise it to at least {}.",
+                    f.gpus, f.max_gpus, f.gpus));
   SearchSetup s;
   s.space.cancel = CancelScope::current();
   s.model = &db.model(f.model);

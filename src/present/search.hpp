@@ -25,6 +25,7 @@ struct SearchFlags {
   int mtp_draft_tokens = 0;
   std::string strategy = "both";
   int gpus = 0, max_gpus = 1024;
+  bool max_gpus_given = false;  ///< --max-gpus was given: --gpus may not exceed it
   std::string objective = "gpu";
   std::vector<int> afd_micro_batches{3, 4};
   bool require_bubble_free = false;

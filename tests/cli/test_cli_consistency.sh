@@ -97,6 +97,7 @@ usage 2 "--mtp-acceptance" -- evaluate "$SRC/examples/deepseek-v3-h800-ep.json" 
 usage 2 "--nonsense" -- plan --nonsense
 usage 2 "--json excludes --csv" -- plan --json --csv
 usage 2 "without an expert" -- roofline --model deepseek-v3 --hardware h800 --ep 1000
+usage 2 "--gpus 100 is more than --max-gpus 50" -- plan --gpus 100 --max-gpus 50
 usage 2 "at least 1 (the busiest rank" -- evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --routing 0.9
 usage 2 "--json excludes --markdown" -- validate "$SRC/examples/validation" --json --markdown
 
