@@ -121,7 +121,16 @@ std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
                      s.workload.context_tokens, ms(s.workload.tpot_slo_s), s.workload.mtp_acceptance);
   out += fmt::format("  feasible: {}{}\n", e.feasible ? "yes" : "NO",
                      e.feasible ? "" : std::string(" (") + infeasible_name(e.reason) + ")");
-  out += fmt::format("  binding:  {} — {}\n\n", binding_name(e.binding), describe_binding(e, d));
+  out += fmt::format("  binding:  {} — {}\n", binding_name(e.binding), describe_binding(e, d));
+  // EP ranks beyond the expert slots hold no expert: they cost GPUs and carry no load.
+  const int expert_tp = std::max(1, d.ffn.tp);  // EP: ffn is the same GPUs as attention
+  const int ranks = d.ffn.gpus / expert_tp, slots = s.model.moe.num_experts + d.redundant_experts;
+  if (ranks > slots)
+    out += fmt::format(
+        "  note:     {} of the {} GPUs for experts hold none ({} EP ranks for {} expert slots); they "
+        "count in tokens/s per GPU\n",
+        (ranks - slots) * expert_tp, d.ffn.gpus, ranks, slots);
+  out += "\n";
   if (e.reason == Infeasible::bad_shape) return out;
   Table t;
   t.header = {"metric", "value"};

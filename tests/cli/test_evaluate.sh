@@ -128,6 +128,17 @@ grep -q "architecture" "$T/err" && grep -q "hopper" "$T/err" || fail "architectu
 sed 's/"architecture": "hopper",/"architecture": "hopper", "dies_per_package": 99,/' "$SRC/hwdb/h800.json" >"$T/data/hwdb/h800.json"
 "$BIN" --data-dir "$T/data" show h800 >/dev/null 2>"$T/err" && fail "dies_per_package 99 accepted"
 grep -q "dies_per_package" "$T/err" || fail "dies_per_package message: $(cat "$T/err")"
+# FFN GPUs beyond the expert slots are priced (they count per GPU) and the table says they hold none.
+python3 - "$SRC/examples/deepseek-v3-h800-afd.json" "$T/afd320.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["deployment"]["ffn"]["gpus"] = 320
+json.dump(d, open(sys.argv[2], "w"))
+PY
+"$BIN" evaluate "$T/afd320.json" >"$T/out" || fail "320 FFN GPUs: exit $?"
+grep -q "64 of the 320 GPUs for experts hold none (320 EP ranks for 256 expert slots)" "$T/out" ||
+  fail "idle FFN GPUs not noted: $(head -5 "$T/out")"
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-afd.json" | grep -q "hold none" && fail "note without idle GPUs"
+
 # Token counts in a scenario take the command line's K suffix: "4K" is 4096.
 sed 's/"context_tokens": 4096/"context_tokens": "4K"/' "$SRC/examples/deepseek-v3-h800-ep.json" >"$T/k.json"
 grep -q '"4K"' "$T/k.json" || fail "the example no longer says context_tokens 4096"
