@@ -39,11 +39,11 @@ EvaluateCalibration apply_evaluate_request(std::vector<io::Scenario>& scenarios,
     if (!r.context.empty()) w.context_tokens = parse_search_quantity(r.context, Dimension::count, "--context");
     // The same range checks and wording as plan/sweep/compare (check_search_flags).
     if (r.context_cv != -1) {
-      require_ok("--context-cv", finite_range_problem(fmt::format("{}", r.context_cv), 0.0, 10.0));
+      require_ok("--context-cv", finite_range_problem(num(r.context_cv), 0.0, 10.0));
       w.context_cv = r.context_cv;
     }
     if (r.mtp_acceptance != -1) {
-      require_ok("--mtp-acceptance", finite_range_problem(fmt::format("{}", r.mtp_acceptance), 1.0, 16.0));
+      require_ok("--mtp-acceptance", finite_range_problem(num(r.mtp_acceptance), 1.0, 16.0));
       w.mtp_acceptance = r.mtp_acceptance;
       if (w.mtp_acceptance > 1.0 + w.mtp_draft_tokens) w.mtp_draft_tokens = drafts_for_acceptance(w.mtp_acceptance);
     }
