@@ -189,10 +189,20 @@ inline OpList attention_stage_ops(const ModelSpec& m, const Precision& p, double
   return out;
 }
 
-/// Probability that a given expert receives none of `tokens` tokens under uniform top-k.
+/// Probability that a given expert receives none of `tokens` tokens under uniform top-k:
+/// (1 - k/E)^tokens, as exp(tokens ln(1 - k/E)) with the logarithm remembered per (k, E) (the
+/// search's inner loop calls this once per evaluation; pow was its costliest library call).
 inline double prob_expert_idle(double tokens, int top_k, int num_experts) {
-  if (num_experts <= 0) return 1;
-  return std::pow(1.0 - double(top_k) / num_experts, tokens);
+  if (num_experts <= 0 || !(tokens > 0)) return 1;
+  if (top_k >= num_experts) return 0;
+  struct Entry {
+    int top_k = 0, num_experts = 0;
+    double log_keep = 0;
+  };
+  static thread_local Entry last;  // one model per search: one entry suffices
+  if (last.top_k != top_k || last.num_experts != num_experts)
+    last = {top_k, num_experts, std::log1p(-double(top_k) / num_experts)};
+  return std::exp(tokens * last.log_keep);
 }
 
 /// Routed experts on one FFN GPU: `routed_tokens` token-expert pairs arrive for `local_experts`
