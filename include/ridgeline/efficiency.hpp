@@ -6,6 +6,7 @@
 #include <array>
 
 #include "ridgeline/provenance.hpp"
+#include "ridgeline/roofline_profile.hpp"
 #include "ridgeline/transport.hpp"
 
 namespace ridgeline {
@@ -55,6 +56,18 @@ struct Efficiencies {
       default_transport_cost(TransportKind::nccl), default_transport_cost(TransportKind::cpu_rdma)};
   const TransportCost& transport(TransportKind k) const { return transports[size_t(k)]; }
   Source source = Source::assumed;
+
+  /// The five roofline fractions above (gemm_compute, gemm_memory, attention_compute,
+  /// attention_memory, attention_kv_reread) that were given (a calibration file, a scenario's
+  /// efficiency block; RooflineField bits): a given value prices every accelerator. The others
+  /// follow each accelerator's measured profile (Accelerator::roofline_profile, fitted to its
+  /// measured kernel tables) where hwdb ships one, else the generic values above.
+  unsigned given_roofline = 0;
+  /// false: ignore every accelerator's measured profile (the generic fractions everywhere).
+  bool hardware_profiles = true;
+  /// Multiplies both attention fractions, whichever source they come from (capped at 1): the
+  /// attention-efficiency range of `plan --sensitivity`.
+  double attention_efficiency_scale = 1.0;
 };
 
 }  // namespace ridgeline

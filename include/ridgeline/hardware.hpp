@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ridgeline/error.hpp"
+#include "ridgeline/roofline_profile.hpp"
 
 namespace ridgeline {
 
@@ -97,6 +98,10 @@ struct Accelerator {
   /// (attention_kernel_shape) instead of one fixed tile. Set from `architecture` by the loader
   /// (tiles_by_rows_for).
   bool attention_tiles_by_rows = false;
+
+  /// The roofline fractions measured on this accelerator (hwdb/calibration/<id>.json, set by the
+  /// loader): they replace the generic Efficiencies fractions for its operators. nullopt: none.
+  std::optional<RooflineProfile> roofline_profile;
 
   /// Blackwell: TensorRT-LLM's generation kernels (trtllm-gen FMHA, `fmhaKernels.h`, also run by
   /// FlashInfer on SM100) choose the tile per call: `selectMlaGenerationKernel` and the GQA

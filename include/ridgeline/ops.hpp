@@ -52,8 +52,35 @@ struct AttentionKernelShape {
   double kv_ctas = 1.0;
   /// KV bytes read from HBM per byte of KV: the first CTA's stream, plus the share of every
   /// repeat that misses the L2 (Efficiencies::attention_kv_reread).
-  double kv_streams(const Efficiencies& eff) const { return 1.0 + eff.attention_kv_reread * (kv_ctas - 1.0); }
+  double kv_streams(double attention_kv_reread) const { return 1.0 + attention_kv_reread * (kv_ctas - 1.0); }
 };
+
+/// The roofline fractions `eff` prices `hw`'s operators with, field by field: a value `eff` was
+/// given (a calibration) wins; else `hw`'s measured profile where it has the field (and
+/// profiles are on); else `eff`'s generic value. Attention fractions carry
+/// attention_efficiency_scale (capped at 1).
+/// RooflineField bits that `hw`'s measured profile supplies under `eff` (the rest: given or generic).
+inline unsigned roofline_fields_from_profile(const Efficiencies& eff, const Accelerator& hw) {
+  return eff.hardware_profiles && hw.roofline_profile ? hw.roofline_profile->measured & ~eff.given_roofline : 0u;
+}
+
+inline RooflineFractions roofline_fractions(const Efficiencies& eff, const Accelerator& hw) {
+  RooflineFractions f{eff.gemm_compute, eff.gemm_memory, eff.attention_compute, eff.attention_memory,
+                      eff.attention_kv_reread};
+  if (const unsigned use = roofline_fields_from_profile(eff, hw)) {
+    const RooflineProfile& p = *hw.roofline_profile;
+    if (use & kGemmCompute) f.gemm_compute = p.values.gemm_compute;
+    if (use & kGemmMemory) f.gemm_memory = p.values.gemm_memory;
+    if (use & kAttentionCompute) f.attention_compute = p.values.attention_compute;
+    if (use & kAttentionMemory) f.attention_memory = p.values.attention_memory;
+    if (use & kAttentionKvReread) f.attention_kv_reread = p.values.attention_kv_reread;
+  }
+  if (eff.attention_efficiency_scale != 1.0) {
+    f.attention_compute = std::min(1.0, f.attention_compute * eff.attention_efficiency_scale);
+    f.attention_memory = std::min(1.0, f.attention_memory * eff.attention_efficiency_scale);
+  }
+  return f;
+}
 
 /// Fixed-tile kernels (Hopper's FlashMLA / FlashAttention-3, Ampere, AMD, Ascend) pad the rows to
 /// Accelerator::attention_tile_rows. Blackwell's generation kernels choose per call (TensorRT-LLM
@@ -80,9 +107,10 @@ inline AttentionKernelShape attention_kernel_shape(double rows, bool latent_kv, 
 /// `eff`: attention's FLOPs padded to its tile and its KV read kv_streams times.
 inline double ridge_flop_per_byte(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
   const double peak_ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
-  if (op.kind != OpKind::attention) return peak_ridge * eff.gemm_compute / eff.gemm_memory;
+  const RooflineFractions f = roofline_fractions(eff, hw);
+  if (op.kind != OpKind::attention) return peak_ridge * f.gemm_compute / f.gemm_memory;
   const AttentionKernelShape k = attention_kernel_shape(op.rows_per_group, op.latent_kv, hw);
-  return peak_ridge * eff.attention_compute / eff.attention_memory * k.kv_streams(eff) / k.padding;
+  return peak_ridge * f.attention_compute / f.attention_memory * k.kv_streams(f.attention_kv_reread) / k.padding;
 }
 
 struct OpTime {
@@ -98,9 +126,10 @@ inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencie
   const double peak = hw.peak_flops_per_s(op.math);
   const AttentionKernelShape k =
       attn ? attention_kernel_shape(op.rows_per_group, op.latent_kv, hw) : AttentionKernelShape{};
-  t.compute_s = op.flops * k.padding / (peak * (attn ? eff.attention_compute : eff.gemm_compute));
-  t.memory_s =
-      op.hbm_bytes * k.kv_streams(eff) / (hw.hbm_bytes_per_s * (attn ? eff.attention_memory : eff.gemm_memory));
+  const RooflineFractions f = roofline_fractions(eff, hw);
+  t.compute_s = op.flops * k.padding / (peak * (attn ? f.attention_compute : f.gemm_compute));
+  t.memory_s = op.hbm_bytes * k.kv_streams(f.attention_kv_reread) /
+               (hw.hbm_bytes_per_s * (attn ? f.attention_memory : f.gemm_memory));
   t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
   // Inside a GEMM the weight stream and the tensor cores overlap imperfectly near the ridge
   // point (prologue/epilogue, wave quantisation): part of the shorter side shows (gemm_overlap).

@@ -159,6 +159,7 @@ inline double log_sq(double pred, double meas) {
 /// GEMM: gemm_compute, gemm_memory and kernel_overhead of `base` (gemm_overlap kept) that best
 /// reproduce the samples through op_time.
 inline Efficiencies fit_gemm_profile(const std::vector<GemmKernelSample>& s, const Accelerator& hw, Efficiencies base) {
+  base.hardware_profiles = false;  // the fit's own values price hw, not hw's shipped profile
   if (s.empty()) return base;
   auto cost = [&](const std::vector<double>& x) {
     Efficiencies e = base;
@@ -189,6 +190,7 @@ inline bool mla_samples_split_heads(const std::vector<MlaDecodeSample>& s, const
 /// samples identify it (kernel_overhead as `base` has it).
 inline Efficiencies fit_mla_profile(const std::vector<MlaDecodeSample>& s, const ModelSpec& m, const Accelerator& hw,
                                     Efficiencies base) {
+  base.hardware_profiles = false;  // the fit's own values price hw, not hw's shipped profile
   if (s.empty()) return base;
   const bool reread = mla_samples_split_heads(s, hw);
   auto with = [&](const std::vector<double>& x) {
@@ -216,6 +218,7 @@ inline Efficiencies fit_mla_profile(const std::vector<MlaDecodeSample>& s, const
 /// Published attention rates: efficiency = achieved / peak (median of each bound's figures).
 inline Efficiencies fit_attention_peaks(const std::vector<AttentionPeakSample>& s, const Accelerator& hw, DType math,
                                         Efficiencies base) {
+  base.hardware_profiles = false;
   std::vector<double> c, m;
   for (const auto& p : s)
     (p.compute ? c : m)
@@ -307,9 +310,12 @@ inline OperatorError summarize_op(const std::string& name, std::vector<double> e
   return o;
 }
 
-/// Relative errors (predicted / measured - 1) of every operator's samples in `s` under `eff`.
+/// Relative errors (predicted / measured - 1) of every operator's samples in `s` under `eff`'s
+/// own fractions (hw's shipped profile, which such a check produces, is not applied).
 inline std::vector<OperatorError> operator_errors(const ProfileSamples& s, const ModelSpec& mla_model,
-                                                  const Accelerator& hw, const Efficiencies& eff) {
+                                                  const Accelerator& hw, const Efficiencies& eff_in) {
+  Efficiencies eff = eff_in;
+  eff.hardware_profiles = false;
   std::vector<OperatorError> out;
   std::vector<double> e;
   for (const auto& p : s.gemm) e.push_back(predict_gemm_s(p, hw, eff) / p.time_s - 1);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "json_reader.hpp"
+#include "ridgeline/io/validation.hpp"
 
 namespace ridgeline::io {
 
@@ -321,10 +322,36 @@ void load_into(const fs::path& dir, std::map<std::string, std::unique_ptr<DbEntr
 }
 }  // namespace
 
+namespace {
+/// hwdb/calibration/<id>.json (ridgeline profile-check's fit to the accelerator's measured kernel
+/// tables), if there is one: the roofline fractions it sets become the accelerator's profile.
+std::optional<RooflineProfile> load_roofline_profile(const fs::path& hwdb_dir, const std::string& id) {
+  const fs::path file = hwdb_dir / "calibration" / (id + ".json");
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return std::nullopt;
+  const Calibration c = load_calibration(file, Efficiencies{});
+  const bool mine = std::find(c.applies_to.begin(), c.applies_to.end(), id) != c.applies_to.end() ||
+                    (c.applies_to.empty() && c.hardware_id == id);
+  if (!mine)
+    throw ConfigError(file.string() +
+                      ": a hardware profile must apply to its own hardware. Fix: set \"applies_to\": [\"" + id +
+                      "\"] (profile-check --write does), or move the file out of hwdb/calibration/.");
+  RooflineProfile p;
+  const Efficiencies& f = c.efficiencies;
+  p.values = {f.gemm_compute, f.gemm_memory, f.attention_compute, f.attention_memory, f.attention_kv_reread};
+  p.measured = f.given_roofline;
+  p.source = "hwdb/calibration/" + id + ".json";
+  if (p.measured == 0) return std::nullopt;
+  return p;
+}
+}  // namespace
+
 Database Database::load(const fs::path& hwdb_dir, const fs::path& models_dir) {
   Database db;
-  load_into(hwdb_dir, db.hw_, db.hw_alias_,
-            [](DbEntry& e, const std::string& id) { e.hw = accelerator_from_json(e.json, e.file.string(), id); });
+  load_into(hwdb_dir, db.hw_, db.hw_alias_, [&](DbEntry& e, const std::string& id) {
+    e.hw = accelerator_from_json(e.json, e.file.string(), id);
+    e.hw.roofline_profile = load_roofline_profile(hwdb_dir, id);
+  });
   load_into(models_dir, db.models_, db.model_alias_,
             [](DbEntry& e, const std::string& id) { e.model = model_from_json(e.json, e.file.string(), id); });
   return db;
@@ -481,6 +508,7 @@ Accelerator Database::hardware_with_overrides(const std::string& base_id, const 
   }
   merged.merge_patch(patch);
   Accelerator a = accelerator_from_json(merged, where + " (overrides on " + base.file.string() + ")", base.hw.id);
+  a.roofline_profile = base.hw.roofline_profile;  // the same chips: their measured kernels stay
   a.id = base.hw.id + "*";
   a.notes = "what-if overrides of " + base.hw.id;
   return a;

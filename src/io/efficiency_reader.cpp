@@ -32,9 +32,9 @@ std::optional<TransportKind> transport_of(const std::string& name) {
 
 std::vector<std::string> read_efficiency_block(const Reader& e, Efficiencies& f) {
   static const std::vector<std::string> kKeys = {
-      "gemm_compute",    "gemm_memory",           "attention_compute",  "attention_memory",
-      "kernel_overhead", "usable_hbm_fraction",   "transport",          "small_kernels_per_layer",
-      "gemm_overlap",    "eager_launch_overhead", "attention_kv_reread"};
+      "gemm_compute",    "gemm_memory",           "attention_compute",   "attention_memory",
+      "kernel_overhead", "usable_hbm_fraction",   "transport",           "small_kernels_per_layer",
+      "gemm_overlap",    "eager_launch_overhead", "attention_kv_reread", "hardware_profiles"};
   // Keys of earlier versions, replaced by the transport model: say what replaces them.
   if (e.has("micro_batch_overlap"))
     e.fail("micro_batch_overlap", "was replaced by the transport contention model",
@@ -49,6 +49,15 @@ std::vector<std::string> read_efficiency_block(const Reader& e, Efficiencies& f)
   f.attention_compute = e.opt_number_in("attention_compute", 1e-3, 1.0, f.attention_compute);
   f.attention_memory = e.opt_number_in("attention_memory", 1e-3, 1.0, f.attention_memory);
   f.attention_kv_reread = e.opt_number_in("attention_kv_reread", 0.0, 1.0, f.attention_kv_reread);
+  // A given fraction prices every accelerator, over any measured profile (roofline_fractions).
+  static constexpr std::pair<const char*, unsigned> kRoofline[] = {{"gemm_compute", kGemmCompute},
+                                                                   {"gemm_memory", kGemmMemory},
+                                                                   {"attention_compute", kAttentionCompute},
+                                                                   {"attention_memory", kAttentionMemory},
+                                                                   {"attention_kv_reread", kAttentionKvReread}};
+  for (const auto& [key, bit] : kRoofline)
+    if (e.has(key)) f.given_roofline |= bit;
+  f.hardware_profiles = e.opt_bool("hardware_profiles", f.hardware_profiles);
   f.kernel_overhead_s = e.opt_quantity("kernel_overhead", Dimension::seconds, true).value_or(f.kernel_overhead_s);
   f.eager_launch_overhead_s =
       e.opt_quantity("eager_launch_overhead", Dimension::seconds, true).value_or(f.eager_launch_overhead_s);

@@ -339,15 +339,22 @@ std::string scenario_to_json(const Scenario& s) {
                    {"context_cv", w.context_cv}};
   if (w.expert_load_imbalance > 0) j["workload"]["expert_load_imbalance"] = w.expert_load_imbalance;
   const auto& f = s.efficiencies;
-  j["efficiency"] = {{"gemm_compute", f.gemm_compute},
-                     {"gemm_memory", f.gemm_memory},
-                     {"attention_compute", f.attention_compute},
-                     {"attention_memory", f.attention_memory},
-                     {"kernel_overhead", f.kernel_overhead_s},
+  j["efficiency"] = {{"kernel_overhead", f.kernel_overhead_s},
                      {"usable_hbm_fraction", f.usable_hbm_fraction},
                      {"eager_launch_overhead", f.eager_launch_overhead_s},
                      {"small_kernels_per_layer", f.small_kernels_per_layer},
                      {"gemm_overlap", f.gemm_overlap}};
+  // A roofline fraction is written only where it was given (or profiles are off): the others
+  // follow each accelerator's measured profile when the file is read back, as they did here.
+  const std::pair<const char*, std::pair<unsigned, double>> roofline[] = {
+      {"gemm_compute", {kGemmCompute, f.gemm_compute}},
+      {"gemm_memory", {kGemmMemory, f.gemm_memory}},
+      {"attention_compute", {kAttentionCompute, f.attention_compute}},
+      {"attention_memory", {kAttentionMemory, f.attention_memory}},
+      {"attention_kv_reread", {kAttentionKvReread, f.attention_kv_reread}}};
+  for (const auto& [key, field] : roofline)
+    if (!f.hardware_profiles || (f.given_roofline & field.first)) j["efficiency"][key] = field.second;
+  if (!f.hardware_profiles) j["efficiency"]["hardware_profiles"] = false;
   for (int k = 0; k < kTransportKinds; ++k) {
     const TransportCost& c = f.transports[size_t(k)];
     j["efficiency"]["transport"][transport_name(TransportKind(k))] = {

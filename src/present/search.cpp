@@ -269,6 +269,16 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
                     f.attention_hardware.empty() ? "--hardware" : "--attention-hardware");
     check_supported(sp.ffn_hardware, s.precision, f.ffn_hardware.empty() ? "--hardware" : "--ffn-hardware");
   }
+  // The operator-roofline fractions of each accelerator the search may use, and their origin.
+  std::vector<const Accelerator*> seen;
+  for (const auto* list : {&sp.ep_hardware, &sp.attention_hardware, &sp.ffn_hardware})
+    for (const Accelerator* hw : *list) {
+      if (std::find(seen.begin(), seen.end(), hw) != seen.end()) continue;
+      seen.push_back(hw);
+      const bool measured = roofline_fields_from_profile(s.efficiencies, *hw) != 0;
+      s.inputs.push_back({"roofline efficiencies (" + hw->id + ")", report::roofline_text(s.efficiencies, *hw),
+                          measured ? "measured" : eff_origin});
+    }
   sp.exact_gpus = f.gpus;
   sp.max_gpus = f.gpus > 0 ? f.gpus : f.max_gpus;
   sp.objective = parse_objective(f.objective);

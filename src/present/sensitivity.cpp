@@ -27,8 +27,8 @@ void scale_fixed_costs(SearchSetup& s, double f) {
 }
 
 void scale_attention(SearchSetup& s, double f) {
-  s.efficiencies.attention_compute = std::min(1.0, s.efficiencies.attention_compute * f);
-  s.efficiencies.attention_memory = std::min(1.0, s.efficiencies.attention_memory * f);
+  // On each accelerator's own fractions (its measured profile or the generic ones), capped at 1.
+  s.efficiencies.attention_efficiency_scale *= f;
 }
 
 /// The uncertain parameters and their sourced ranges (README "Defaults and their sources").

@@ -122,6 +122,9 @@ std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
   out += fmt::format("  feasible: {}{}\n", e.feasible ? "yes" : "NO",
                      e.feasible ? "" : std::string(" (") + infeasible_name(e.reason) + ")");
   out += fmt::format("  binding:  {} — {}\n", binding_name(e.binding), describe_binding(e, d));
+  out += fmt::format("  roofline: {}\n", roofline_text(s.efficiencies, *d.attention.hw));
+  if (d.ffn.hw && d.ffn.hw != d.attention.hw)
+    out += fmt::format("  FFN side: {}\n", roofline_text(s.efficiencies, *d.ffn.hw));
   // EP ranks beyond the expert slots hold no expert: they cost GPUs and carry no load.
   const int expert_tp = std::max(1, d.ffn.tp);  // EP: ffn is the same GPUs as attention
   const int ranks = d.ffn.gpus / expert_tp, slots = s.model.moe.num_experts + d.redundant_experts;
@@ -256,6 +259,9 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
   j["transport"] = {{"name", transport_name(e.transport)},
                     {"transfer_overhead_us", e.transfer_overhead_s * 1e6},
                     {"contention", e.transport_contention}};
+  // The operator-roofline fractions each side was priced with, and where they came from.
+  j["roofline_efficiency"] = {{"attention_gpu", roofline_json(s.efficiencies, *d.attention.hw)},
+                              {"ffn_gpu", roofline_json(s.efficiencies, d.ffn.hw ? *d.ffn.hw : *d.attention.hw)}};
   j["breakdown"] = {
       {"attention_ms", e.attention_s * 1e3},
       {"ffn_ms", e.ffn_s * 1e3},
@@ -284,6 +290,56 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
       {"memory", {{"attention_gpu", memory_json(e.attention_memory)}, {"ffn_gpu", memory_json(e.ffn_memory)}}}};
   add_op_breakdown(s, e, j["breakdown"]);
   return j;
+}
+
+namespace {
+struct RooflineField {
+  const char* key;
+  unsigned bit;
+  double RooflineFractions::*value;
+};
+constexpr RooflineField kRooflineFields[] = {
+    {"gemm_compute", kGemmCompute, &RooflineFractions::gemm_compute},
+    {"gemm_memory", kGemmMemory, &RooflineFractions::gemm_memory},
+    {"attention_compute", kAttentionCompute, &RooflineFractions::attention_compute},
+    {"attention_memory", kAttentionMemory, &RooflineFractions::attention_memory},
+    {"attention_kv_reread", kAttentionKvReread, &RooflineFractions::attention_kv_reread}};
+
+const char* roofline_origin(const Efficiencies& eff, const Accelerator& hw, unsigned bit) {
+  if (roofline_fields_from_profile(eff, hw) & bit) return "measured";
+  return eff.given_roofline & bit ? "calibrated" : "default";
+}
+}  // namespace
+
+json roofline_json(const Efficiencies& eff, const Accelerator& hw) {
+  const RooflineFractions f = roofline_fractions(eff, hw);
+  json j = {{"hardware", hw.id}};
+  for (const auto& k : kRooflineFields)
+    j[k.key] = {{"value", f.*(k.value)}, {"source", roofline_origin(eff, hw, k.bit)}};
+  j["profile"] = roofline_fields_from_profile(eff, hw) ? json(hw.roofline_profile->source) : json();
+  if (eff.attention_efficiency_scale != 1.0) j["attention_efficiency_scale"] = eff.attention_efficiency_scale;
+  return j;
+}
+
+std::string roofline_text(const Efficiencies& eff, const Accelerator& hw) {
+  const RooflineFractions f = roofline_fractions(eff, hw);
+  std::string origin;
+  for (const char* o : {"measured", "calibrated", "default"}) {
+    std::string keys;
+    int n = 0;
+    int fields = 0;
+    for (const auto& k : kRooflineFields) {
+      // The KV re-read prices only kernels that split a KV-head group (Blackwell): elsewhere unused.
+      if (k.bit == kAttentionKvReread && !hw.attention_tiles_by_rows) continue;
+      ++fields;
+      if (std::string_view(roofline_origin(eff, hw, k.bit)) == o) keys += (n++ ? ", " : "") + std::string(k.key);
+    }
+    if (n == 0) continue;
+    std::string what = std::string(o) == "measured" ? "measured (" + hw.roofline_profile->source + ")" : o;
+    origin += (origin.empty() ? "" : "; ") + what + (n == fields ? "" : ": " + keys);
+  }
+  return fmt::format("GEMM {:.3f} compute / {:.3f} memory, attention {:.3f} / {:.3f}: {}", f.gemm_compute,
+                     f.gemm_memory, f.attention_compute, f.attention_memory, origin);
 }
 
 json meta_json(const std::vector<std::string>& argv) {

@@ -21,6 +21,12 @@ std::string ep_shape_words(const Deployment& d);
 std::string evaluation_table(const io::Scenario& s, const Evaluation& e);
 /// The JSON object of one evaluation (fields documented in README.md).
 nlohmann::json evaluation_json(const io::Scenario& s, const Evaluation& e);
+/// The roofline fractions `eff` prices `hw`'s operators with, each with its origin ("measured":
+/// hw's profile, "calibrated": given by a calibration, "default": generic) and the profile file.
+nlohmann::json roofline_json(const Efficiencies& eff, const Accelerator& hw);
+/// The same in one line: "GEMM 0.630 compute / 0.807 memory, attention 0.662 / 0.850: measured
+/// (hwdb/calibration/h200.json)".
+std::string roofline_text(const Efficiencies& eff, const Accelerator& hw);
 /// The `meta` block every JSON output carries: tool version, argv, inputs.
 nlohmann::json meta_json(const std::vector<std::string>& argv);
 

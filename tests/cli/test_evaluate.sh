@@ -145,4 +145,23 @@ grep -q '"4K"' "$T/k.json" || fail "the example no longer says context_tokens 40
 [ "$("$BIN" evaluate "$T/k.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s_per_gpu"])')" = \
   "$("$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s_per_gpu"])')" ] ||
   fail "context_tokens \"4K\" evaluates differently from 4096"
+# The roofline fractions each side was priced with, and their origin: H800's measured profile by
+# default, the generic values under generic-efficiencies.json, a given value as calibrated.
+for cal in "" "$SRC/examples/calibration/generic-efficiencies.json" "$SRC/hwdb/calibration/h800.json"; do
+  "$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" --json ${cal:+--calibration "$cal"} >"$T/r.json" ||
+    fail "evaluate with calibration '$cal': exit $?"
+  python3 - "$T/r.json" "$cal" <<'PY' || fail "roofline_efficiency with calibration '$cal'"
+import json, sys
+d, cal = json.load(open(sys.argv[1])), sys.argv[2]
+r = d["roofline_efficiency"]["attention_gpu"]
+assert r["hardware"] == "h800", r
+want = "default" if "generic" in cal else "calibrated" if cal else "measured"
+for k in ("gemm_compute", "gemm_memory", "attention_compute", "attention_memory"):
+    assert r[k]["source"] == want and 0 < r[k]["value"] <= 1, (k, r[k], want)
+assert (r["profile"] == "hwdb/calibration/h800.json") == (want == "measured"), r
+assert d["roofline_efficiency"]["ffn_gpu"]["hardware"] == "h800"
+PY
+done
+"$BIN" evaluate "$SRC/examples/deepseek-v3-h800-ep.json" | grep -q "roofline: GEMM .*measured (hwdb/calibration/h800.json)" ||
+  fail "the table does not say where the roofline fractions come from"
 echo "1 passed, 0 failed"

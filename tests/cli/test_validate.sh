@@ -9,16 +9,25 @@ fail() { echo "FAIL: $*"; exit 1; }
 DIR="$SRC/examples/validation"
 CAL="$SRC/examples/calibration/symmetric-contention.json"
 
-# Defaults only (no calibration): median |error| <= 12 % (issue 9's bar), |bias| <= 11 %, no
-# point worse than 40 % (README "Validation": measured 11.5 % / 34.3 % / +10.6 % over 17 points;
-# the max bar was 30 % until the GB200 point b01, an early software stack, was added as data, and
-# the bias bar 8 % until b04 (vLLM on GB200, +29.8 %) and b05 (Kimi K2 on H200, +32.0 %) were).
-"$BIN" validate "$DIR" --max-median 0.12 --max-error 0.40 --json >"$T/dj" 2>"$T/err" ||
+# Defaults only (no calibration): median |error| <= 12 % and |bias| <= 8 % (issue 9's bars), no
+# point worse than 35 % (README "Validation": measured 8.2 % / 31.7 % / +7.3 % over 17 points with
+# the measured hardware profiles; issue 9's 30 % max is not met: b05, Kimi K2 on H200, +31.7 %).
+"$BIN" validate "$DIR" --max-median 0.12 --max-error 0.35 --json >"$T/dj" 2>"$T/err" ||
   fail "defaults validation gate: $(cat "$T/err")"
-python3 - "$T/dj" <<'PY' || fail "defaults bias above 11 %"
+python3 - "$T/dj" <<'PY' || fail "defaults bias above 8 %"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert abs(d["summary"]["mean_signed_error"]) <= 0.11, d["summary"]
+assert abs(d["summary"]["mean_signed_error"]) <= 0.08, d["summary"]
+PY
+# The generic fractions (no measured profiles) are a what-if file: the same points, the earlier
+# numbers (11.5 % / 34.3 % / +10.6 %), so the profiles are what moved them.
+"$BIN" validate "$DIR" --calibration "$SRC/examples/calibration/generic-efficiencies.json" --json >"$T/gj" ||
+  fail "generic-efficiencies validation exit $?"
+python3 - "$T/dj" "$T/gj" <<'PY' || fail "generic efficiencies should reproduce the pre-profile numbers"
+import json, sys
+d, g = (json.load(open(f)) for f in sys.argv[1:3])
+assert abs(g["summary"]["mean_signed_error"] - 0.106) < 0.005, g["summary"]
+assert g["summary"]["mean_signed_error"] > d["summary"]["mean_signed_error"] + 0.02
 PY
 # Accuracy bar (issue 5): median |error| <= 15 %, no point worse than 40 %.
 "$BIN" validate "$DIR" --calibration "$CAL" --max-median 0.15 --max-error 0.40 >"$T/out" 2>"$T/err" ||

@@ -58,6 +58,7 @@ TEST_CASE("Blackwell MLA: 17-32 rows run two 16-row CTAs that each stream the KV
   REQUIRE(b200.attention_tiles_by_rows);
   REQUIRE(!h200.attention_tiles_by_rows);
   Efficiencies eff;
+  eff.hardware_profiles = false;  // the mechanism under this test's own re-read values
   eff.attention_kv_reread = 0.3;
 
   // Attention TP 4: 32 heads per GPU. Blackwell: two CTAs, no padding, 1.3 KV streams.
@@ -67,11 +68,11 @@ TEST_CASE("Blackwell MLA: 17-32 rows run two 16-row CTAs that each stream the KV
   const AttentionKernelShape split = attention_kernel_shape(tp4.rows_per_group, true, b200);
   CHECK(split.padding == Approx(1.0));
   CHECK(split.kv_ctas == Approx(2.0));
-  CHECK(split.kv_streams(eff) == Approx(1.3));
+  CHECK(split.kv_streams(eff.attention_kv_reread) == Approx(1.3));
   // Hopper: one 64-row tile, the KV read once.
   const AttentionKernelShape tile = attention_kernel_shape(tp4.rows_per_group, true, h200);
   CHECK(tile.padding == Approx(2.0));
-  CHECK(tile.kv_streams(eff) == Approx(1.0));
+  CHECK(tile.kv_streams(eff.attention_kv_reread) == Approx(1.0));
 
   // The memory time follows the streams: memory-bound at 8K context, it scales with the re-read.
   eff.attention_kv_reread = 0.0;

@@ -104,7 +104,12 @@ TEST_CASE("prefill: operators against measured SGLang prefill kernel tables (H10
     // the EP group's total tokens (about 8 ns per token on H100, the same at every EP size for
     // the same total), which a real rank never sees: from EP 16 on it dominates, so those rows
     // are reported, not checked.
-    std::vector<double> moe_small, moe_large;
+    // Checked twice: with the generic fractions (tuned on DeepGEMM, the kernels these SGLang
+    // tables time) and with the defaults, which take the accelerator's measured profile (fitted
+    // to TensorRT-LLM's GEMM tables: slower GEMMs, so these rows come out pessimistic).
+    Efficiencies generic = eff;
+    generic.hardware_profiles = false;
+    std::vector<double> moe_small, moe_large, moe_small_generic;
     for (const auto& r : read_csv(hw_id, "moe_context.csv")) {
       const int ep = int(r[0]);
       const double global = r[1], measured = r[2];
@@ -112,11 +117,14 @@ TEST_CASE("prefill: operators against measured SGLang prefill kernel tables (H10
       prefill_expert_ops(ops, m, p, Workload{}, ep, m.moe.num_experts, global / ep);
       const double t = stage_time(ops, hw, eff).time_s;
       (ep <= 8 ? moe_small : moe_large).push_back(t / measured - 1);
+      if (ep <= 8) moe_small_generic.push_back(stage_time(ops, hw, generic).time_s / measured - 1);
     }
     report("MoE module, EP <= 8", hw_id, moe_small);
+    report("MoE, EP <= 8, generic", hw_id, moe_small_generic);
     report("MoE module, EP >= 16", hw_id, moe_large);
     REQUIRE(moe_small.size() >= 4);
-    CHECK(summarize_errors(moe_small).median_abs_error < 0.12);
+    CHECK(summarize_errors(moe_small_generic).median_abs_error < 0.12);
+    CHECK(summarize_errors(moe_small).median_abs_error < 0.16);
 
     // DeepEP normal dispatch + combine (24 SMs) on 2 and 4 nodes of 8 GPUs (EP16, EP32: the
     // validation points' shape). On 8 nodes the measured time is 2.3x the model's (reported only):
