@@ -64,22 +64,35 @@ inline unsigned roofline_fields_from_profile(const Efficiencies& eff, const Acce
   return eff.hardware_profiles && hw.roofline_profile ? hw.roofline_profile->measured & ~eff.given_roofline : 0u;
 }
 
-inline RooflineFractions roofline_fractions(const Efficiencies& eff, const Accelerator& hw) {
-  RooflineFractions f{eff.gemm_compute, eff.gemm_memory, eff.attention_compute, eff.attention_memory,
-                      eff.attention_kv_reread};
+/// One operator kind's fractions (attention or GEMM) under roofline_fractions' rules: the search
+/// prices ~10 operators per evaluation, so each resolves only the two or three it uses.
+struct KindFractions {
+  double compute = 0, memory = 0, kv_reread = 0;
+};
+inline KindFractions kind_fractions(const Efficiencies& eff, const Accelerator& hw, bool attention) {
+  KindFractions k{attention ? eff.attention_compute : eff.gemm_compute,
+                  attention ? eff.attention_memory : eff.gemm_memory, eff.attention_kv_reread};
   if (const unsigned use = roofline_fields_from_profile(eff, hw)) {
-    const RooflineProfile& p = *hw.roofline_profile;
-    if (use & kGemmCompute) f.gemm_compute = p.values.gemm_compute;
-    if (use & kGemmMemory) f.gemm_memory = p.values.gemm_memory;
-    if (use & kAttentionCompute) f.attention_compute = p.values.attention_compute;
-    if (use & kAttentionMemory) f.attention_memory = p.values.attention_memory;
-    if (use & kAttentionKvReread) f.attention_kv_reread = p.values.attention_kv_reread;
+    const RooflineFractions& p = hw.roofline_profile->values;
+    if (attention) {
+      if (use & kAttentionCompute) k.compute = p.attention_compute;
+      if (use & kAttentionMemory) k.memory = p.attention_memory;
+      if (use & kAttentionKvReread) k.kv_reread = p.attention_kv_reread;
+    } else {
+      if (use & kGemmCompute) k.compute = p.gemm_compute;
+      if (use & kGemmMemory) k.memory = p.gemm_memory;
+    }
   }
-  if (eff.attention_efficiency_scale != 1.0) {
-    f.attention_compute = std::min(1.0, f.attention_compute * eff.attention_efficiency_scale);
-    f.attention_memory = std::min(1.0, f.attention_memory * eff.attention_efficiency_scale);
+  if (attention && eff.attention_efficiency_scale != 1.0) {
+    k.compute = std::min(1.0, k.compute * eff.attention_efficiency_scale);
+    k.memory = std::min(1.0, k.memory * eff.attention_efficiency_scale);
   }
-  return f;
+  return k;
+}
+
+inline RooflineFractions roofline_fractions(const Efficiencies& eff, const Accelerator& hw) {
+  const KindFractions g = kind_fractions(eff, hw, false), a = kind_fractions(eff, hw, true);
+  return {g.compute, g.memory, a.compute, a.memory, a.kv_reread};
 }
 
 /// Fixed-tile kernels (Hopper's FlashMLA / FlashAttention-3, Ampere, AMD, Ascend) pad the rows to
@@ -107,10 +120,10 @@ inline AttentionKernelShape attention_kernel_shape(double rows, bool latent_kv, 
 /// `eff`: attention's FLOPs padded to its tile and its KV read kv_streams times.
 inline double ridge_flop_per_byte(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
   const double peak_ridge = hw.peak_flops_per_s(op.math) / hw.hbm_bytes_per_s;
-  const RooflineFractions f = roofline_fractions(eff, hw);
-  if (op.kind != OpKind::attention) return peak_ridge * f.gemm_compute / f.gemm_memory;
+  const KindFractions f = kind_fractions(eff, hw, op.kind == OpKind::attention);
+  if (op.kind != OpKind::attention) return peak_ridge * f.compute / f.memory;
   const AttentionKernelShape k = attention_kernel_shape(op.rows_per_group, op.latent_kv, hw);
-  return peak_ridge * f.attention_compute / f.attention_memory * k.kv_streams(f.attention_kv_reread) / k.padding;
+  return peak_ridge * f.compute / f.memory * k.kv_streams(f.kv_reread) / k.padding;
 }
 
 struct OpTime {
@@ -126,10 +139,9 @@ inline OpTime op_time(const OpCost& op, const Accelerator& hw, const Efficiencie
   const double peak = hw.peak_flops_per_s(op.math);
   const AttentionKernelShape k =
       attn ? attention_kernel_shape(op.rows_per_group, op.latent_kv, hw) : AttentionKernelShape{};
-  const RooflineFractions f = roofline_fractions(eff, hw);
-  t.compute_s = op.flops * k.padding / (peak * (attn ? f.attention_compute : f.gemm_compute));
-  t.memory_s = op.hbm_bytes * k.kv_streams(f.attention_kv_reread) /
-               (hw.hbm_bytes_per_s * (attn ? f.attention_memory : f.gemm_memory));
+  const KindFractions f = kind_fractions(eff, hw, attn);
+  t.compute_s = op.flops * k.padding / (peak * f.compute);
+  t.memory_s = op.hbm_bytes * (attn ? k.kv_streams(f.kv_reread) : 1.0) / (hw.hbm_bytes_per_s * f.memory);
   t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
   // Inside a GEMM the weight stream and the tensor cores overlap imperfectly near the ridge
   // point (prologue/epilogue, wave quantisation): part of the shorter side shows (gemm_overlap).
