@@ -32,8 +32,8 @@ void add_list_command(CLI::App& app, Context& ctx) {
             {{"id", id}, {"name", m.name}, {"total_params", m.total_params()}, {"active_params", m.active_params()}});
       }
     } else {
-      t.header = {"id", "name", "bf16", "fp8", "HBM", "HBM BW", "scale-up", "domain", "scale-out", "$/h"};
-      t.units = {"", "", "TFLOPS", "TFLOPS", "GB", "TB/s", "GB/s/dir", "GPUs", "GB/s", "USD"};
+      t.header = {"id", "name", "bf16", "fp8", "HBM", "HBM BW", "scale-up", "domain", "scale-out", "$/h", "kernels"};
+      t.units = {"", "", "TFLOPS", "TFLOPS", "GB", "TB/s", "GB/s/dir", "GPUs", "GB/s", "USD", ""};
       for (const auto& id : db.hardware_ids()) {
         const auto& h = db.hardware(id);
         auto tf = [](const std::optional<double>& v) {
@@ -46,14 +46,18 @@ void add_list_command(CLI::App& app, Context& ctx) {
                           fmt::format("{:.0f}", h.hbm_bytes / 1e9), fmt::format("{:.2f}", h.hbm_bytes_per_s / 1e12),
                           fmt::format("{:.0f}", h.scale_up.bytes_per_s / 1e9), std::to_string(h.scale_up_domain_gpus),
                           fmt::format("{:.1f}", h.scale_out.bytes_per_s / 1e9),
-                          fmt::format("{:.2f}", h.price_usd_per_gpu_hour)});
-        out.push_back({{"id", id},
-                       {"name", h.name},
-                       {"hbm_bytes", h.hbm_bytes},
-                       {"hbm_bytes_per_s", h.hbm_bytes_per_s},
-                       {"price_usd_per_gpu_hour", h.price_usd_per_gpu_hour},
-                       {"dies_per_package", h.dies_per_package},
-                       {"architecture", h.architecture}});
+                          fmt::format("{:.2f}", h.price_usd_per_gpu_hour),
+                          // Whether operators are priced from a measured profile or the generic fractions.
+                          h.roofline_profile ? "measured" : "generic"});
+        out.push_back(
+            {{"id", id},
+             {"name", h.name},
+             {"hbm_bytes", h.hbm_bytes},
+             {"hbm_bytes_per_s", h.hbm_bytes_per_s},
+             {"price_usd_per_gpu_hour", h.price_usd_per_gpu_hour},
+             {"dies_per_package", h.dies_per_package},
+             {"architecture", h.architecture},
+             {"roofline_profile", h.roofline_profile ? nlohmann::json(h.roofline_profile->source) : nlohmann::json()}});
       }
     }
     if (*json)

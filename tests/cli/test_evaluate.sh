@@ -70,6 +70,14 @@ grep -q "h800" "$T/err" || fail "show: no close match"
 
 # list / show / roofline work.
 "$BIN" list hardware | grep -q "h800" || fail "list hardware"
+# Which accelerators are priced from measured kernel tables (hwdb/calibration/<id>.json).
+"$BIN" list hardware | grep -E "^  h200 .* measured *$" >/dev/null || fail "list hardware: h200 not marked measured"
+"$BIN" list hardware | grep -E "^  h20 .* generic *$" >/dev/null || fail "list hardware: h20 not marked generic"
+"$BIN" list hardware --json | python3 -c '
+import json, sys
+d = {h["id"]: h for h in json.load(sys.stdin)}
+assert d["gb200"]["roofline_profile"] == "hwdb/calibration/gb200.json" and d["l40s"]["roofline_profile"] is None
+' || fail "list hardware --json roofline_profile"
 "$BIN" list models | grep -q "deepseek-v3" || fail "list models"
 "$BIN" show deepseek-v3 | grep -q "computed" || fail "show model"
 "$BIN" roofline --model deepseek-v3 --hardware h800 --batch 64 --context 4096 | grep -q "attn_core" || fail "roofline"
