@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -53,6 +54,47 @@ int stdout_failed() {
 
 /// A result is only delivered once stdout is flushed without error: `ridgeline ... > /dev/full`
 /// or a full disk must not exit 0.
+/// CLI11 drops the empty elements of a comma-separated list ("--hardware h800," reads as h800): a
+/// typo that must not pass silently. Checks the value of every list option of the chosen
+/// subcommand, as written (`--flag value`, `--flag=value`, `-f value`).
+void check_list_values(const CLI::App& app, const std::vector<std::string>& argv) {
+  const CLI::App* sub = nullptr;
+  size_t i = 1;
+  for (; i < argv.size() && !sub; ++i)
+    for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
+      if (s->get_name() == argv[i]) sub = s;
+  if (!sub) return;
+  auto is_list = [&](const std::string& name, bool is_long) {
+    for (const CLI::Option* o : sub->get_options())
+      if (o->get_delimiter() == ',') {
+        const auto& names = is_long ? o->get_lnames() : o->get_snames();
+        if (std::find(names.begin(), names.end(), name) != names.end()) return true;
+      }
+    return false;
+  };
+  for (; i < argv.size(); ++i) {
+    const std::string& t = argv[i];
+    std::string flag, value;
+    bool have = false;
+    if (t.rfind("--", 0) == 0 && t.size() > 2) {
+      const size_t eq = t.find('=');
+      flag = t.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      if (!is_list(flag, true)) continue;
+      if (eq != std::string::npos) {
+        value = t.substr(eq + 1), have = true;
+      } else if (i + 1 < argv.size()) {
+        value = argv[++i], have = true;
+      }
+      flag = "--" + flag;
+    } else if (t.size() == 2 && t[0] == '-' && t[1] != '-' && is_list(t.substr(1), false) && i + 1 < argv.size()) {
+      flag = t, value = argv[++i], have = true;
+    }
+    if (have && (value.empty() || value.front() == ',' || value.back() == ',' || value.find(",,") != std::string::npos))
+      throw ridgeline::cli::FlagError(fmt::format(
+          "{} \"{}\": an empty element in the comma-separated list. Fix: remove the extra comma.", flag, value));
+  }
+}
+
 int finish_stdout(int code) {
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) return stdout_failed();
   return code;
@@ -95,6 +137,7 @@ int main(int argc, char** argv) {
   cli::add_compare_command(app, ctx);
   cli::add_profile_command(app, ctx);
   try {
+    check_list_values(app, ctx.argv);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return finish_stdout(app.exit(e));

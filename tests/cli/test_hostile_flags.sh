@@ -43,6 +43,11 @@ expect 2 --mtp-acceptance -- plan --mtp-acceptance -1
 expect 2 --mtp-acceptance inf -- plan --mtp-acceptance inf
 expect 2 --max-gpus 2147483647 65536 -- plan --max-gpus 2147483647
 expect 2 --gpus -- plan --gpus 1e9
+# Comma-separated lists: an empty element is a typo, not a shorter list.
+expect 2 --hardware "h800," "empty element" -- plan --hardware h800,
+expect 2 --hardware "h800,,h200" "empty element" -- plan --hardware=h800,,h200
+expect 2 -H ",h800" "empty element" -- sweep -H ,h800
+expect 2 --attention-hardware "empty element" -- plan --attention-hardware h20, --ffn-hardware h800
 expect 2 --threads -- plan --threads 100000000
 expect 2 --afd-micro-batches -- plan --afd-micro-batches 3,nan
 expect 2 --context 1e20 -- plan --context 1e20
