@@ -64,6 +64,11 @@ std::vector<Parameter> parameters() {
       {"attention kernel efficiency",
        {"x0.8", [](SearchSetup& s) { scale_attention(s, 0.8); }},
        {"x1.1", [](SearchSetup& s) { scale_attention(s, 1.1); }}},
+      // Which kernels price the operators: the accelerators' measured profiles (TensorRT-LLM's
+      // tables on most GPUs) or the generic fractions (DeepGEMM / FlashMLA on H800).
+      {"kernel tables (roofline fractions)",
+       {"generic", [](SearchSetup& s) { s.efficiencies.hardware_profiles = false; }},
+       {"measured", [](SearchSetup& s) { s.efficiencies.hardware_profiles = true; }}},
   };
 }
 

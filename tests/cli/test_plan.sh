@@ -41,7 +41,7 @@ PY
 
 # --sensitivity: the table, and its JSON keys.
 out=$("$BIN" plan --sensitivity) || fail "plan --sensitivity exit $?"
-for s in "Sensitivity of the verdict" "iteration gap" "expert load imbalance" "AFD transport contention" "KV-length spread"; do
+for s in "Sensitivity of the verdict" "iteration gap" "expert load imbalance" "AFD transport contention" "KV-length spread" "kernel tables"; do
   grep -q "$s" <<<"$out" || fail "missing '$s' in --sensitivity output"
 done
 sj=$("$BIN" plan --sensitivity --json) || fail "plan --sensitivity --json exit $?"
