@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "plans.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
 #include "ridgeline/io/profile_samples.hpp"
@@ -189,18 +190,8 @@ TEST_CASE("profiles: EP and AFD on the same accelerator take its profile alike")
   const ModelSpec& m = pdb().model("deepseek-v3");
   const Accelerator& gb200 = pdb().hardware("gb200");
   REQUIRE(gb200.roofline_profile);
-  Deployment ep;
-  ep.strategy = Strategy::ep;
-  ep.micro_batches = 2;
-  ep.attention = {&gb200, 64, 1};
-  ep.ffn = ep.attention;
-  ep.batch_per_gpu = 256;
-  Deployment afd;
-  afd.strategy = Strategy::afd;
-  afd.micro_batches = 3;
-  afd.attention = {&gb200, 48, 1};
-  afd.ffn = {&gb200, 16, 1};
-  afd.global_batch = 256.0 * 48;
+  const Deployment ep = test::ep_plan(gb200, 64, 256, 2);
+  const Deployment afd = test::afd_plan(gb200, 48, 16, 256.0 * 48, 3);
   Efficiencies generic;
   generic.hardware_profiles = false;
   for (const Deployment& d : {ep, afd}) {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "plans.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
 #include "ridgeline/load.hpp"
@@ -78,18 +79,8 @@ TEST_CASE("context spread: EP and AFD slow their attention by the same function"
   Workload fixed = w;
   fixed.context_cv = 0;
 
-  Deployment ep;
-  ep.strategy = Strategy::ep;
-  ep.micro_batches = 2;
-  ep.attention = {&hw, 64, 1};
-  ep.ffn = ep.attention;
-  ep.batch_per_gpu = 128;
-  Deployment afd;
-  afd.strategy = Strategy::afd;
-  afd.micro_batches = 3;
-  afd.attention = {&hw, 32, 1};
-  afd.ffn = {&hw, 16, 1};
-  afd.global_batch = 3.0 * 32 * 64;
+  const Deployment ep = test::ep_plan(hw, 64, 128, 2);
+  const Deployment afd = test::afd_plan(hw, 32, 16, 3.0 * 32 * 64, 3);
 
   for (const Deployment* d : {&ep, &afd}) {
     const Evaluation spread = evaluate(m, {}, w, *d, eff);
