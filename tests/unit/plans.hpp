@@ -6,7 +6,7 @@
 namespace ridgeline::test {
 
 /// EP on `gpus` GPUs of `hw` (attention TP 1), `batch_per_gpu` sequences each.
-inline Deployment ep_plan(const Accelerator& hw, int gpus, double batch_per_gpu, int micro_batches) {
+inline Deployment ep_plan(const Accelerator& hw, int gpus, double batch_per_gpu, int micro_batches = 1) {
   Deployment d;
   d.strategy = Strategy::ep;
   d.micro_batches = micro_batches;

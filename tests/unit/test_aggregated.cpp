@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "plans.hpp"
 #include "ridgeline/io/database.hpp"
 #include "ridgeline/io/validation.hpp"
 #include "ridgeline/service.hpp"
@@ -17,16 +18,6 @@ namespace {
 
 const io::Database& adb() {
   static const io::Database d = io::Database::load(RIDGELINE_SOURCE_DIR "/hwdb", RIDGELINE_SOURCE_DIR "/models");
-  return d;
-}
-
-Deployment ep(const Accelerator& hw, int gpus, double batch, int micro_batches = 1) {
-  Deployment d;
-  d.strategy = Strategy::ep;
-  d.micro_batches = micro_batches;
-  d.attention = {&hw, gpus, 1};
-  d.ffn = d.attention;
-  d.batch_per_gpu = batch;
   return d;
 }
 
@@ -70,7 +61,7 @@ TEST_CASE("co-located step: the busiest rank pays whole prompt pieces", "[servic
   const Accelerator& hw = adb().hardware("h200");
   // 8 GPUs x 128 sequences, 1K in / 2K out: half a prompt per step; on the steps that carry one,
   // one rank prefills all 1,024 tokens.
-  const ColocatedStep s = step(ep(hw, 8, 128), 1024, 2048);
+  const ColocatedStep s = step(test::ep_plan(hw, 8, 128), 1024, 2048);
   REQUIRE(s.priced);
   CHECK(s.pieces_per_step == Approx(0.5));
   CHECK(s.hot_rank_tokens == Approx(512));        // 0.5 x one 1,024-token prompt
@@ -79,11 +70,11 @@ TEST_CASE("co-located step: the busiest rank pays whole prompt pieces", "[servic
   CHECK(s.tpot_s == Approx(s.decode_s + s.chunk_s));
   CHECK(s.output_tokens_per_s_per_gpu == Approx(128 / s.tpot_s));
   // Smaller pieces: the busiest rank's share of a step shrinks.
-  const ColocatedStep small = step(ep(hw, 8, 128), 1024, 2048, 256);
+  const ColocatedStep small = step(test::ep_plan(hw, 8, 128), 1024, 2048, 256);
   CHECK(small.piece_tokens == 256);
   CHECK(small.chunk_s < s.chunk_s);
   // More prompts than ranks: every rank gets pieces, the busiest ceil(n / ranks).
-  const ColocatedStep many = step(ep(hw, 8, 128), 1024, 64, 256);  // 16 prompts x 4 pieces per step
+  const ColocatedStep many = step(test::ep_plan(hw, 8, 128), 1024, 64, 256);  // 16 prompts x 4 pieces per step
   CHECK(many.pieces_per_step == Approx(64));
   CHECK(many.hot_rank_tokens == Approx(8 * 256));
 }
@@ -158,7 +149,7 @@ TEST_CASE("co-located instance: the best batch, although output per GPU jumps at
     double best = 0, best_batch = 0;
     for (double chunk : kColocatedChunks)
       for (int b = 2; b <= 160; ++b) {
-        const ColocatedStep s = step_with(m, w, ep(hw, 32, b, 2), sw, chunk);
+        const ColocatedStep s = step_with(m, w, test::ep_plan(hw, 32, b, 2), sw, chunk);
         if (s.priced && s.tpot_s <= sw.tpot_slo_s &&
             std::ceil(sw.input_tokens / s.piece_tokens) * s.tpot_s <= sw.ttft_slo_s && b / s.tpot_s > best)
           best = b / s.tpot_s, best_batch = b;
