@@ -55,6 +55,19 @@ grep -q "h200" "$T/err" && grep -q "h800" "$T/err" || fail "profile mismatch mes
 "$BIN" evaluate "$EP" --calibration nosuch >/dev/null 2>"$T/err"; [ $? = 1 ] || fail "unknown --calibration: want exit 1"
 grep -q "Fix:" "$T/err" || fail "unknown --calibration message: $(cat "$T/err")"
 
+# "hardware_profiles" (the measured roofline profiles on or off): a boolean, named in the error.
+for bad in '"no"' '1' '[true]'; do
+  printf '{"description": "x", "source": "y", "applies_to": ["any"], "efficiency": {"hardware_profiles": %s}}' "$bad" >"$T/hp.json"
+  "$BIN" evaluate "$EP" --calibration "$T/hp.json" >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 1 ] || fail "hardware_profiles $bad: exit $rc, expected 1"
+  [ -s "$T/out" ] && fail "hardware_profiles $bad: printed a result"
+  grep -q "/efficiency/hardware_profiles" "$T/err" && grep -q "true or false" "$T/err" ||
+    fail "hardware_profiles $bad: message $(cat "$T/err")"
+done
+printf '{"description": "x", "source": "y", "applies_to": ["any"], "efficiency": {"hardware_profile": false}}' >"$T/hp.json"
+"$BIN" evaluate "$EP" --calibration "$T/hp.json" >/dev/null 2>"$T/err" && fail "misspelt hardware_profile accepted"
+grep -q 'did you mean "hardware_profiles"' "$T/err" || fail "misspelt key message: $(cat "$T/err")"
+
 # ridgeline-calibrate fit records the hwdb id a GPU/RDMA measurement was made on (--hardware), so
 # the file is accepted there without a mapping and refused elsewhere naming both; a cpu-backend
 # measurement is never marked, whatever --hardware says. (The raw files are written here: the
