@@ -524,8 +524,8 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   const detail::SlowestContext slow = detail::slowest_context(m, w, seqs * tp, gpus / tp);
   e.context_length_imbalance = slow.imbalance;
   OpList dense_ops;
-  attention_stage_ops(e.attention_ops, m, p, seqs * tp * w.attention_imbalance, q_per_seq, slow.context_tokens, tp,
-                      true, true, m.num_dense_layers > 0 ? &dense_ops : nullptr);
+  attention_stage_ops(e.attention_ops, m, attention_precision(p, hw), seqs * tp * w.attention_imbalance, q_per_seq,
+                      slow.context_tokens, tp, true, true, m.num_dense_layers > 0 ? &dense_ops : nullptr);
   StageTime att, dense;
   stage_times(e.attention_ops, dense_ops, hw, eff, att, dense);
   e.attention_tp_comm_s = ring_all_reduce_s(hw.scale_up, tp, tokens * tp * w.attention_imbalance * act, tp_tc.fixed_s);
@@ -673,8 +673,9 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
   const detail::SlowestContext slow = detail::slowest_context(m, w, seqs_a, n_a);
   e.context_length_imbalance = slow.imbalance;
   OpList dense_ops;
-  attention_stage_ops(e.attention_ops, m, p, seqs_a * w.attention_imbalance, q_per_seq, slow.context_tokens,
-                      d.attention.tp, true, !shared_on_ffn, m.num_dense_layers > 0 ? &dense_ops : nullptr);
+  attention_stage_ops(e.attention_ops, m, attention_precision(p, ha), seqs_a * w.attention_imbalance, q_per_seq,
+                      slow.context_tokens, d.attention.tp, true, !shared_on_ffn,
+                      m.num_dense_layers > 0 ? &dense_ops : nullptr);
   StageTime att, dense;
   stage_times(e.attention_ops, dense_ops, ha, eff, att, dense);
   const double slots = double(m.moe.num_experts + d.redundant_experts);

@@ -108,6 +108,13 @@ struct Accelerator {
   /// heuristic by query rows per KV head.
   static bool tiles_by_rows_for(const std::string& arch) { return arch == "blackwell"; }
 
+  /// The decode attention kernels compute in the KV cache's format when it is FP8 (FP8 queries,
+  /// FP8 MMAs): TensorRT-LLM's Blackwell generation kernels (also FlashInfer's on SM100). The
+  /// measured B200/GB200 MLA tables (FP8 KV) exceed the dense BF16 peak by 1.2-1.3x at 128 heads
+  /// per GPU, which only FP8 math reaches. Set from `architecture` by the loader.
+  bool attention_math_follows_kv = false;
+  static bool attention_math_follows_kv_for(const std::string& arch) { return arch == "blackwell"; }
+
   /// NVIDIA: FlashMLA and FlashAttention-3 on Hopper issue 64-row wgmma tiles, FlashAttention-2's
   /// split-KV decode on Ampere/Ada 64-row blocks (Blackwell: 64 is only the fallback, the kernels
   /// choose by rows, attention_tiles_by_rows). AMD MFMA and Ascend cube units: 16 (assumed).

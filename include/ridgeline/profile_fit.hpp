@@ -89,7 +89,8 @@ inline double predict_mla_s(const MlaDecodeSample& s, const ModelSpec& mla_model
   RIDGELINE_CHECK(mla_model.attention.kind == AttentionKind::mla, "MLA samples need an MLA model");
   Precision p;
   p.kv_cache = dtype_for_bytes(s.kv_bytes);
-  p.attention_math = DType::bf16;
+  p.attention_math = DType::bf16;  // as the kernels run it: FP8 with an FP8 KV on Blackwell
+  p = attention_precision(p, hw);
   const int tp = std::max(1, int(std::lround(mla_model.attention.num_heads / s.heads_per_gpu)));
   const OpList ops = attention_stage_ops(mla_model, p, s.sequences, 1, s.context_tokens, tp, true, false);
   for (const auto& op : ops)

@@ -301,7 +301,8 @@ inline AttentionBalance attention_balance(const ModelSpec& m, const Precision& p
   const double slot = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (double(micro_batches) * m.num_layers);
   const double q = 1.0 + w.mtp_draft_tokens;
   auto t_a = [&](double seqs) {
-    return stage_time(attention_stage_ops(m, p, seqs * w.attention_imbalance, q, w.context_tokens, tp_a, true, true),
+    return stage_time(attention_stage_ops(m, attention_precision(p, ha), seqs * w.attention_imbalance, q,
+                                          w.context_tokens, tp_a, true, true),
                       ha, eff)
         .time_s;
   };

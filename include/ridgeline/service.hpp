@@ -356,8 +356,8 @@ inline ColocatedStep colocated_step(const ModelSpec& m, const Precision& p, cons
   const double seqs = d.batch_per_gpu / mb;
   OpList att_dec, dense_dec;
   const double slow_context = detail::slowest_context(m, w_dec, seqs * tp, ranks).context_tokens;
-  attention_stage_ops(att_dec, m, p, seqs * tp * w_dec.attention_imbalance, q_per_seq, slow_context, tp, true, true,
-                      &dense_dec);
+  attention_stage_ops(att_dec, m, attention_precision(p, hw), seqs * tp * w_dec.attention_imbalance, q_per_seq,
+                      slow_context, tp, true, true, &dense_dec);
   // The prompt pieces' dispatch and combine from the busiest rank: node-deduplicated as the
   // normal kernels send them (SGLang's --deepep-mode auto runs batches with prompt tokens on
   // DeepEP normal kernels), per-token software cost only (the step's transfers are already paid).

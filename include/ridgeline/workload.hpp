@@ -16,7 +16,20 @@ struct Precision {
   DType dispatch = DType::fp8;         ///< A->F / all-to-all dispatch payload
   DType combine = DType::bf16;         ///< F->A / all-to-all combine payload
   DType attention_math = DType::bf16;  ///< attention-core math (scores, softmax x V)
+  /// attention_math was stated (a scenario's precision block, a flag): it holds on every
+  /// accelerator. Otherwise it follows the KV format where the kernels do (attention_precision).
+  bool attention_math_given = false;
 };
+
+/// The precision `hw`'s attention side runs: `p`, with the attention-core math in FP8 when the
+/// KV cache is FP8, the math was not stated and hw's decode kernels compute in the KV format
+/// (Accelerator::attention_math_follows_kv: Blackwell).
+inline Precision attention_precision(const Precision& p, const Accelerator& hw) {
+  Precision a = p;
+  if (!p.attention_math_given && hw.attention_math_follows_kv && p.kv_cache == DType::fp8 && hw.supports(DType::fp8))
+    a.attention_math = DType::fp8;
+  return a;
+}
 
 inline constexpr double kDefaultIterationGapS = 5e-3;
 inline constexpr double kDefaultMtpStepGapS = 5e-3;

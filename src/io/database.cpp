@@ -99,6 +99,7 @@ Accelerator accelerator_from_json(const Json& j, const std::string& file, const 
   a.architecture = r.opt_string("architecture", "");
   a.attention_tile_rows = std::max(1, Accelerator::tile_rows_for(a.architecture));
   a.attention_tiles_by_rows = Accelerator::tiles_by_rows_for(a.architecture);
+  a.attention_math_follows_kv = Accelerator::attention_math_follows_kv_for(a.architecture);
   if (!a.architecture.empty() && Accelerator::tile_rows_for(a.architecture) == 0)
     r.fail("architecture", "unknown architecture \"" + a.architecture + "\"",
            "use ampere, ada, hopper, blackwell, cdna3, cdna4 or ascend (or leave it out: no attention tile padding)");

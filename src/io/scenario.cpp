@@ -161,6 +161,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file, const 
     s.precision.dispatch = read_dtype(*p, "dispatch", s.precision.dispatch);
     s.precision.combine = read_dtype(*p, "combine", s.precision.combine);
     s.precision.attention_math = read_dtype(*p, "attention_math", s.precision.attention_math);
+    s.precision.attention_math_given = p->has("attention_math");
   }
 
   const Reader w = r.object("workload");
@@ -322,8 +323,9 @@ std::string scenario_to_json(const Scenario& s) {
   j["precision"] = {{"weights", dtype_name(s.precision.weights)},
                     {"kv_cache", dtype_name(s.precision.kv_cache)},
                     {"dispatch", dtype_name(s.precision.dispatch)},
-                    {"combine", dtype_name(s.precision.combine)},
-                    {"attention_math", dtype_name(s.precision.attention_math)}};
+                    {"combine", dtype_name(s.precision.combine)}};
+  // Stated only when it was: otherwise it follows the KV format on the accelerators that do.
+  if (s.precision.attention_math_given) j["precision"]["attention_math"] = dtype_name(s.precision.attention_math);
   const auto& w = s.workload;
   // Times with their unit (scenario files refuse bare numbers there); "{}" is the shortest text
   // that reads back to the same double, so the round trip is exact.

@@ -200,7 +200,7 @@ nlohmann::json roofline_json(const RooflineRequest& r, const io::Database& db) {
   p.weights = parse_format_flag(r.weights, "--weights");
   p.kv_cache = parse_format_flag(r.kv, "--kv");
   Efficiencies eff;
-  OpList ops = attention_stage_ops(m, p, r.batch, 1.0, r.context, 1, true, true);
+  OpList ops = attention_stage_ops(m, attention_precision(p, hw), r.batch, 1.0, r.context, 1, true, true);
   const double local = std::max(1.0, std::ceil(double(m.moe.num_experts) / r.ep));
   const double routed = r.batch * m.moe.top_k;
   for (const auto& op : ffn_stage_ops(m, p, routed, local, 1, r.batch * r.ep, 0)) ops.add(op);

@@ -112,3 +112,36 @@ TEST_CASE("Blackwell GQA: one CTA per group with the smallest tile of 8-128 rows
   CHECK(attention_kernel_shape(100, false, b200).padding == Approx(128.0 / 100));
   CHECK(attention_kernel_shape(4, false, b200).padding == Approx(2.0));
 }
+
+TEST_CASE("attention math follows an FP8 KV cache on Blackwell unless it is stated", "[attention]") {
+  const ModelSpec& m = adb().model("deepseek-v3");
+  const Accelerator& b200 = adb().hardware("b200");
+  const Accelerator& h200 = adb().hardware("h200");
+  REQUIRE(b200.attention_math_follows_kv);
+  REQUIRE(!h200.attention_math_follows_kv);
+  Precision fp8_kv;
+  fp8_kv.kv_cache = DType::fp8;
+  CHECK(attention_precision(fp8_kv, b200).attention_math == DType::fp8);
+  CHECK(attention_precision(fp8_kv, h200).attention_math == DType::bf16);       // Hopper keeps BF16
+  CHECK(attention_precision(Precision{}, b200).attention_math == DType::bf16);  // BF16 KV: BF16 math
+  Precision stated = fp8_kv;
+  stated.attention_math_given = true;  // a scenario that says bf16 keeps it
+  CHECK(attention_precision(stated, b200).attention_math == DType::bf16);
+
+  // The evaluation prices the core in that format: FP8's doubled peak halves a compute-bound core.
+  Deployment d;
+  d.strategy = Strategy::ep;
+  d.micro_batches = 1;
+  d.attention = {&b200, 8, 1};
+  d.ffn = d.attention;
+  d.batch_per_gpu = 256;
+  Workload w;
+  w.context_tokens = 1024;
+  const Evaluation follows = evaluate(m, fp8_kv, w, d, Efficiencies{});
+  const Evaluation bf16 = evaluate(m, stated, w, d, Efficiencies{});
+  const OpCost& core_fp8 = follows.attention_ops.ops[1];
+  REQUIRE(std::string_view(core_fp8.name) == "attn_core");
+  CHECK(core_fp8.math == DType::fp8);
+  CHECK(bf16.attention_ops.ops[1].math == DType::bf16);
+  CHECK(follows.attention_s < bf16.attention_s);
+}
