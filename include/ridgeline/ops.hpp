@@ -55,10 +55,6 @@ struct AttentionKernelShape {
   double kv_streams(double attention_kv_reread) const { return 1.0 + attention_kv_reread * (kv_ctas - 1.0); }
 };
 
-/// The roofline fractions `eff` prices `hw`'s operators with, field by field: a value `eff` was
-/// given (a calibration) wins; else `hw`'s measured profile where it has the field (and
-/// profiles are on); else `eff`'s generic value. Attention fractions carry
-/// attention_efficiency_scale (capped at 1).
 /// RooflineField bits that `hw`'s measured profile supplies under `eff` (the rest: given or generic).
 inline unsigned roofline_fields_from_profile(const Efficiencies& eff, const Accelerator& hw) {
   return eff.hardware_profiles && hw.roofline_profile ? hw.roofline_profile->measured & ~eff.given_roofline : 0u;
@@ -90,6 +86,10 @@ inline KindFractions kind_fractions(const Efficiencies& eff, const Accelerator& 
   return k;
 }
 
+/// The roofline fractions `eff` prices `hw`'s operators with, field by field: a value `eff` was
+/// given (a calibration) wins; else `hw`'s measured profile where it has the field (and
+/// profiles are on); else `eff`'s generic value. Attention fractions carry
+/// attention_efficiency_scale (capped at 1).
 inline RooflineFractions roofline_fractions(const Efficiencies& eff, const Accelerator& hw) {
   const KindFractions g = kind_fractions(eff, hw, false), a = kind_fractions(eff, hw, true);
   return {g.compute, g.memory, a.compute, a.memory, a.kv_reread};
