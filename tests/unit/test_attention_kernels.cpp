@@ -3,6 +3,7 @@
 // (64 rows on Hopper's FlashMLA / FlashAttention-3): few query heads per KV head waste compute.
 #include <catch2/catch.hpp>
 
+#include "plans.hpp"
 #include "ridgeline/evaluate.hpp"
 #include "ridgeline/io/database.hpp"
 
@@ -129,12 +130,7 @@ TEST_CASE("attention math follows an FP8 KV cache on Blackwell unless it is stat
   CHECK(attention_precision(stated, b200).attention_math == DType::bf16);
 
   // The evaluation prices the core in that format: FP8's doubled peak halves a compute-bound core.
-  Deployment d;
-  d.strategy = Strategy::ep;
-  d.micro_batches = 1;
-  d.attention = {&b200, 8, 1};
-  d.ffn = d.attention;
-  d.batch_per_gpu = 256;
+  const Deployment d = test::ep_plan(b200, 8, 256);
   Workload w;
   w.context_tokens = 1024;
   const Evaluation follows = evaluate(m, fp8_kv, w, d, Efficiencies{});
