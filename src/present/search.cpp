@@ -275,9 +275,14 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
     for (const Accelerator* hw : *list) {
       if (std::find(seen.begin(), seen.end(), hw) != seen.end()) continue;
       seen.push_back(hw);
-      const bool measured = roofline_fields_from_profile(s.efficiencies, *hw) != 0;
-      s.inputs.push_back({"roofline efficiencies (" + hw->id + ")", report::roofline_text(s.efficiencies, *hw),
-                          measured ? "measured" : eff_origin});
+      // One origin when all fractions share it, else each field's (roofline_text).
+      const unsigned measured = roofline_fields_from_profile(s.efficiencies, *hw);
+      const bool mixed = measured != 0 && s.efficiencies.given_roofline != 0;
+      const std::string value =
+          mixed      ? report::roofline_text(s.efficiencies, *hw)
+          : measured ? report::roofline_values_text(s.efficiencies, *hw) + " from " + hw->roofline_profile->source
+                     : report::roofline_values_text(s.efficiencies, *hw);
+      s.inputs.push_back({"roofline efficiencies (" + hw->id + ")", value, measured ? "measured" : eff_origin});
     }
   sp.exact_gpus = f.gpus;
   sp.max_gpus = f.gpus > 0 ? f.gpus : f.max_gpus;

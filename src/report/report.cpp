@@ -321,8 +321,13 @@ json roofline_json(const Efficiencies& eff, const Accelerator& hw) {
   return j;
 }
 
-std::string roofline_text(const Efficiencies& eff, const Accelerator& hw) {
+std::string roofline_values_text(const Efficiencies& eff, const Accelerator& hw) {
   const RooflineFractions f = roofline_fractions(eff, hw);
+  return fmt::format("GEMM {:.3f} compute / {:.3f} memory, attention {:.3f} / {:.3f}", f.gemm_compute, f.gemm_memory,
+                     f.attention_compute, f.attention_memory);
+}
+
+std::string roofline_text(const Efficiencies& eff, const Accelerator& hw) {
   std::string origin;
   for (const char* o : {"measured", "calibrated", "default"}) {
     std::string keys;
@@ -338,8 +343,7 @@ std::string roofline_text(const Efficiencies& eff, const Accelerator& hw) {
     std::string what = std::string(o) == "measured" ? "measured (" + hw.roofline_profile->source + ")" : o;
     origin += (origin.empty() ? "" : "; ") + what + (n == fields ? "" : ": " + keys);
   }
-  return fmt::format("GEMM {:.3f} compute / {:.3f} memory, attention {:.3f} / {:.3f}: {}", f.gemm_compute,
-                     f.gemm_memory, f.attention_compute, f.attention_memory, origin);
+  return roofline_values_text(eff, hw) + ": " + origin;
 }
 
 json meta_json(const std::vector<std::string>& argv) {

@@ -24,8 +24,10 @@ nlohmann::json evaluation_json(const io::Scenario& s, const Evaluation& e);
 /// The roofline fractions `eff` prices `hw`'s operators with, each with its origin ("measured":
 /// hw's profile, "calibrated": given by a calibration, "default": generic) and the profile file.
 nlohmann::json roofline_json(const Efficiencies& eff, const Accelerator& hw);
-/// The same in one line: "GEMM 0.630 compute / 0.807 memory, attention 0.662 / 0.850: measured
-/// (hwdb/calibration/h200.json)".
+/// The fractions alone: "GEMM 0.630 compute / 0.807 memory, attention 0.662 / 0.850".
+std::string roofline_values_text(const Efficiencies& eff, const Accelerator& hw);
+/// The same with their origin: "GEMM 0.630 compute / 0.807 memory, attention 0.662 / 0.850:
+/// measured (hwdb/calibration/h200.json)".
 std::string roofline_text(const Efficiencies& eff, const Accelerator& hw);
 /// The `meta` block every JSON output carries: tool version, argv, inputs.
 nlohmann::json meta_json(const std::vector<std::string>& argv);
