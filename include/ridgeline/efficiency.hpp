@@ -68,6 +68,11 @@ struct Efficiencies {
   /// Multiplies both attention fractions, whichever source they come from (capped at 1): the
   /// attention-efficiency range of `plan --sensitivity`.
   double attention_efficiency_scale = 1.0;
+
+  /// The five roofline fractions this struct holds, before any accelerator's profile.
+  RooflineFractions own_fractions() const {
+    return {gemm_compute, gemm_memory, attention_compute, attention_memory, attention_kv_reread};
+  }
 };
 
 }  // namespace ridgeline

@@ -22,6 +22,19 @@ struct RooflineFractions {
   double gemm_compute = 0, gemm_memory = 0, attention_compute = 0, attention_memory = 0, attention_kv_reread = 0;
 };
 
+/// Each fraction's name in efficiency blocks and outputs, its RooflineField bit and its member.
+struct RooflineFieldInfo {
+  const char* key;
+  unsigned bit;
+  double RooflineFractions::*value;
+};
+inline constexpr RooflineFieldInfo kRooflineFields[] = {
+    {"gemm_compute", kGemmCompute, &RooflineFractions::gemm_compute},
+    {"gemm_memory", kGemmMemory, &RooflineFractions::gemm_memory},
+    {"attention_compute", kAttentionCompute, &RooflineFractions::attention_compute},
+    {"attention_memory", kAttentionMemory, &RooflineFractions::attention_memory},
+    {"attention_kv_reread", kAttentionKvReread, &RooflineFractions::attention_kv_reread}};
+
 struct RooflineProfile {
   RooflineFractions values;  ///< meaningful only where `measured` has the field's bit
   unsigned measured = 0;     ///< RooflineField bits the profile sets

@@ -52,8 +52,6 @@ int stdout_failed() {
   return 1;
 }
 
-/// A result is only delivered once stdout is flushed without error: `ridgeline ... > /dev/full`
-/// or a full disk must not exit 0.
 /// CLI11 drops the empty elements of a comma-separated list ("--hardware h800," reads as h800): a
 /// typo that must not pass silently. Checks the value of every list option of the chosen
 /// subcommand, as written (`--flag value`, `--flag=value`, `-f value`).
@@ -95,6 +93,8 @@ void check_list_values(const CLI::App& app, const std::vector<std::string>& argv
   }
 }
 
+/// A result is only delivered once stdout is flushed without error: `ridgeline ... > /dev/full`
+/// or a full disk must not exit 0.
 int finish_stdout(int code) {
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) return stdout_failed();
   return code;

@@ -338,9 +338,8 @@ std::optional<RooflineProfile> load_roofline_profile(const fs::path& hwdb_dir, c
                       ": a hardware profile must apply to its own hardware. Fix: set \"applies_to\": [\"" + id +
                       "\"] (profile-check --write does), or move the file out of hwdb/calibration/.");
   RooflineProfile p;
-  const Efficiencies& f = c.efficiencies;
-  p.values = {f.gemm_compute, f.gemm_memory, f.attention_compute, f.attention_memory, f.attention_kv_reread};
-  p.measured = f.given_roofline;
+  p.values = c.efficiencies.own_fractions();
+  p.measured = c.efficiencies.given_roofline;
   p.source = "hwdb/calibration/" + id + ".json";
   if (p.measured == 0) return std::nullopt;
   return p;

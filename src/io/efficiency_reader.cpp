@@ -50,13 +50,8 @@ std::vector<std::string> read_efficiency_block(const Reader& e, Efficiencies& f)
   f.attention_memory = e.opt_number_in("attention_memory", 1e-3, 1.0, f.attention_memory);
   f.attention_kv_reread = e.opt_number_in("attention_kv_reread", 0.0, 1.0, f.attention_kv_reread);
   // A given fraction prices every accelerator, over any measured profile (roofline_fractions).
-  static constexpr std::pair<const char*, unsigned> kRoofline[] = {{"gemm_compute", kGemmCompute},
-                                                                   {"gemm_memory", kGemmMemory},
-                                                                   {"attention_compute", kAttentionCompute},
-                                                                   {"attention_memory", kAttentionMemory},
-                                                                   {"attention_kv_reread", kAttentionKvReread}};
-  for (const auto& [key, bit] : kRoofline)
-    if (e.has(key)) f.given_roofline |= bit;
+  for (const auto& k : kRooflineFields)
+    if (e.has(k.key)) f.given_roofline |= k.bit;
   f.hardware_profiles = e.opt_bool("hardware_profiles", f.hardware_profiles);
   f.kernel_overhead_s = e.opt_quantity("kernel_overhead", Dimension::seconds, true).value_or(f.kernel_overhead_s);
   f.eager_launch_overhead_s =

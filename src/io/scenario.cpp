@@ -348,14 +348,9 @@ std::string scenario_to_json(const Scenario& s) {
                      {"gemm_overlap", f.gemm_overlap}};
   // A roofline fraction is written only where it was given (or profiles are off): the others
   // follow each accelerator's measured profile when the file is read back, as they did here.
-  const std::pair<const char*, std::pair<unsigned, double>> roofline[] = {
-      {"gemm_compute", {kGemmCompute, f.gemm_compute}},
-      {"gemm_memory", {kGemmMemory, f.gemm_memory}},
-      {"attention_compute", {kAttentionCompute, f.attention_compute}},
-      {"attention_memory", {kAttentionMemory, f.attention_memory}},
-      {"attention_kv_reread", {kAttentionKvReread, f.attention_kv_reread}}};
-  for (const auto& [key, field] : roofline)
-    if (!f.hardware_profiles || (f.given_roofline & field.first)) j["efficiency"][key] = field.second;
+  const RooflineFractions own = f.own_fractions();
+  for (const auto& k : kRooflineFields)
+    if (!f.hardware_profiles || (f.given_roofline & k.bit)) j["efficiency"][k.key] = own.*(k.value);
   if (!f.hardware_profiles) j["efficiency"]["hardware_profiles"] = false;
   for (int k = 0; k < kTransportKinds; ++k) {
     const TransportCost& c = f.transports[size_t(k)];

@@ -293,18 +293,6 @@ json evaluation_json(const io::Scenario& s, const Evaluation& e) {
 }
 
 namespace {
-struct RooflineField {
-  const char* key;
-  unsigned bit;
-  double RooflineFractions::*value;
-};
-constexpr RooflineField kRooflineFields[] = {
-    {"gemm_compute", kGemmCompute, &RooflineFractions::gemm_compute},
-    {"gemm_memory", kGemmMemory, &RooflineFractions::gemm_memory},
-    {"attention_compute", kAttentionCompute, &RooflineFractions::attention_compute},
-    {"attention_memory", kAttentionMemory, &RooflineFractions::attention_memory},
-    {"attention_kv_reread", kAttentionKvReread, &RooflineFractions::attention_kv_reread}};
-
 const char* roofline_origin(const Efficiencies& eff, const Accelerator& hw, unsigned bit) {
   if (roofline_fields_from_profile(eff, hw) & bit) return "measured";
   return eff.given_roofline & bit ? "calibrated" : "default";
