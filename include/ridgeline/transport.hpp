@@ -55,8 +55,12 @@ struct TransportCost {
 ///   "all GPU SMs are freed" while the transfer flies (DeepSeek profile-data README, decoding).
 ///   Without the hook they spin on ceil(E / 3) blocks (86 of 132 SMs for 256 experts: 0.65);
 ///   sensitivity range [0, 0.5]. Check: SGLang's measured TBO gains of 25-36 %.
-/// - deepep_normal: 24 SMs of 132 (DeepEP's Buffer.num_sms default) = 0.18; fixed 50 us: a
-///   host round trip to read the receive counts (notify_dispatch) plus launch; not capturable.
+/// - deepep_normal: 24 SMs of 132 (DeepEP's Buffer.num_sms default) = 0.18; not capturable.
+///   Fixed 135 us and 0.028 us per token: the least-squares fit (relative errors) of the time
+///   aiconfigurator-core 0.12's measured SGLang DeepEP-normal table (H100, 2 and 4 nodes,
+///   1,024-16,384 tokens per GPU, hidden 7168, top-8) spends beyond the link time ep_all_to_all
+///   gives: the layout and notify kernels, the host round trip that reads the receive counts, and
+///   per-token packing (tests/unit/test_prefill_kernels.cpp refits it from the table).
 /// - nccl: 16-32 channels of 132 SMs: 0.18; fixed 30 us (group launch + proxy progress).
 /// - cpu_rdma: zero SMs (MegaScale-Infer §4 and StepMesh: every verb is posted by a CPU thread,
 ///   GPUDirect, no GPU-side copy); fixed 25 us for the event poll, post, CQ poll and stream
@@ -66,7 +70,7 @@ inline TransportCost default_transport_cost(TransportKind k) {
     case TransportKind::deepep_low_latency:
       return {12e-6, 0.22e-6, 0.0, true, Source::derived};
     case TransportKind::deepep_normal:
-      return {50e-6, 0.0, 0.18, false, Source::assumed};
+      return {135e-6, 0.028e-6, 0.18, false, Source::derived};
     case TransportKind::nccl:
       return {30e-6, 0.0, 0.18, true, Source::assumed};
     case TransportKind::cpu_rdma:

@@ -72,7 +72,9 @@ for name, text in texts.items():
 docs = [d for d in yaml.safe_load_all(texts["lws-router.yaml"]) if d]
 assert [d["kind"] for d in docs] == ["Deployment", "Service"], docs
 script = docs[0]["spec"]["template"]["spec"]["containers"][0]["args"][0]
-assert 'PREFILL_HOSTS="ridgeline-prefill-0.ridgeline-prefill"' in script, script
+for role in ("prefill", "decode"):  # one leader pod per instance of the role, numbered from 0
+    hosts = re.search(r'%s_HOSTS="([^"]*)"' % role.upper(), script).group(1).split()
+    assert hosts == ["ridgeline-%s-%d.ridgeline-%s" % (role, i, role) for i in range(len(hosts))] and hosts, script
 assert docs[1]["spec"]["ports"][0]["port"] == 8000
 PY
 bash -n "$T/sglang/sglang-router.sh" || fail "router script does not parse"
