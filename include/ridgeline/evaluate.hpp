@@ -103,6 +103,14 @@ struct MemoryUse {
   double capacity_bytes = 0;  ///< usable HBM per GPU
 };
 
+/// One micro-batch's attention side split where decode's two-batch overlap splits it (sums to
+/// Evaluation::attention_s): the attention projections' time is shared out by their weights.
+struct AttentionStages {
+  double before_core_s = 0;  ///< norms, q and kv projections (MLA: W_UK absorbed), RoPE, small kernels
+  double after_core_s = 0;   ///< core, W_UV and o_proj, the attention-TP all-reduce, router
+  double shared_s = 0;       ///< shared experts
+};
+
 struct Evaluation {
   bool feasible = false;
   Infeasible reason = Infeasible::none;
@@ -159,6 +167,9 @@ struct Evaluation {
   bool comm_scale_out_bound = false;
 
   MemoryUse attention_memory, ffn_memory;  ///< EP: both are the same GPU
+
+  /// attention_s split where EP's two-batch overlap splits it (two_batch_overlap_slot_s).
+  AttentionStages attention_stages;
 
   /// The operators of one MoE layer per micro-batch on the busiest attention GPU and FFN GPU
   /// (what breakdown.ops reports; time them with op_time and launch_efficiencies).
@@ -420,15 +431,43 @@ inline double small_kernels_s(const Efficiencies& eff) {
   return eff.small_kernels_per_layer * eff.kernel_overhead_s;
 }
 
-/// Two-batch overlap per micro-batch: the four stage pairs of one layer (two micro-batches A, B
-/// alternating: attn A | combine B, dispatch A | attn B, FFN A | dispatch B, combine A | FFN B),
-/// each as long as its longer member (compute slowed by the transport's contention), halved.
-/// It equals max(compute, network) only when every pair is balanced.
-inline double two_batch_overlap_slot_s(double attention_s, double ffn_s, double dispatch_s, double combine_s,
+inline AttentionStages attention_stages(const ModelSpec& m, const OpList& ops, const std::array<double, 8>& op_s,
+                                        double small_s, double tp_comm_s) {
+  AttentionStages st;
+  st.before_core_s = small_s;
+  st.after_core_s = tp_comm_s;
+  const double total = m.attention_params_per_layer();
+  const double after_share = total > 0 ? std::clamp(m.attention_params_after_core() / total, 0.0, 1.0) : 0.0;
+  for (int i = 0; i < ops.size; ++i) {
+    const char* name = ops.ops[size_t(i)].name;  // the op_name objects: pointer comparisons
+    const double t = op_s[size_t(i)];
+    if (name == op_name::attn_proj) {
+      st.after_core_s += after_share * t;
+      st.before_core_s += (1 - after_share) * t;
+    } else if (name == op_name::attn_core || name == op_name::router) {
+      st.after_core_s += t;
+    } else if (name == op_name::shared_experts) {
+      st.shared_s += t;
+    } else {
+      st.before_core_s += t;
+    }
+  }
+  return st;
+}
+
+/// Two-batch overlap per micro-batch, in the stage order of DeepSeek's decode design
+/// (deepseek-ai/profile-data, decoding figure) that SGLang's two-batch overlap runs for decode
+/// (its "deepseek blog decode" operations strategy, micro-batch B two stages behind A):
+///   dispatch A in flight beside shared experts A and B's attention before the core,
+///   FFN A with nothing in flight (it needs A's dispatched tokens and feeds A's combine),
+///   combine A in flight beside B's core, o_proj and router;
+/// then the same with A and B swapped. Each overlap is B(compute, comm) (compute slowed by the
+/// transport's contention while the transfer flies). Compute-bound: attention + FFN, nothing
+/// lost; transfer-bound: dispatch + FFN + combine (the routed experts are never hidden).
+inline double two_batch_overlap_slot_s(const AttentionStages& a, double ffn_s, double dispatch_s, double combine_s,
                                        double contention) {
-  return 0.5 * (overlapped_busy_s(attention_s, combine_s, contention) +
-                overlapped_busy_s(attention_s, dispatch_s, contention) +
-                overlapped_busy_s(ffn_s, dispatch_s, contention) + overlapped_busy_s(ffn_s, combine_s, contention));
+  return overlapped_busy_s(a.shared_s + a.before_core_s, dispatch_s, contention) + ffn_s +
+         overlapped_busy_s(a.after_core_s, combine_s, contention);
 }
 
 /// The last step of both schedules: fixed costs may outweigh the MoE layers; then memory and the
@@ -527,7 +566,8 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   attention_stage_ops(e.attention_ops, m, attention_precision(p, hw), seqs * tp * w.attention_imbalance, q_per_seq,
                       slow.context_tokens, tp, true, true, m.num_dense_layers > 0 ? &dense_ops : nullptr);
   StageTime att, dense;
-  stage_times(e.attention_ops, dense_ops, hw, eff, att, dense);
+  std::array<double, 8> att_op_s;
+  stage_times(e.attention_ops, dense_ops, hw, eff, att, dense, &att_op_s);
   e.attention_tp_comm_s = ring_all_reduce_s(hw.scale_up, tp, tokens * tp * w.attention_imbalance * act, tp_tc.fixed_s);
   // FFN side: routed experts of this GPU's EP rank. Redundant experts add slots but cut the hot factor.
   const double slots = double(m.moe.num_experts + d.redundant_experts);
@@ -563,12 +603,13 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.tokens_per_ffn_gpu = routed;
   const double compute = e.attention_s + ffn_s;
   const double network = e.dispatch_s + e.combine_s;
-  // TBO: the two micro-batches alternate, so each compute stage of one overlaps the next
-  // transfer of the other (attention | combine, dispatch | attention, FFN | dispatch,
-  // combine | FFN), each pair slowed by what the transport holds of the GPU (the function
-  // that prices AFD's ping-pong). Per micro-batch: half of the four pairs.
-  e.slot_s = mb == 1 ? compute + network
-                     : detail::two_batch_overlap_slot_s(e.attention_s, ffn_s, e.dispatch_s, e.combine_s, tc.contention);
+  e.attention_stages = detail::attention_stages(m, e.attention_ops, att_op_s, small_s, e.attention_tp_comm_s);
+  // TBO: each transfer of one micro-batch overlaps a compute stage of the other, slowed by what
+  // the transport holds of the GPU (the function that prices AFD's ping-pong), in the stage
+  // order decode stacks run (two_batch_overlap_slot_s).
+  e.slot_s =
+      mb == 1 ? compute + network
+              : detail::two_batch_overlap_slot_s(e.attention_stages, ffn_s, e.dispatch_s, e.combine_s, tc.contention);
   e.moe_layers_s = m.num_moe_layers() * mb * e.slot_s;
   e.mtp_s = detail::mtp_draft_s(m, w, mb * e.slot_s);
   e.expert_load_imbalance = routed / (batch_tokens_global * m.moe.top_k / std::min<double>(ep_ranks, slots));
@@ -677,7 +718,8 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
                       slow.context_tokens, d.attention.tp, true, !shared_on_ffn,
                       m.num_dense_layers > 0 ? &dense_ops : nullptr);
   StageTime att, dense;
-  stage_times(e.attention_ops, dense_ops, ha, eff, att, dense);
+  std::array<double, 8> att_op_s;
+  stage_times(e.attention_ops, dense_ops, ha, eff, att, dense, &att_op_s);
   const double slots = double(m.moe.num_experts + d.redundant_experts);
   const double local_experts = std::max(1.0, std::ceil(slots / ep_ranks));
   const double routed = detail::hot_rank_load(m, w, slots, ep_ranks, mb_tokens);
@@ -713,6 +755,8 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
 
   const double small_s = detail::small_kernels_s(eff);
   e.attention_s = att.time_s + small_s + e.attention_tp_comm_s;
+  if (full)  // reported only: AFD's ping-pong does not split the attention stage
+    e.attention_stages = detail::attention_stages(m, e.attention_ops, att_op_s, small_s, e.attention_tp_comm_s);
   e.ffn_s = ffn.time_s;
   // The same per-transfer cost as EP's all-to-all, for this deployment's transport; the per-token
   // part is paid by the busier end (an attention GPU's sends or an FFN GPU's distinct receives).

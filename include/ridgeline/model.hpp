@@ -88,6 +88,15 @@ struct ModelSpec {
     return 0;
   }
 
+  /// Of attention_params_per_layer(), the weights applied after the attention core: the output
+  /// projection, and for MLA (absorbed in decode) the value up-projection W_UV as well.
+  double attention_params_after_core() const {
+    const auto& a = attention;
+    if (a.kind == AttentionKind::mla)
+      return double(a.num_heads) * a.v_head_dim * (double(hidden_size) + a.kv_lora_rank);
+    return double(a.num_heads) * a.head_dim * hidden_size;
+  }
+
   double expert_params() const { return 3.0 * hidden_size * moe.expert_intermediate_size; }
   double shared_expert_params() const {
     return 3.0 * hidden_size * moe.shared_expert_intermediate_size * moe.num_shared_experts;

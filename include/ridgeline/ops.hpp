@@ -162,6 +162,15 @@ struct OpList {
   const OpCost* end() const { return ops.data() + size; }
 };
 
+/// Names of the operators the schedules look up (evaluate.hpp, attention_stages): one object
+/// each, so a lookup compares pointers, not strings.
+namespace op_name {
+inline constexpr char attn_proj[] = "attn_proj";
+inline constexpr char attn_core[] = "attn_core";
+inline constexpr char router[] = "router";
+inline constexpr char shared_experts[] = "shared_experts";
+}  // namespace op_name
+
 /// A GEMM of `tokens` rows against `params` weights split over `shards` GPUs.
 inline OpCost gemm_op(const char* name, double tokens, double params, double shards, DType w) {
   return {name, OpKind::gemm, w, 2.0 * tokens * params / shards, params * dtype_bytes(w) / shards, 1, 0};
@@ -180,11 +189,11 @@ inline void attention_stage_ops(OpList& out, const ModelSpec& m, const Precision
   const auto& a = m.attention;
   const double tokens = sequences * query_tokens_per_seq;
   const double s = m.mean_attended_tokens(context_tokens);
-  out.add(gemm_op("attn_proj", tokens, m.attention_params_per_layer(), tp, p.weights));
+  out.add(gemm_op(op_name::attn_proj, tokens, m.attention_params_per_layer(), tp, p.weights));
   out.ops[out.size - 1].kernels = 4;
 
   // Attention core: scores and weighted sum over the KV of every sequence.
-  OpCost core{"attn_core", OpKind::attention, p.attention_math, 0, 0, 1, 0};
+  OpCost core{op_name::attn_core, OpKind::attention, p.attention_math, 0, 0, 1, 0};
   const double heads_per_rank = double(a.num_heads) / tp;
   double kv_shard = 1;  // how many ways the stored KV of a sequence is split over the TP group
   switch (a.kind) {
@@ -216,8 +225,8 @@ inline void attention_stage_ops(OpList& out, const ModelSpec& m, const Precision
   }
   if (moe_layer) {
     // The router's weights are small and kept in bf16.
-    out.add(gemm_op("router", tokens, m.router_params(), 1, DType::bf16));
-    if (shared_here) out.add(gemm_op("shared_experts", tokens, m.shared_expert_params(), tp, p.weights));
+    out.add(gemm_op(op_name::router, tokens, m.router_params(), 1, DType::bf16));
+    if (shared_here) out.add(gemm_op(op_name::shared_experts, tokens, m.shared_expert_params(), tp, p.weights));
   } else {
     out.add(gemm_op("dense_ffn", tokens, m.dense_ffn_params(), tp, p.weights));
   }
@@ -259,7 +268,8 @@ inline void ffn_stage_ops(OpList& out, const ModelSpec& m, const Precision& p, d
   down.hbm_bytes = active * m.expert_params() / 3.0 * dtype_bytes(p.weights) / expert_tp;
   out.add(up);
   out.add(down);
-  if (shared_tokens > 0) out.add(gemm_op("shared_experts", shared_tokens, m.shared_expert_params(), 1, p.weights));
+  if (shared_tokens > 0)
+    out.add(gemm_op(op_name::shared_experts, shared_tokens, m.shared_expert_params(), 1, p.weights));
 }
 
 inline OpList ffn_stage_ops(const ModelSpec& m, const Precision& p, double routed_tokens, double local_experts,
@@ -290,7 +300,8 @@ struct StageTime {
 struct StageAccumulator {
   StageTime st;
   double worst = -1;
-  void add(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
+  /// Adds the operator's time and returns it.
+  double add(const OpCost& op, const Accelerator& hw, const Efficiencies& eff) {
     const OpTime t = op_time(op, hw, eff);
     st.time_s += t.time_s;
     st.flops += op.flops;
@@ -302,6 +313,7 @@ struct StageAccumulator {
       st.dominant_op = op.name;
       st.dominant_bound = t.bound;
     }
+    return t.time_s;
   }
 };
 
@@ -318,14 +330,17 @@ inline bool same_op(const OpCost& a, const OpCost& b) {
 
 /// stage_time of two lists on one GPU: the operators both lists start with (a MoE layer's and a
 /// dense layer's attention projection and core) are timed once. Equal to two stage_time calls.
+/// `a_op_s` (optional): receives the time of each operator of `a`, in list order.
 inline void stage_times(const OpList& a, const OpList& b, const Accelerator& hw, const Efficiencies& eff, StageTime& ta,
-                        StageTime& tb) {
+                        StageTime& tb, std::array<double, 8>* a_op_s = nullptr) {
   StageAccumulator acc;
+  std::array<double, 8> scratch;
+  std::array<double, 8>& op_s = a_op_s ? *a_op_s : scratch;
   int i = 0;
   for (; i < a.size && i < b.size && same_op(a.ops[size_t(i)], b.ops[size_t(i)]); ++i)
-    acc.add(a.ops[size_t(i)], hw, eff);
+    op_s[size_t(i)] = acc.add(a.ops[size_t(i)], hw, eff);
   StageAccumulator acc_b = acc;
-  for (int j = i; j < a.size; ++j) acc.add(a.ops[size_t(j)], hw, eff);
+  for (int j = i; j < a.size; ++j) op_s[size_t(j)] = acc.add(a.ops[size_t(j)], hw, eff);
   for (int j = i; j < b.size; ++j) acc_b.add(b.ops[size_t(j)], hw, eff);
   ta = acc.st;
   tb = acc_b.st;

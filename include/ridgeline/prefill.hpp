@@ -16,7 +16,7 @@
 //   EP: attention data-parallel on every GPU, experts over all GPUs, DeepEP normal kernels
 //   (transport deepep_normal: not CUDA-graph capturable) and optional two-batch overlap, priced
 //   by prefill_overlap_slot_s: the transport's SMs are taken from compute for the whole layer
-//   (decode's two_batch_overlap_slot_s takes them only while a transfer is in flight).
+//   (decode's two_batch_overlap_slot_s slows compute only while a transfer is in flight).
 //   TP: one instance of tp GPUs inside a scale-up domain, every weight split tp ways, two
 //   all-reduces per layer (after attention and after the FFN) on the scale-up links, not
 //   overlapped (transport nccl).
@@ -125,11 +125,11 @@ inline OpList prefill_attention_ops(const ModelSpec& m, const Precision& p, doub
   const double heads = double(a.num_heads) / tp;
   const double pairs = sequences * mean_causal_pairs(m, c, prefix);
   const double attended = sequences * (prefix + c);
-  OpCost core{"attn_core", OpKind::attention, p.attention_math, 0, 0, 1, 0};
+  OpCost core{op_name::attn_core, OpKind::attention, p.attention_math, 0, 0, 1, 0};
   if (a.kind == AttentionKind::mla) {
     // Non-absorbed MLA: q / kv_a / o projections on the new tokens, kv_b on every attended token.
     const double kv_b = mla_kv_b_params(m);
-    OpCost proj = gemm_op("attn_proj", tokens, m.attention_params_per_layer() - kv_b, tp, p.weights);
+    OpCost proj = gemm_op(op_name::attn_proj, tokens, m.attention_params_per_layer() - kv_b, tp, p.weights);
     proj.kernels = 4;
     out.add(proj);
     out.add(gemm_op("kv_decompress", attended, kv_b, tp, p.weights));
@@ -138,7 +138,7 @@ inline OpList prefill_attention_ops(const ModelSpec& m, const Precision& p, doub
     // Decompressed K and V of the attended tokens, Q and O of the new ones (bf16 activations).
     core.hbm_bytes = (attended + tokens) * heads * (d_qk + d_v) * dtype_bytes(p.attention_math);
   } else {
-    OpCost proj = gemm_op("attn_proj", tokens, m.attention_params_per_layer(), tp, p.weights);
+    OpCost proj = gemm_op(op_name::attn_proj, tokens, m.attention_params_per_layer(), tp, p.weights);
     proj.kernels = 4;
     out.add(proj);
     core.flops = 4.0 * pairs * heads * a.head_dim;
@@ -156,8 +156,8 @@ inline OpList prefill_attention_ops(const ModelSpec& m, const Precision& p, doub
   elementwise.kernels = 0;
   out.ops[out.size++] = elementwise;
   if (moe_layer) {
-    out.add(gemm_op("router", tokens, m.router_params(), 1, DType::bf16));
-    out.add(gemm_op("shared_experts", tokens, m.shared_expert_params(), tp, p.weights));
+    out.add(gemm_op(op_name::router, tokens, m.router_params(), 1, DType::bf16));
+    out.add(gemm_op(op_name::shared_experts, tokens, m.shared_expert_params(), tp, p.weights));
   } else {
     out.add(gemm_op("dense_ffn", tokens, m.dense_ffn_params(), tp, p.weights));
   }
@@ -202,9 +202,10 @@ inline CommTime prefill_ep_comm(const ModelSpec& m, const Precision& p, const Ac
   return c;
 }
 
-/// Two-batch overlap of one prefill MoE layer, per micro-batch: the same four pairings as
-/// decode's two_batch_overlap_slot_s (attention with the other micro-batch's combine and
-/// dispatch, experts with its dispatch and combine), but the transport's share `contention` of
+/// Two-batch overlap of one prefill MoE layer, per micro-batch: four pairings, attention with the
+/// other micro-batch's combine and dispatch, experts with its dispatch and combine (the stage
+/// order of DeepSeek's prefill figure and of SGLang's prefill strategy, both micro-batches in
+/// step; decode staggers them, two_batch_overlap_slot_s), and the transport's share `contention` of
 /// the SMs is partitioned off for the whole layer, so compute runs at (1 - contention) of its
 /// speed in every pairing, not only while a transfer is in flight. Why: DeepSeek's published
 /// prefill overlap (deepseek-ai/profile-data README figure) runs computation on 108 SMs and
@@ -212,7 +213,7 @@ inline CommTime prefill_ep_comm(const ModelSpec& m, const Precision& p, const Ac
 /// layer; SGLang reports the same (lmsys.org 2025-05-05 large-scale-ep: "no-TBO 8k outperforms
 /// TBO 16k in per-kernel speed ... reduced SMs with TBO", and communication under TBO slower
 /// than DeepEP's unit tests, i.e. its kernels stay resident longer than their transfers).
-/// contention 0 gives the ideal max() pairing, as two_batch_overlap_slot_s does.
+/// contention 0 gives the ideal max() pairing.
 inline double prefill_overlap_slot_s(double attention_s, double ffn_s, double dispatch_s, double combine_s,
                                      double contention) {
   const double slow = 1.0 / std::max(1e-3, 1.0 - std::clamp(contention, 0.0, 1.0));

@@ -207,17 +207,27 @@ def _schedule_bars(b: dict, strategy: str, m: int, layers: int):
                     bars.append((rows[stage], i, stage, t, length))
                     t += length
         return bars
-    # EP two-batch overlap (m = 2): four phases per layer, each a compute stage of one micro-batch
-    # beside a transfer of the other, as long as the longer of the two (contention not drawn).
-    phases = [(("attention", 0), ("combine", 1)), (("attention", 1), ("dispatch", 0)),
-              (("FFN", 0), ("dispatch", 1)), (("FFN", 1), ("combine", 0))]
-    length = {"attention": ta, "FFN": tf, "dispatch": td, "combine": tc}
+    # EP two-batch overlap (m = 2), decode stage order: dispatch A beside shared experts A and B's
+    # attention before the core, FFN A alone, combine A beside B's core, then A and B swapped;
+    # each phase as long as its longer member (contention not drawn).
+    before = b.get("attention_before_core_ms", ta) + b.get("shared_experts_ms", 0.0)
+    after = b.get("attention_after_core_ms", 0.0)
+    bars_per_phase = []
+    for x, y in ((0, 1), (1, 0)):
+        bars_per_phase += [([("attention", y, before)], ("dispatch", x, td)),
+                           ([("FFN", x, tf)], None),
+                           ([("attention", y, after)], ("combine", x, tc))]
     t = 0.0
     for l in range(layers):
-        for comp, comm in phases:
-            bars.append(("GPU compute", comp[1], comp[0], t, length[comp[0]]))
-            bars.append(("network", comm[1], comm[0], t, length[comm[0]]))
-            t += max(length[comp[0]], length[comm[0]])
+        for comps, comm in bars_per_phase:
+            length = 0.0
+            for stage, mb, dur in comps:
+                bars.append(("GPU compute", mb, stage, t, dur))
+                length = max(length, dur)
+            if comm:
+                bars.append(("network", comm[1], comm[0], t, comm[2]))
+                length = max(length, comm[2])
+            t += length
     return bars
 
 

@@ -68,9 +68,33 @@ def test_crossover_heatmap_one_cell_per_point():
 def test_pareto_one_series_per_strategy_and_the_best_plans(plan):
     fig = rp.pareto(plan)
     names = [l.get_label() for l in lines(fig)]
-    assert names[:2] == ["EP frontier", "AFD frontier"] and len(names) == 4 and distinct(lines(fig))
+    # One frontier per strategy that has points on it (a dominated strategy has none), then the
+    # two best plans.
+    on_frontier = {p["strategy"] for p in plan["pareto"]}
+    frontiers = [f"{s.upper()} frontier" for s in ("ep", "afd") if s in on_frontier]
+    assert frontiers and names[:len(frontiers)] == frontiers
+    assert names[len(frontiers):] == [f"best EP: {plan['ep']['plan']}", f"best AFD: {plan['afd']['plan']}"]
+    assert distinct(lines(fig))
     with pytest.raises(ValueError, match="pareto=True"):
         rp.pareto(rl.plan("deepseek-v3", "h800", strategy="ep"))
+
+
+def test_schedule_ep_two_batch_overlap_follows_the_decode_stage_order(plan):
+    ep = plan["ep"]
+    assert ep["deployment"]["micro_batches"] == 2
+    b = ep["breakdown"]
+    parts = b["attention_before_core_ms"] + b["attention_after_core_ms"] + b["shared_experts_ms"]
+    assert parts == pytest.approx(b["attention_ms"])
+    fig = rp.schedule(ep, layers=1)
+    bars = fig.axes[0].patches
+    # Per layer: attention before / after the core and the FFN of each micro-batch (6), and
+    # dispatch and combine of each (4).
+    assert len(bars) == 10
+    rows = {round(p.get_y(), 3) for p in bars}  # GPU compute and network
+    assert len(rows) == 2
+    end = max(p.get_x() + p.get_width() for p in bars)
+    # Contention 0 (the low-latency default): one layer of the drawing is two slots.
+    assert end == pytest.approx(2 * b["slot_ms"], rel=1e-6)
 
 
 def test_schedule_shows_every_stage_of_every_micro_batch(plan):
@@ -88,7 +112,9 @@ def test_schedule_shows_every_stage_of_every_micro_batch(plan):
     for spans in by_row.values():
         spans.sort()
         assert all(a[1] <= b[0] + 1e-9 for a, b in zip(spans, spans[1:]))
-    assert len(rp.schedule(plan["ep"], layers=1).axes[0].patches) == 4 * plan["ep"]["deployment"]["micro_batches"]
+    # EP with two-batch overlap: six compute and four transfer bars per layer
+    # (test_schedule_ep_two_batch_overlap_follows_the_decode_stage_order).
+    assert len(rp.schedule(plan["ep"], layers=1).axes[0].patches) == 10
 
 
 def test_alpha_penalties_one_line_per_curve():

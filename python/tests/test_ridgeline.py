@@ -79,10 +79,10 @@ def test_frame(db):
 def test_plan_paper_verdict_and_the_0_1_call_form(db):
     got = rl.plan(db, "deepseek-v3", ["h800"], slo="50 ms")  # the 0.1 form: plan(db, model, hardware)
     ep, afd = got["ep"], got["afd"]
-    # Realistic defaults: DeepSeek-V3 on 400 Gb/s H800 is a near tie (README "What changed in the
-    # default plan's answer": AFD/EP 1.05; the paper's ideal-overlap verdict was EP >= AFD).
+    # Realistic defaults: EP ahead for DeepSeek-V3 on 400 Gb/s H800, the paper's verdict (README
+    # "What changed in the default plan's answer": AFD/EP 0.83).
     assert got["ratio"] == pytest.approx(afd["score"] / ep["score"])
-    assert ep["tokens_per_s_per_gpu"] > 0 and 0.9 < got["ratio"] < 1.2, got["ratio"]
+    assert ep["tokens_per_s_per_gpu"] > 0 and 0.7 < got["ratio"] < 0.95, got["ratio"]
     assert got["winner"] == ("afd" if got["ratio"] > 1 else "ep")
     assert got["search"]["evaluations"] > 0 and sum(got["rejected"].values()) >= 0
     assert rl.plan("deepseek-v3", "h800", slo="50 ms")["afd"]["plan"] == afd["plan"]

@@ -47,10 +47,25 @@ TEST_CASE("EP: two-batch overlap is not much slower than no overlap at equal bat
   const double f = Efficiencies{}.transport(TransportKind::deepep_low_latency).contention;
   const double net = e2.dispatch_s + e2.combine_s;
   CHECK(e2.slot_s >= std::max(net, e2.attention_s + e2.ffn_s) - 1e-12);
-  CHECK(e2.slot_s ==
-        Approx(0.5 * (overlapped_busy_s(e2.attention_s, e2.combine_s, f) +
-                      overlapped_busy_s(e2.attention_s, e2.dispatch_s, f) +
-                      overlapped_busy_s(e2.ffn_s, e2.dispatch_s, f) + overlapped_busy_s(e2.ffn_s, e2.combine_s, f))));
+  // Decode stage order: dispatch beside shared experts + attention before the core, FFN alone,
+  // combine beside the core, o_proj and router; the three attention parts sum to attention_s.
+  const AttentionStages& st = e2.attention_stages;
+  CHECK(st.before_core_s + st.after_core_s + st.shared_s == Approx(e2.attention_s));
+  CHECK(st.before_core_s > 0);
+  CHECK(st.after_core_s > st.before_core_s);  // the core and o_proj outweigh the q / kv projections
+  CHECK(st.shared_s > 0);
+  CHECK(e2.slot_s == Approx(overlapped_busy_s(st.shared_s + st.before_core_s, e2.dispatch_s, f) + e2.ffn_s +
+                            overlapped_busy_s(st.after_core_s, e2.combine_s, f)));
+}
+
+TEST_CASE("EP two-batch overlap: the routed experts are never hidden, the attention parts are", "[evaluate][ep]") {
+  const AttentionStages a{2.0, 5.0, 1.0};
+  // Compute-bound: nothing lost, the slot is all the compute.
+  CHECK(detail::two_batch_overlap_slot_s(a, 4.0, 1.0, 2.0, 0) == Approx(2.0 + 1.0 + 4.0 + 5.0));
+  // Transfer-bound: dispatch + FFN + combine; the experts run while nothing is in flight.
+  CHECK(detail::two_batch_overlap_slot_s(a, 4.0, 10.0, 20.0, 0) == Approx(10.0 + 4.0 + 20.0));
+  // Contention slows only the compute that overlaps a transfer.
+  CHECK(detail::two_batch_overlap_slot_s(a, 4.0, 2.5, 4.0, 0.5) == Approx((3.0 + 1.25) + 4.0 + (5.0 + 2.0)));
 }
 
 TEST_CASE("AFD iteration follows MegaScale-Infer Eq. 5 when bubble-free", "[evaluate][afd]") {
