@@ -161,6 +161,15 @@ std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
             {"LM head", ms(e.lm_head_s)},
             {"iteration gap t_g", ms(e.gap_s)},
             {"iteration", ms(e.iteration_s)}};
+  if (d.strategy == Strategy::ep && d.micro_batches == 2) {
+    // The slot's three phases (two_batch_overlap_slot_s): what each transfer flies beside.
+    const AttentionStages& st = e.attention_stages;
+    b.rows.insert(b.rows.begin() + 5,
+                  {{"  TBO: dispatch | shared experts + attention before the core",
+                    us(e.dispatch_s) + " | " + us(st.shared_s + st.before_core_s)},
+                   {"  TBO: FFN, nothing in flight", us(e.ffn_s)},
+                   {"  TBO: combine | attention core, o_proj, router", us(e.combine_s) + " | " + us(st.after_core_s)}});
+  }
   if (d.strategy == Strategy::afd) {
     b.rows.push_back({"attention bubble", pct(e.attention_bubble_fraction)});
     b.rows.push_back({"FFN bubble", pct(e.ffn_bubble_fraction)});
