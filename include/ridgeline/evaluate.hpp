@@ -431,6 +431,8 @@ inline double small_kernels_s(const Efficiencies& eff) {
   return eff.small_kernels_per_layer * eff.kernel_overhead_s;
 }
 
+/// Splits one micro-batch's attention stage (its operator list `ops`, their times `op_s`, the small
+/// kernels and the attention-TP all-reduce) at the attention core.
 inline AttentionStages attention_stages(const ModelSpec& m, const OpList& ops, const std::array<double, 8>& op_s,
                                         double small_s, double tp_comm_s) {
   AttentionStages st;
