@@ -77,10 +77,12 @@ SANITIZER_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1:strict_string_checks=1 
                  UBSAN_OPTIONS=exitcode=86:print_stacktrace=1:halt_on_error=1
 .PHONY: test-sanitize fuzz deps-fuzz
 
-# Debug (-O0): compiles fastest. From scratch on a busy 2-core machine this took 15.5 min, of
-# which ~7 min is `cli: test_calibrate` (the calibrator's CPU benchmarks run slowly under ASan).
+# Debug (-O0): compiles fastest; -g1 (line tables only) keeps file:line in sanitizer reports for
+# less compile time than -g. From scratch on a busy 2-core machine this took 15.5 min,
+# of which ~7 min is `cli: test_calibrate` (the calibrator's CPU benchmarks run slowly under ASan).
 test-sanitize: deps
-	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DRIDGELINE_SANITIZE=ON
+	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DRIDGELINE_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@# The Python tests exercise the pip-built (unsanitised) module, so they are not repeated here.
 	@# The 10,000-trial Monte Carlo checks are statistics (100 s under ASan on 2 cores); the code they
