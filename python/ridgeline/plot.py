@@ -212,18 +212,14 @@ def _schedule_bars(b: dict, strategy: str, m: int, layers: int):
     # each phase as long as its longer member (contention not drawn).
     before = b.get("attention_before_core_ms", ta) + b.get("shared_experts_ms", 0.0)
     after = b.get("attention_after_core_ms", 0.0)
-    bars_per_phase = []
+    phases = []  # (compute stage, micro-batch, ms), (transfer, micro-batch, ms) or None
     for x, y in ((0, 1), (1, 0)):
-        bars_per_phase += [([("attention", y, before)], ("dispatch", x, td)),
-                           ([("FFN", x, tf)], None),
-                           ([("attention", y, after)], ("combine", x, tc))]
+        phases += [(("attention", y, before), ("dispatch", x, td)), (("FFN", x, tf), None),
+                   (("attention", y, after), ("combine", x, tc))]
     t = 0.0
     for l in range(layers):
-        for comps, comm in bars_per_phase:
-            length = 0.0
-            for stage, mb, dur in comps:
-                bars.append(("GPU compute", mb, stage, t, dur))
-                length = max(length, dur)
+        for (stage, mb, length), comm in phases:
+            bars.append(("GPU compute", mb, stage, t, length))
             if comm:
                 bars.append(("network", comm[1], comm[0], t, comm[2]))
                 length = max(length, comm[2])

@@ -162,9 +162,12 @@ std::string evaluation_table(const io::Scenario& s, const Evaluation& e) {
             {"iteration gap t_g", ms(e.gap_s)},
             {"iteration", ms(e.iteration_s)}};
   if (d.strategy == Strategy::ep && d.micro_batches == 2) {
-    // The slot's three phases (two_batch_overlap_slot_s): what each transfer flies beside.
+    // Under the pipeline slot, its three phases (two_batch_overlap_slot_s): what each transfer
+    // flies beside.
     const AttentionStages& st = e.attention_stages;
-    b.rows.insert(b.rows.begin() + 5,
+    const auto slot_row =
+        std::find_if(b.rows.begin(), b.rows.end(), [](const auto& r) { return r[0] == "pipeline slot"; });
+    b.rows.insert(slot_row + 1,
                   {{"  TBO: dispatch | shared experts + attention before the core",
                     us(e.dispatch_s) + " | " + us(st.shared_s + st.before_core_s)},
                    {"  TBO: FFN, nothing in flight", us(e.ffn_s)},
