@@ -8,7 +8,7 @@
 # installed into the fresh venv recompiled everything on every run (measured: 270 CPU-s each time).
 set -euo pipefail
 SRC="$1"
-# Part of `make test`: the first run compiles the wheel's 36 files once more (~280 CPU-s), later
+# Part of `make test`: the first run compiles the wheel's 36 files once more (unoptimised, below: ~350 CPU-s on a slow 2-core VM), later
 # runs only what changed. RIDGELINE_PIP_TEST=0 skips it.
 if [ "${RIDGELINE_PIP_TEST:-1}" = 0 ]; then
   echo "skipped: RIDGELINE_PIP_TEST=0"
