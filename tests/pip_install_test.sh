@@ -38,7 +38,7 @@ BUILD_TYPE_ARG="-Ccmake.build-type=Debug"
 cd "$WORK"  # away from the source tree: the installed CLI must find its own data
 unset RIDGELINE_DATA_DIR
 out=$("$WORK/venv/bin/ridgeline" plan --model deepseek-v3 --hardware h800 --slo "50 ms")
-echo "$out" | head -5
+head -5 <<<"$out"  # not `echo | head`: under pipefail, head closing early can kill echo (SIGPIPE)
 grep -q "^winner: " <<<"$out" || { echo "FAIL: no winner line"; exit 1; }
 # The same plan as JSON, and the module of the same install agrees with it.
 "$WORK/venv/bin/ridgeline" plan --model deepseek-v3 --hardware h800 --slo "50 ms" --json >plan.json
