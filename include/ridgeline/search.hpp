@@ -29,6 +29,7 @@
 
 #include "ridgeline/batch_search.hpp"
 #include "ridgeline/evaluate.hpp"
+#include "ridgeline/search_bound.hpp"
 
 namespace ridgeline {
 
@@ -77,8 +78,10 @@ inline const char* batch_limit_name(Infeasible r) {
 }
 
 /// Why a plan shape was rejected (`--explain`).
-enum class Rejection { weights_exceed_hbm, kv_exceeds_hbm, slo_violated, bubbles, budget, bad_shape };
-inline constexpr int kRejectionKinds = 6;
+/// score_bound counts AFD plan families (attention kind, TP_a, FFN shape, micro-batches) the
+/// search skipped because their score bound (search_bound.hpp) is below the best plans found.
+enum class Rejection { weights_exceed_hbm, kv_exceeds_hbm, slo_violated, bubbles, budget, bad_shape, score_bound };
+inline constexpr int kRejectionKinds = 7;
 
 inline const char* rejection_name(Rejection r) {
   switch (r) {
@@ -94,6 +97,8 @@ inline const char* rejection_name(Rejection r) {
       return "budget";
     case Rejection::bad_shape:
       return "bad_shape";
+    case Rejection::score_bound:
+      return "score_bound";
   }
   return "?";
 }
@@ -142,6 +147,9 @@ struct SearchSpace {
   /// Try every granular attention count instead of the balance point's neighbours (slow;
   /// used to check that the BALANCE pruning does not miss the best plan).
   bool scan_all_attention_counts = false;
+  /// Skip AFD plan families whose score bound is below the best plans already found
+  /// (search_bound.hpp; the same plans, fewer evaluations). false: search every family.
+  bool prune_by_bound = true;
   int threads = 0;  ///< 0: all hardware threads
   /// Set to true by another thread to stop the search (Python's Ctrl-C): search_plans then
   /// throws Cancelled once the running tasks finish. Not owned; null: never cancelled.
@@ -557,9 +565,25 @@ inline AttentionBalances attention_balances(const Ctx& c, const Accelerator& ha)
 /// TP_a unless KV memory caps it), so one list serves all attention kinds of the FFN shape.
 using FfnTokensBySlot = std::vector<std::pair<double, double>>;
 
+/// Skipping AFD plan families by their score bound (search_bound.hpp): the two sides' per-GPU
+/// rate bounds, indexed [tp_sizes index x afd_micro_batches.size() + mb index] (attention) and
+/// [mb index] (FFN), the objective's per-GPU weights, and the score to beat.
+struct FamilyBound {
+  const std::vector<double>* attention_rate = nullptr;  ///< null: prune nothing
+  const std::vector<double>* ffn_rate = nullptr;
+  double weight_a = 1, weight_f = 1;
+  double incumbent = -1;  ///< the k-th best AFD score already found (-1: none)
+  double score(size_t attention_index, size_t mb_index) const {
+    return afd_score_bound((*attention_rate)[attention_index], weight_a, (*ffn_rate)[mb_index], weight_f);
+  }
+  bool skips(size_t attention_index, size_t mb_index) const {
+    return attention_rate && incumbent > 0 && score(attention_index, mb_index) < incumbent;
+  }
+};
+
 inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int tp_e, const Accelerator& ha,
                          const std::vector<int>& attention_counts, const AttentionBalances* balances,
-                         FfnTokensBySlot& instances_by_slot, TaskOut& out) {
+                         FfnTokensBySlot& instances_by_slot, TaskOut& out, const FamilyBound& bound = {}) {
   std::vector<int> fitting;
   for (size_t t = 0; t < c.s.tp_sizes.size(); ++t) {
     const int tp_a = c.s.tp_sizes[t];
@@ -601,6 +625,11 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
         for (int a : fitting) try_count(a);
       } else {
         const AttentionBalance& att = balances->at(t * c.s.afd_micro_batches.size() + k);
+        // Before the BALANCE solve: a skipped family is neither solved nor counted as over budget.
+        if (bound.skips(t * c.s.afd_micro_batches.size() + k, k)) {
+          ++out.rejected[int(Rejection::score_bound)];
+          continue;
+        }
         // The FFN solve yields tokens; instances = tokens / q / seqs is formed per TP_a below.
         auto memo = std::find_if(instances_by_slot.begin(), instances_by_slot.end(),
                                  [&](const auto& e) { return e.first == att.slot_s; });
@@ -619,6 +648,87 @@ inline void run_afd_task(const Ctx& c, const Accelerator& hf, int ffn_gpus, int 
       }
     }
   }
+}
+
+/// Whether the AFD search may skip plan families by their score bound: the default walk (not a
+/// scan or a fixed GPU count, which check it), only the best plans wanted (a Pareto frontier
+/// keeps dominated plans), a throughput objective and the probes' figures.
+inline bool afd_pruning_applies(const SearchSpace& s) {
+  return s.prune_by_bound && s.search_afd && s.exact_gpus <= 0 && !s.scan_all_attention_counts && !s.keep_pareto &&
+         probes_only(s) && s.objective != Objective::hfu && s.top_k >= 1;
+}
+
+/// The objective's per-GPU weight: tokens/s per GPU counts GPUs; per $/hour, prices; per W, watts.
+inline double objective_weight(const Accelerator& hw, Objective o) {
+  switch (o) {
+    case Objective::tokens_per_dollar:
+      return hw.price_usd_per_gpu_hour;
+    case Objective::tokens_per_watt:
+      return hw.power_w;
+    default:
+      return 1.0;
+  }
+}
+
+/// A rate bound, or no bound (infinity) where computing it fails (a precision the hardware
+/// lacks): the family's own search then reports the error as it did before the bound.
+template <class Bound>
+double bound_or_infinity(Bound&& bound) {
+  try {
+    return bound();
+  } catch (const Error&) {
+    return bound_detail::kInfinity;
+  }
+}
+
+/// afd_attention_rate_bound for each (TP_a, micro-batches) of the space (0 where TP_a is not
+/// allowed: that family is never searched).
+inline std::vector<double> attention_rate_bounds(const Ctx& c, const Accelerator& ha) {
+  const size_t n_mb = c.s.afd_micro_batches.size();
+  std::vector<double> out(c.s.tp_sizes.size() * n_mb, 0.0);
+  const bool shared_here = !Deployment{}.shared_experts_on_ffn;  // the searched plans' placement
+  for (size_t t = 0; t < c.s.tp_sizes.size(); ++t) {
+    if (!tp_allowed(c.m, ha, c.s.tp_sizes[t])) continue;
+    for (size_t k = 0; k < n_mb; ++k)
+      out[t * n_mb + k] = bound_or_infinity([&] {
+        return afd_attention_rate_bound(c.m, c.p, c.w, c.eff, ha, c.s.tp_sizes[t], c.s.afd_micro_batches[k],
+                                        shared_here);
+      });
+  }
+  return out;
+}
+
+/// afd_ffn_rate_bound of one FFN shape for each micro-batch count of the space.
+inline std::vector<double> ffn_rate_bounds(const Ctx& c, const Accelerator& hf, int ffn_gpus, int tp_e) {
+  std::vector<double> out;
+  for (int mb : c.s.afd_micro_batches)
+    out.push_back(bound_or_infinity([&] {
+      return afd_ffn_rate_bound(c.m, c.p, c.w, c.eff, hf, ffn_gpus, tp_e, mb, Deployment{}.redundant_experts);
+    }));
+  return out;
+}
+
+inline FamilyBound family_bound(const Ctx& c, const Accelerator& ha, const Accelerator& hf,
+                                const std::vector<double>& attention_rate, const std::vector<double>& ffn_rate,
+                                double incumbent) {
+  return FamilyBound{&attention_rate, &ffn_rate, objective_weight(ha, c.s.objective),
+                     objective_weight(hf, c.s.objective), incumbent};
+}
+
+/// Splits task indices into two rounds: every task `prunable` rejects, and the prunable tasks
+/// with the highest bounds (a sixteenth of them, at least 8), run first; the others second. In
+/// index order within each round; ties keep index order.
+template <class Prunable>
+void split_by_bound(size_t n, const std::vector<double>& bound, Prunable&& prunable, std::vector<size_t>& first,
+                    std::vector<size_t>& second) {
+  std::vector<size_t> ranked;
+  for (size_t i = 0; i < n; ++i) (prunable(i) && std::isfinite(bound[i]) ? ranked : first).push_back(i);
+  const size_t lead = std::min(ranked.size(), std::max<size_t>(8, ranked.size() / 16));
+  std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) { return bound[a] > bound[b]; });
+  first.insert(first.end(), ranked.begin(), ranked.begin() + long(lead));
+  second.assign(ranked.begin() + long(lead), ranked.end());
+  std::sort(first.begin(), first.end());
+  std::sort(second.begin(), second.end());
 }
 
 /// Runs f(i) for i in [0, n) on `threads` threads (dynamic scheduling; results by index).
@@ -699,8 +809,30 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
   std::vector<AttentionBalances> balances;
   if (s.search_afd && s.exact_gpus <= 0 && !s.scan_all_attention_counts)
     for (const Accelerator* ha : s.attention_hardware) balances.push_back(attention_balances(c, *ha));
+  // Branch and bound (search_bound.hpp): the AFD tasks whose bound is highest run first, with
+  // every EP task; the rest then skip the plan families whose bound is below the k-th best AFD
+  // score found by then. Both rounds are fixed by the inputs, so results and counts do not
+  // depend on the thread count.
+  const bool prune = afd_pruning_applies(s) && !balances.empty();
+  std::vector<std::vector<double>> attention_rates, ffn_rates(prune ? tasks.size() : 0);
+  std::vector<double> task_bound(tasks.size(), bound_detail::kInfinity);
+  if (prune) {
+    for (const Accelerator* ha : s.attention_hardware) attention_rates.push_back(attention_rate_bounds(c, *ha));
+    parallel_for(tasks.size(), s.threads, [&](size_t i) {
+      const Task& t = tasks[i];
+      if (t.strategy != Strategy::afd) return;
+      ffn_rates[i] = ffn_rate_bounds(c, *t.ffn, t.ffn_gpus, t.tp_e);
+      double best = 0;
+      for (size_t ai = 0; ai < s.attention_hardware.size(); ++ai)
+        for (size_t a = 0; a < attention_rates[ai].size(); ++a)
+          best =
+              std::max(best, family_bound(c, *s.attention_hardware[ai], *t.ffn, attention_rates[ai], ffn_rates[i], -1)
+                                 .score(a, a % s.afd_micro_batches.size()));
+      task_bound[i] = best;
+    });
+  }
   std::vector<TaskOut> outs(tasks.size());
-  parallel_for(tasks.size(), s.threads, [&](size_t i) {
+  auto run_task = [&](size_t i, double incumbent) {
     if (s.cancel && s.cancel->load(std::memory_order_relaxed)) throw Cancelled();
     const Task& t = tasks[i];
     if (t.strategy == Strategy::ep) {
@@ -708,11 +840,26 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
     } else {
       // The attention kinds of one FFN shape share its BALANCE solves (one task, not one each).
       FfnTokensBySlot ffn_tokens_by_slot;
-      for (size_t ai = 0; ai < s.attention_hardware.size(); ++ai)
+      for (size_t ai = 0; ai < s.attention_hardware.size(); ++ai) {
+        const FamilyBound bound =
+            prune ? family_bound(c, *s.attention_hardware[ai], *t.ffn, attention_rates[ai], ffn_rates[i], incumbent)
+                  : FamilyBound{};
         run_afd_task(c, *t.ffn, t.ffn_gpus, t.tp_e, *s.attention_hardware[ai], attention_counts[ai],
-                     balances.empty() ? nullptr : &balances[ai], ffn_tokens_by_slot, outs[i]);
+                     balances.empty() ? nullptr : &balances[ai], ffn_tokens_by_slot, outs[i], bound);
+      }
     }
-  });
+  };
+  std::vector<size_t> first, second;
+  split_by_bound(
+      tasks.size(), task_bound, [&](size_t i) { return tasks[i].strategy == Strategy::afd; }, first, second);
+  parallel_for(first.size(), s.threads, [&](size_t j) { run_task(first[j], -1); });
+  if (!second.empty()) {
+    std::vector<Candidate> afd_top;
+    for (size_t i : first)
+      for (const auto& x : outs[i].afd) keep_top(afd_top, x, s.top_k);
+    const double incumbent = int(afd_top.size()) >= s.top_k ? afd_top.back().score : -1;
+    parallel_for(second.size(), s.threads, [&](size_t j) { run_task(second[j], incumbent); });
+  }
   SearchResult r;
   std::vector<Candidate> all;
   for (const TaskOut& o : outs) {

@@ -291,6 +291,7 @@ SearchSetup resolve_search(const SearchFlags& f, const io::Database& db) {
   sp.require_bubble_free = f.require_bubble_free;
   sp.threads = f.threads;
   sp.scan_all_attention_counts = f.scan_all;
+  sp.prune_by_bound = !f.no_bound;
   sp.ep_attention_tp = f.attention_tp;
   sp.ep_pure_tp = std::any_of(f.attention_tp.begin(), f.attention_tp.end(), [](int t) { return t > 1; });
   if (sp.objective == Objective::tokens_per_dollar)

@@ -30,6 +30,7 @@ struct SearchFlags {
   std::vector<int> afd_micro_batches{3, 4};
   bool require_bubble_free = false;
   bool scan_all = false;
+  bool no_bound = false;  ///< search every AFD plan family (SearchSpace::prune_by_bound false)
   int threads = 0;
   // Realism inputs (README "Defaults and their sources"); empty = the default.
   std::string calibration;      ///< calibration file (or hardware id with a profile) applied to every evaluation
