@@ -129,6 +129,7 @@ void read_search_flags(Opts& o, present::SearchFlags& f, bool with_grid_axes) {
   o.get("afd_micro_batches", f.afd_micro_batches);
   o.get("require_bubble_free", f.require_bubble_free);
   o.get("scan_all_attention_counts", f.scan_all);
+  o.get("no_bound", f.no_bound);
   o.get("threads", f.threads);
   o.get("calibration", f.calibration);
   o.get("calibration_for", f.calibration_for);

@@ -368,7 +368,7 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
          dispatch_styles: Ids = ("low_latency",), sensitivity: bool = False, threads: int = 0,
          calibration_for: Optional[str] = None, calibration_any_device: bool = False,
          attention_tp: Optional[Sequence[int]] = None, context_cv: Optional[float] = None,
-         db: Optional[Database] = None) -> Result:
+         score_bound: bool = True, db: Optional[Database] = None) -> Result:
     """Find the best decode deployment of ``model`` on ``hardware`` under a TPOT SLO (``ridgeline plan``).
 
     Searches EP (attention data-parallel on every GPU, experts over all GPUs, 1-2 micro-batches) and
@@ -394,7 +394,9 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
     calibration_any_device=True; attention_tp EP attention-TP sizes to try (default 1, 2, 4, 8;
     any above 1 also tries pure-TP workers); ep_transport / afd_transport
     deepep_low_latency | deepep_normal | nccl | cpu_rdma; sensitivity=True re-searches at each end of
-    every uncertain parameter's range. ``result.to_frame()`` tabulates ``top``.
+    every uncertain parameter's range; score_bound=False also searches the AFD plan families whose
+    score bound is below the best plans found (slower, the same plans: ``--no-bound``).
+    ``result.to_frame()`` tabulates ``top``.
 
     Example: ``rl.plan("dbrx", "h20", attention_hardware="h20", ffn_hardware="l40s", weights="bf16",
     slo="150 ms", objective="cost")``
@@ -410,7 +412,7 @@ def plan(model: Union[str, Database] = "deepseek-v3", hardware: Ids = "h800", *l
                         calibration_any_device, attention_tp)
     kw.update(model=model, hardware=_ids(hardware, "hardware"), slo=_qty(slo, "slo"),
               context=_qty(context, "context"), top=_int(top, "top"), pareto=bool(pareto),
-              sensitivity=bool(sensitivity))
+              sensitivity=bool(sensitivity), no_bound=not score_bound)
     kw.update(_drop_none({"context_cv": _context_cv(context_cv)}))
     return _result("plan", _call(_core.plan, _db(db), kw))
 

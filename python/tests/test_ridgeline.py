@@ -86,6 +86,11 @@ def test_plan_paper_verdict_and_the_0_1_call_form(db):
     assert got["winner"] == ("afd" if got["ratio"] > 1 else "ep")
     assert got["search"]["evaluations"] > 0 and sum(got["rejected"].values()) >= 0
     assert rl.plan("deepseek-v3", "h800", slo="50 ms")["afd"]["plan"] == afd["plan"]
+    # The AFD score bound skips families, never plans: without it, the same plans from more shapes.
+    full = rl.plan("deepseek-v3", "h800", slo="50 ms", score_bound=False)
+    assert (full["ep"]["plan"], full["afd"]["plan"]) == (ep["plan"], afd["plan"])
+    assert full["rejected"]["score_bound"] == 0 < got["rejected"]["score_bound"]
+    assert full["search"]["shapes"] > got["search"]["shapes"]
 
 
 def test_plan_bad_input(db):
