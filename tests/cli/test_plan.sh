@@ -82,6 +82,18 @@ for s in "Top 3 plans" "Pareto frontier" "rejected plan shapes" weights_exceed_h
   grep -q "$s" <<<"$out" || fail "missing '$s' in plan output"
 done
 
+# The AFD score bound: --explain counts the skipped families; --no-bound skips none and finds the
+# same best plans (the same plan labels) from more shapes.
+bounded=$("$BIN" plan --top 2 --explain --json) || fail "plan --explain --json exit $?"
+unbounded=$("$BIN" plan --top 2 --explain --json --no-bound) || fail "plan --no-bound exit $?"
+python3 - "$bounded" "$unbounded" <<'PY' || fail "--no-bound should give the same plans from more shapes"
+import json, sys
+b, u = (json.loads(x) for x in sys.argv[1:3])
+assert b["rejected"]["score_bound"] > 0 and u["rejected"]["score_bound"] == 0, (b["rejected"], u["rejected"])
+assert [p["plan"] for p in b["top"]] == [p["plan"] for p in u["top"]], (b["top"], u["top"])
+assert b["search"]["shapes"] < u["search"]["shapes"]
+PY
+
 json=$("$BIN" plan --json --pareto --top 2) || fail "plan --json exit $?"
 for k in ep afd winner ratio top pareto rejected search evaluations meta deployment tokens_per_s_per_gpu binding; do
   grep -q "\"$k\"" <<<"$json" || fail "missing $k in plan --json"
