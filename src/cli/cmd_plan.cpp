@@ -118,7 +118,9 @@ void add_plan_command(CLI::App& app, Context& ctx) {
   add_search_flags(cmd, o->flags);
   cmd->add_option("--top", o->top, "also list the best K plans of each strategy")->check(CLI::Range(1, 1000));
   cmd->add_flag("--pareto", o->pareto, "print the Pareto frontier of tokens/s per GPU vs tokens/s per user");
-  cmd->add_flag("--explain", o->explain, "count rejected plan shapes by reason (memory, SLO, bubbles, budget)");
+  cmd->add_flag("--explain", o->explain,
+                "count rejected plan shapes by reason (memory, SLO, bubbles, budget; score_bound: AFD plan\n"
+                "families skipped because their score bound is below the best plans found)");
   cmd->add_flag("--sensitivity", o->sensitivity,
                 "re-run the search at the low and high end of each uncertain parameter's sourced range (transport "
                 "contention, per-transfer cost, step gap, expert imbalance, attention efficiency) and print the best "
