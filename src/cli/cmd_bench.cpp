@@ -28,8 +28,10 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-/// Evaluations per second of evaluate() on one thread over a spread of EP and AFD plans.
-double evaluations_per_second(const ModelSpec& m, const Accelerator& hw, double min_seconds, long& count) {
+/// Evaluations per second of evaluate() (or, with `probes`, of the batch search's
+/// evaluate_probe()) on one thread over a spread of EP and AFD plans.
+double evaluations_per_second(const ModelSpec& m, const Accelerator& hw, double min_seconds, long& count,
+                              bool probes = false) {
   const Precision p;
   const Workload w;
   const Efficiencies eff;
@@ -65,7 +67,7 @@ double evaluations_per_second(const ModelSpec& m, const Accelerator& hw, double 
       for (auto& d : plans) {
         d.batch_per_gpu += 1e-3;  // defeat hoisting: every call sees a new batch
         d.global_batch += 1e-3;
-        sink += evaluate(m, p, w, d, eff).tokens_per_s;
+        sink += (probes ? evaluate_probe(m, p, w, d, eff) : evaluate(m, p, w, d, eff)).tokens_per_s;
         ++count;
       }
     elapsed = seconds_since(t0);
@@ -127,6 +129,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     const ModelSpec& m = db.model("deepseek-v3");
     long count = 0;
     const double rate = evaluations_per_second(m, db.hardware("h800"), o->seconds, count);
+    long probe_count = 0;
+    const double probe_rate = evaluations_per_second(m, db.hardware("h800"), o->seconds, probe_count, true);
 
     // The default plan, in process (databases already loaded) and as a whole process.
     SearchFlags f;
@@ -176,6 +180,7 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     if (o->json) {
       nlohmann::json j = {{"evaluations_per_s_one_thread", rate},
                           {"evaluations_timed", count},
+                          {"probe_evaluations_per_s_one_thread", probe_rate},
                           {"default_plan_search_s", plan_search_s},
                           {"default_plan_process_s", rc == 0 ? nlohmann::json(plan_process_s) : nlohmann::json()},
                           {"exhaustive_search_s", exhaustive_s},
@@ -190,6 +195,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     report::Table t;
     t.header = {"benchmark", "measured", "target"};
     t.rows.push_back({"evaluate() calls per second, one thread", fmt::format("{:.3g}", rate), ">= 5e6"});
+    t.rows.push_back({"  evaluate_probe() calls per second (the batch search's probes: no HFU, OFU, roof)",
+                      fmt::format("{:.3g}", probe_rate), ""});
     t.rows.push_back({"default plan: search only", fmt::format("{:.1f} ms", plan_search_s * 1e3), ""});
     t.rows.push_back({"default plan: whole `ridgeline plan` process",
                       rc == 0 ? fmt::format("{:.1f} ms", plan_process_s * 1e3) : std::string("(could not run)"),
