@@ -60,8 +60,8 @@ void add_search_flags(CLI::App* cmd, SearchFlags& f, bool with_grid_axes) {
                 "AFD: try every attention GPU count instead of the walk that starts at the balance point "
                 "(slower; checks the pruning)");
   cmd->add_flag("--no-bound", f.no_bound,
-                "AFD: also search the plan families whose score bound (no communication, bubbles or imbalance; each\n"
-                "side at its best batch) is below the best plans already found (slower; the same plans)");
+                "AFD: also search the plan families whose score bound (no communication, bubbles or context spread;\n"
+                "each side at its best batch) is below the best plans already found (slower; the same plans)");
   cmd->add_option(
       "--calibration", f.calibration,
       "calibration file (ridgeline-calibrate output, a profile in hwdb/calibration/, or efficiencies with a\n"
