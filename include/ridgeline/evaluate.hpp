@@ -623,7 +623,7 @@ inline Evaluation evaluate_ep(const ModelSpec& m, const Precision& p, const Work
   e.dense_layers_s = m.num_dense_layers * mb * (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);
   const OpCost lm_head = lm_head_op(m, d.batch_per_gpu * q_per_seq * tp, tp);
   e.lm_head_s = op_time(lm_head, hw, eff).time_s;
-  e.gap_s = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
+  e.gap_s = w.step_gap_s();
 
   e.attention_dominant_op = att.dominant_op;
   e.attention_dominant_bound = att.dominant_bound;
@@ -791,7 +791,7 @@ inline Evaluation evaluate_afd(const ModelSpec& m, const Precision& p, const Wor
                      (dense.time_s + small_s + 2.0 * e.attention_tp_comm_s);  // double: layers x mb can pass INT_MAX
   const OpCost lm_head = lm_head_op(m, seqs_a * mb * q_per_seq, d.attention.tp);
   e.lm_head_s = op_time(lm_head, ha, eff).time_s;
-  e.gap_s = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
+  e.gap_s = w.step_gap_s();
   e.budget_slot_s = (w.tpot_slo_s * w.mtp_acceptance - w.iteration_gap_s) / (3.0 * m.num_layers);
 
   e.attention_dominant_op = att.dominant_op;

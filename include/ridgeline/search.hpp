@@ -823,11 +823,12 @@ inline SearchResult search_plans(const ModelSpec& m, const Precision& p, const W
       if (t.strategy != Strategy::afd) return;
       ffn_rates[i] = ffn_rate_bounds(c, *t.ffn, t.ffn_gpus, t.tp_e);
       double best = 0;
-      for (size_t ai = 0; ai < s.attention_hardware.size(); ++ai)
+      for (size_t ai = 0; ai < s.attention_hardware.size(); ++ai) {
+        const FamilyBound fb =
+            family_bound(c, *s.attention_hardware[ai], *t.ffn, attention_rates[ai], ffn_rates[i], -1);
         for (size_t a = 0; a < attention_rates[ai].size(); ++a)
-          best =
-              std::max(best, family_bound(c, *s.attention_hardware[ai], *t.ffn, attention_rates[ai], ffn_rates[i], -1)
-                                 .score(a, a % s.afd_micro_batches.size()));
+          best = std::max(best, fb.score(a, a % s.afd_micro_batches.size()));
+      }
       task_bound[i] = best;
     });
   }

@@ -74,7 +74,7 @@ inline double afd_attention_rate_bound(const ModelSpec& m, const Precision& p, c
                                        bool shared_here) {
   const int L = m.num_moe_layers();
   if (L < 1) return bound_detail::kInfinity;
-  const double gap = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
+  const double gap = w.step_gap_s();
   const double budget = (w.tpot_slo_s * w.mtp_acceptance - gap) / micro_batches;
   const double q = 1.0 + w.mtp_draft_tokens;
   const double small_s = detail::small_kernels_s(eff);
@@ -108,7 +108,7 @@ inline double afd_ffn_rate_bound(const ModelSpec& m, const Precision& p, const W
                                  int redundant_experts = 0) {
   const int L = m.num_moe_layers();
   if (L < 1) return bound_detail::kInfinity;
-  const double gap = w.iteration_gap_s + (w.mtp_drafting() ? w.mtp_step_gap_s : 0.0);
+  const double gap = w.step_gap_s();
   const double budget = (w.tpot_slo_s * w.mtp_acceptance - gap) / micro_batches;
   const double q = 1.0 + w.mtp_draft_tokens;
   const int ep_ranks = ffn_gpus / tp_e;

@@ -68,6 +68,9 @@ struct Workload {
   bool mtp_simulated = false;
   /// Real MTP drafting runs each step (drafts > 0 and not simulated).
   bool mtp_drafting() const { return mtp_draft_tokens > 0 && !mtp_simulated; }
+  /// The per-step time outside the costed layers: the iteration gap, plus the MTP step gap when
+  /// real drafting runs.
+  double step_gap_s() const { return iteration_gap_s + (mtp_drafting() ? mtp_step_gap_s : 0.0); }
   /// Max/mean tokens per FFN rank from routing skew (>= 1; 1 = perfectly balanced), on top of
   /// the uneven split of experts over ranks. 0 (default) = computed from uniform top-k routing
   /// at the actual tokens per rank (load.hpp): the least skew real routing has.
